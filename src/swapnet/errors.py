@@ -1,0 +1,92 @@
+"""Exception hierarchy of swapnet.
+
+Every error swapnet raises on purpose derives from :class:`SwapnetError`.
+Errors about the caller's input also derive from :class:`ValueError`, so code
+that already catches ``ValueError`` keeps working.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "DisconnectedNetworkError",
+    "FileFormatError",
+    "InfeasibleError",
+    "InvalidInputError",
+    "SolverError",
+    "SwapnetError",
+    "UnknownNodeError",
+]
+
+
+class SwapnetError(Exception):
+    """Base class of every error raised by swapnet."""
+
+
+class InvalidInputError(SwapnetError, ValueError):
+    """An argument has an invalid value.
+
+    Parameters
+    ----------
+    field
+        Name of the offending field or argument.
+    value
+        The offending value (shortened in the message when long).
+    reason
+        What is wrong with it.
+    """
+
+    def __init__(self, field: str, value: object, reason: str) -> None:
+        self.field = field
+        self.value = value
+        self.reason = reason
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        super().__init__(f"{field}={shown}: {reason}")
+
+
+class UnknownNodeError(InvalidInputError, KeyError):
+    """A node label is not part of the road network."""
+
+    def __str__(self) -> str:  # KeyError would quote the message otherwise
+        return str(self.args[0]) if self.args else ""
+
+
+class DisconnectedNetworkError(InvalidInputError):
+    """The road network (or the part of it a model needs) is not connected."""
+
+
+class FileFormatError(SwapnetError, ValueError):
+    """A data file is malformed.
+
+    Parameters
+    ----------
+    path
+        The file.
+    line
+        1-based line number of the offending line, or ``None`` when the problem
+        is not tied to a line.
+    reason
+        What is wrong.
+    """
+
+    def __init__(self, path: str | Path, line: int | None, reason: str) -> None:
+        self.path = Path(path)
+        self.line = line
+        self.reason = reason
+        where = f"{self.path}:{line}" if line is not None else f"{self.path}"
+        super().__init__(f"{where}: {reason}")
+
+
+class InfeasibleError(SwapnetError):
+    """A model has no feasible solution; ``reason`` says which demand cannot be served."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class SolverError(SwapnetError):
+    """The solver failed or returned a status swapnet cannot interpret."""

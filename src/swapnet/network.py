@@ -1,0 +1,742 @@
+"""Road networks: labelled nodes, weighted edges, fast shortest paths.
+
+A :class:`RoadNetwork` is immutable. Node labels are any hashables supplied by
+the user; internally nodes are ``0..n-1`` and edges are numpy arrays, and all
+shortest-path work goes through :mod:`scipy.sparse.csgraph` on a CSR matrix
+built once per network.
+
+Lengths carry the unit named by :attr:`RoadNetwork.length_unit` (kilometres by
+convention; loaders take a ``scale`` to convert).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import ArrayLike, NDArray
+from scipy.sparse import csgraph
+
+from swapnet.errors import DisconnectedNetworkError, InvalidInputError, UnknownNodeError
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = ["RoadNetwork"]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+
+
+def _frozen(a: NDArray[Any]) -> NDArray[Any]:
+    a = np.ascontiguousarray(a)
+    a.flags.writeable = False
+    return a
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class RoadNetwork:
+    """An immutable road network.
+
+    Build one with :meth:`from_edges`, :meth:`from_networkx` or :meth:`from_tntp`
+    rather than calling the constructor directly.
+
+    Attributes
+    ----------
+    labels
+        Node labels; node ``i`` internally is ``labels[i]``.
+    tails, heads
+        Internal indices of each edge's end nodes.
+    lengths
+        Edge lengths (non-negative, finite), in :attr:`length_unit`.
+    directed
+        Whether edges are one-way. Undirected edges are usable both ways.
+    coords
+        ``(n, 2)`` array of node x/y coordinates, or ``None``.
+    coord_crs
+        ``"lonlat"`` when coords are longitude/latitude degrees (distances for
+        :meth:`nearest_node` are then great-circle), else ``"planar"``.
+    no_through
+        Boolean mask of nodes that may start or end a path but never be passed
+        through (TNTP zones below the first through node), or ``None``.
+    length_unit
+        Unit of :attr:`lengths`, for display.
+    name
+        Optional name.
+    """
+
+    labels: tuple[Hashable, ...]
+    tails: IntArray
+    heads: IntArray
+    lengths: FloatArray
+    directed: bool = False
+    coords: FloatArray | None = None
+    coord_crs: str = "planar"
+    no_through: BoolArray | None = None
+    length_unit: str = "km"
+    name: str = ""
+    _index: dict[Hashable, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        labels = tuple(self.labels)
+        n = len(labels)
+        if n == 0:
+            raise InvalidInputError("nodes", labels, "a road network needs at least one node")
+        index: dict[Hashable, int] = {}
+        for i, lab in enumerate(labels):
+            if lab in index:
+                raise InvalidInputError("labels", lab, "node labels must be unique")
+            index[lab] = i
+        tails = np.asarray(self.tails, dtype=np.int64).ravel()
+        heads = np.asarray(self.heads, dtype=np.int64).ravel()
+        lengths = np.asarray(self.lengths, dtype=np.float64).ravel()
+        if not (tails.shape == heads.shape == lengths.shape):
+            raise InvalidInputError(
+                "edges", (tails.shape, heads.shape, lengths.shape), "tails, heads, lengths differ in size"
+            )
+        if tails.size and (tails.min() < 0 or heads.min() < 0 or tails.max() >= n or heads.max() >= n):
+            raise InvalidInputError("edges", "index out of range", f"edge end outside 0..{n - 1}")
+        bad = ~np.isfinite(lengths) | (lengths < 0)
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            raise InvalidInputError(
+                "length",
+                float(lengths[k]),
+                f"edge ({labels[tails[k]]!r}, {labels[heads[k]]!r}) needs a finite, non-negative length",
+            )
+        coords = self.coords
+        if coords is not None:
+            coords = np.asarray(coords, dtype=np.float64)
+            if coords.shape != (n, 2):
+                raise InvalidInputError("coords", coords.shape, f"expected shape ({n}, 2)")
+            badc = ~np.isfinite(coords).all(axis=1)
+            if badc.any():
+                k = int(np.flatnonzero(badc)[0])
+                raise InvalidInputError("coords", coords[k].tolist(), f"node {labels[k]!r} has a non-finite coordinate")
+            coords = _frozen(coords)
+        if self.coord_crs not in ("planar", "lonlat"):
+            raise InvalidInputError("coord_crs", self.coord_crs, "must be 'planar' or 'lonlat'")
+        no_through = self.no_through
+        if no_through is not None:
+            no_through = np.asarray(no_through, dtype=bool)
+            if no_through.shape != (n,):
+                raise InvalidInputError("no_through", no_through.shape, f"expected shape ({n},)")
+            no_through = _frozen(no_through) if no_through.any() else None
+        object.__setattr__(self, "labels", labels)
+        object.__setattr__(self, "_index", index)
+        object.__setattr__(self, "tails", _frozen(tails))
+        object.__setattr__(self, "heads", _frozen(heads))
+        object.__setattr__(self, "lengths", _frozen(lengths))
+        object.__setattr__(self, "coords", coords)
+        object.__setattr__(self, "no_through", no_through)
+
+    # ------------------------------------------------------------------ builders
+    @classmethod
+    def from_edges(
+        cls,
+        edges: Iterable[tuple[Hashable, Hashable, float]],
+        *,
+        directed: bool = False,
+        coords: Mapping[Hashable, tuple[float, float]] | None = None,
+        nodes: Iterable[Hashable] | None = None,
+        allow_self_loops: bool = False,
+        coord_crs: str = "planar",
+        length_unit: str = "km",
+        name: str = "",
+    ) -> RoadNetwork:
+        """Build a network from ``(u, v, length)`` triples.
+
+        Parameters
+        ----------
+        edges
+            Edge triples; labels are any hashables.
+        directed
+            Treat edges as one-way.
+        coords
+            Optional ``{label: (x, y)}``; when given, every node needs one.
+        nodes
+            Extra (possibly isolated) nodes, and the node order to use first.
+        allow_self_loops
+            Self-loops are rejected unless this is true (they never shorten a path).
+        coord_crs, length_unit, name
+            Stored as given; see the class attributes.
+
+        Raises
+        ------
+        InvalidInputError
+            On NaN or negative lengths, self-loops, malformed triples, or missing coordinates.
+        """
+        index: dict[Hashable, int] = {}
+        labels: list[Hashable] = []
+
+        def idx(lab: Hashable) -> int:
+            i = index.get(lab)
+            if i is None:
+                i = index[lab] = len(labels)
+                labels.append(lab)
+            return i
+
+        if nodes is not None:
+            for lab in nodes:
+                idx(lab)
+        t: list[int] = []
+        h: list[int] = []
+        w: list[float] = []
+        for k, e in enumerate(edges):
+            try:
+                u, v, length = e
+            except (TypeError, ValueError):
+                raise InvalidInputError(f"edges[{k}]", e, "expected a (u, v, length) triple") from None
+            if u == v and not allow_self_loops:
+                raise InvalidInputError(f"edges[{k}]", e, "self-loop; pass allow_self_loops=True to accept")
+            try:
+                lf = float(length)
+            except (TypeError, ValueError):
+                raise InvalidInputError(f"edges[{k}].length", length, "not a number") from None
+            if not math.isfinite(lf) or lf < 0:
+                raise InvalidInputError(f"edges[{k}].length", length, "must be finite and non-negative")
+            t.append(idx(u))
+            h.append(idx(v))
+            w.append(lf)
+        xy: FloatArray | None = None
+        if coords is not None:
+            for lab in coords:
+                idx(lab)
+            missing = [lab for lab in labels if lab not in coords]
+            if missing:
+                raise InvalidInputError("coords", missing[:5], "nodes without coordinates")
+            xy = np.array([coords[lab] for lab in labels], dtype=np.float64).reshape(len(labels), 2)
+        return cls(
+            tuple(labels),
+            np.asarray(t, dtype=np.int64),
+            np.asarray(h, dtype=np.int64),
+            np.asarray(w, dtype=np.float64),
+            directed=directed,
+            coords=xy,
+            coord_crs=coord_crs,
+            length_unit=length_unit,
+            name=name,
+        )
+
+    @classmethod
+    def from_arrays(
+        cls,
+        tails: ArrayLike,
+        heads: ArrayLike,
+        lengths: ArrayLike,
+        *,
+        labels: Sequence[Hashable] | None = None,
+        directed: bool = False,
+        coords: ArrayLike | None = None,
+        coord_crs: str = "planar",
+        no_through: ArrayLike | None = None,
+        allow_self_loops: bool = False,
+        length_unit: str = "km",
+        name: str = "",
+    ) -> RoadNetwork:
+        """Build a network from index arrays (the fast path used by loaders and generators).
+
+        ``tails``/``heads`` are internal indices ``0..n-1``; ``labels`` defaults
+        to ``range(n)`` with ``n = max index + 1``.
+        """
+        t = np.asarray(tails, dtype=np.int64).ravel()
+        h = np.asarray(heads, dtype=np.int64).ravel()
+        if labels is None:
+            n = int(max(t.max(initial=-1), h.max(initial=-1))) + 1
+            labels = tuple(range(n))
+        loops = t == h
+        if loops.any() and not allow_self_loops:
+            k = int(np.flatnonzero(loops)[0])
+            raise InvalidInputError("edges", (labels[t[k]], labels[h[k]]), "self-loop; pass allow_self_loops=True")
+        return cls(
+            tuple(labels),
+            t,
+            h,
+            np.asarray(lengths, dtype=np.float64).ravel(),
+            directed=directed,
+            coords=None if coords is None else np.asarray(coords, dtype=np.float64),
+            coord_crs=coord_crs,
+            no_through=None if no_through is None else np.asarray(no_through, dtype=bool),
+            length_unit=length_unit,
+            name=name,
+        )
+
+    @classmethod
+    def from_networkx(
+        cls,
+        G: nx.Graph[Any],
+        *,
+        length: str = "length",
+        scale: float | None = None,
+        x: str = "x",
+        y: str = "y",
+        default_length: float | None = None,
+        name: str = "",
+    ) -> RoadNetwork:
+        """Build a network from a networkx graph (plain or an OSMnx ``MultiDiGraph``).
+
+        Parameters
+        ----------
+        G
+            Any networkx graph. Directedness is taken from the graph. Parallel
+            edges of a multigraph keep the shortest.
+        length
+            Edge attribute holding the length.
+        scale
+            Factor applied to lengths. ``None`` means 0.001 for OSMnx graphs
+            (metres to kilometres, recognised by a ``crs`` graph attribute) and
+            1 otherwise.
+        x, y
+            Node attributes with coordinates; used only when every node has both.
+            For OSMnx graphs (lon/lat) the network's ``coord_crs`` is ``"lonlat"``.
+        default_length
+            Length for edges lacking the attribute; by default such edges are an error.
+        name
+            Optional name (defaults to ``G.graph["name"]``).
+        """
+        osm = "crs" in G.graph
+        if scale is None:
+            scale = 0.001 if osm else 1.0
+        labels = list(G.nodes)
+        index = {lab: i for i, lab in enumerate(labels)}
+        t: list[int] = []
+        h: list[int] = []
+        w: list[float] = []
+        for u, v, data in G.edges(data=True):
+            val = data.get(length, default_length)
+            if val is None:
+                raise InvalidInputError(f"edge ({u!r}, {v!r}).{length}", None, "edge has no length attribute")
+            t.append(index[u])
+            h.append(index[v])
+            w.append(float(val) * scale)
+        nt = np.asarray(t, dtype=np.int64)
+        nh = np.asarray(h, dtype=np.int64)
+        keep = nt != nh  # self-loops never shorten a path
+        xy: FloatArray | None = None
+        if labels and all(x in d and y in d for _, d in G.nodes(data=True)):
+            xy = np.array([[G.nodes[n][x], G.nodes[n][y]] for n in labels], dtype=np.float64)
+        crs = "lonlat" if osm and "epsg:4326" in str(G.graph.get("crs", "")).lower() else "planar"
+        return cls(
+            tuple(labels),
+            nt[keep],
+            nh[keep],
+            np.asarray(w, dtype=np.float64)[keep],
+            directed=G.is_directed(),
+            coords=xy,
+            coord_crs=crs,
+            name=name or str(G.graph.get("name", "")),
+        )
+
+    @classmethod
+    def from_tntp(
+        cls,
+        net_file: str | Path,
+        node_file: str | Path | None = None,
+        *,
+        length: str = "length",
+        scale: float = 1.0,
+        length_unit: str | None = None,
+    ) -> RoadNetwork:
+        """Read a TNTP ``*_net.tntp`` file (and optionally a ``*_node.tntp`` file).
+
+        Links are directed. Zones numbered below ``<FIRST THRU NODE>`` are marked
+        :attr:`no_through`. See :func:`swapnet.io.read_tntp_network`.
+        """
+        from swapnet.io.tntp import read_tntp_network
+
+        return read_tntp_network(net_file, node_file, length=length, scale=scale, length_unit=length_unit)
+
+    def to_networkx(self) -> nx.Graph[Any]:
+        """Return a networkx ``Graph``/``DiGraph`` with ``length`` edge and ``x``/``y`` node attributes.
+
+        Parallel edges collapse to the shortest.
+        """
+        import networkx as nx
+
+        G: nx.Graph[Any] = nx.DiGraph() if self.directed else nx.Graph()
+        G.graph["name"] = self.name
+        if self.coords is not None:
+            G.add_nodes_from(
+                (lab, {"x": float(c[0]), "y": float(c[1])}) for lab, c in zip(self.labels, self.coords, strict=True)
+            )
+        else:
+            G.add_nodes_from(self.labels)
+        m = self._dedup
+        lab = self.labels
+        G.add_weighted_edges_from(
+            ((lab[u], lab[v], float(w)) for u, v, w in zip(m[0], m[1], m[2], strict=True)), weight="length"
+        )
+        if self.no_through is not None:
+            for i in np.flatnonzero(self.no_through):
+                G.nodes[lab[int(i)]]["no_through"] = True
+        return G
+
+    # --------------------------------------------------------------- basic facts
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return len(self.labels)
+
+    @property
+    def n_edges(self) -> int:
+        """Number of stored edges (as given; undirected edges count once)."""
+        return int(self.tails.size)
+
+    def __len__(self) -> int:
+        return self.n_nodes
+
+    def __contains__(self, label: object) -> bool:
+        try:
+            return label in self._index
+        except TypeError:
+            return False
+
+    def __repr__(self) -> str:
+        kind = "directed" if self.directed else "undirected"
+        nm = f" {self.name!r}" if self.name else ""
+        return f"RoadNetwork{nm}({self.n_nodes} nodes, {self.n_edges} {kind} edges, {self.length_unit})"
+
+    def index_of(self, labels: Iterable[Hashable] | Hashable, *, field: str = "node") -> IntArray:
+        """Internal indices of ``labels``.
+
+        A single label that is not a list/tuple/array gives a 1-element array.
+
+        Raises
+        ------
+        UnknownNodeError
+            When a label is not a node; the error names ``field`` and the label.
+        """
+        if isinstance(labels, (list, tuple, np.ndarray, range)) or (
+            isinstance(labels, Iterable) and not isinstance(labels, (str, bytes))
+        ):
+            seq = list(labels)
+        else:
+            seq = [labels]
+        out = np.empty(len(seq), dtype=np.int64)
+        get = self._index.get
+        for k, lab in enumerate(seq):
+            try:
+                i = get(lab)
+            except TypeError:
+                i = None
+            if i is None:
+                raise UnknownNodeError(field, lab, f"not a node of {self!r}")
+            out[k] = i
+        return out
+
+    def label(self, i: int) -> Hashable:
+        """Label of internal node ``i``."""
+        return self.labels[int(i)]
+
+    # ---------------------------------------------------------------- adjacency
+    @cached_property
+    def _dedup(self) -> tuple[IntArray, IntArray, FloatArray]:
+        """Edges with parallel copies reduced to the shortest (undirected: one orientation)."""
+        t, h, w = self.tails, self.heads, self.lengths
+        keep = t != h
+        t, h, w = t[keep], h[keep], w[keep]
+        if not self.directed:
+            t, h = np.minimum(t, h), np.maximum(t, h)
+        if t.size == 0:
+            return t, h, w
+        order = np.lexsort((w, h, t))
+        t, h, w = t[order], h[order], w[order]
+        first = np.ones(t.size, dtype=bool)
+        first[1:] = (t[1:] != t[:-1]) | (h[1:] != h[:-1])
+        return t[first], h[first], w[first]
+
+    @cached_property
+    def _search_graph(self) -> sp.csr_matrix:
+        """CSR matrix used by Dijkstra.
+
+        Nodes marked ``no_through`` lose their outgoing arcs here; each gets a
+        source copy (index ``n + k``) that owns them, so such nodes can start
+        and end paths but never be passed through. Zero lengths are stored as
+        a tiny positive value (scipy drops explicit zeros); the result is
+        corrected by :meth:`distances` via rounding below that value.
+        """
+        n = self.n_nodes
+        t, h, w = self._dedup
+        if not self.directed:
+            t, h, w = np.concatenate([t, h]), np.concatenate([h, t]), np.concatenate([w, w])
+        w = np.where(w == 0.0, _ZERO, w)
+        extra = 0
+        if self.no_through is not None:
+            nt = self.no_through
+            src_copy = np.full(n, -1, dtype=np.int64)
+            ids = np.flatnonzero(nt)
+            src_copy[ids] = n + np.arange(ids.size)
+            extra = ids.size
+            from_nt = nt[t]
+            t = np.where(from_nt, src_copy[t], t)
+        size = n + extra
+        return sp.csr_matrix((w, (t, h)), shape=(size, size))
+
+    def _source_rows(self, src: IntArray) -> IntArray:
+        if self.no_through is None:
+            return src
+        ids = np.flatnonzero(self.no_through)
+        copy = np.arange(self.n_nodes, dtype=np.int64)
+        copy[ids] = self.n_nodes + np.arange(ids.size)
+        return copy[src]
+
+    def _run_dijkstra(
+        self, src: IntArray, *, predecessors: bool = False, limit: float = np.inf
+    ) -> tuple[FloatArray, IntArray | None]:
+        rows = self._source_rows(src)
+        g = self._search_graph
+        if predecessors:
+            d, p = csgraph.dijkstra(g, directed=True, indices=rows, return_predecessors=True, limit=limit)
+        else:
+            d = csgraph.dijkstra(g, directed=True, indices=rows, limit=limit)
+            p = None
+        d = np.atleast_2d(d)[:, : self.n_nodes]
+        d[np.arange(src.size), src] = 0.0
+        if self._has_zero:
+            d = _snap_zero(d)
+        return d, (None if p is None else np.atleast_2d(p))
+
+    @cached_property
+    def _has_zero(self) -> bool:
+        return bool((self.lengths == 0).any())
+
+    # ------------------------------------------------------------ shortest paths
+    def distances(
+        self,
+        sources: Iterable[Hashable] | None = None,
+        targets: Iterable[Hashable] | None = None,
+        *,
+        limit: float = np.inf,
+    ) -> FloatArray:
+        """Shortest-path lengths between node sets.
+
+        Parameters
+        ----------
+        sources, targets
+            Node labels; ``None`` means all nodes (in :attr:`labels` order).
+        limit
+            Stop searching beyond this length (faster for local queries);
+            farther targets come back as ``inf``.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(len(sources), len(targets))`` float array; ``inf`` where unreachable.
+        """
+        src = np.arange(self.n_nodes) if sources is None else self.index_of(sources, field="sources")
+        tgt = None if targets is None else self.index_of(targets, field="targets")
+        if src.size == 0:
+            return np.zeros((0, self.n_nodes if tgt is None else tgt.size))
+        # Dijkstra on the reverse graph from the targets is cheaper when there are fewer targets.
+        if tgt is not None and tgt.size < src.size and self.no_through is None:
+            rev = self.reversed()
+            return rev._run_dijkstra(tgt, limit=limit)[0][:, src].T.copy()
+        d, _ = self._run_dijkstra(src, limit=limit)
+        return d if tgt is None else d[:, tgt]
+
+    def reversed(self) -> RoadNetwork:
+        """The network with every edge reversed (itself when undirected)."""
+        if not self.directed:
+            return self
+        return RoadNetwork(
+            self.labels,
+            self.heads,
+            self.tails,
+            self.lengths,
+            directed=True,
+            coords=self.coords,
+            coord_crs=self.coord_crs,
+            no_through=self.no_through,
+            length_unit=self.length_unit,
+            name=self.name,
+        )
+
+    def shortest_paths(
+        self, origins: Sequence[Hashable], destinations: Sequence[Hashable]
+    ) -> list[tuple[Hashable, ...]]:
+        """Shortest paths for the pairs ``zip(origins, destinations)``, as label sequences.
+
+        One Dijkstra per distinct origin. Ties are broken by scipy's search order.
+
+        Raises
+        ------
+        DisconnectedNetworkError
+            When a destination cannot be reached from its origin.
+        """
+        if len(origins) != len(destinations):
+            raise InvalidInputError(
+                "destinations", len(destinations), f"needs as many entries as origins ({len(origins)})"
+            )
+        o = self.index_of(origins, field="origins")
+        t = self.index_of(destinations, field="destinations")
+        uniq, inv = np.unique(o, return_inverse=True)
+        d, pred = self._run_dijkstra(uniq, predecessors=True)
+        assert pred is not None
+        n = self.n_nodes
+        out: list[tuple[Hashable, ...]] = []
+        labels = self.labels
+        for k in range(o.size):
+            row = int(inv[k])
+            s, e = int(o[k]), int(t[k])
+            if not np.isfinite(d[row, e]):
+                raise DisconnectedNetworkError("destinations", labels[e], f"unreachable from origin {labels[s]!r}")
+            seq = [e]
+            cur = e
+            p = pred[row]
+            while cur != s:
+                cur = int(p[cur])
+                if cur >= n:  # the source copy of a no-through origin
+                    cur = s
+                seq.append(cur)
+            out.append(tuple(labels[i] for i in reversed(seq)))
+        return out
+
+    def path_length(self, path: Sequence[Hashable]) -> float:
+        """Length of a walk given as node labels, using the shortest edge between consecutive nodes.
+
+        Raises
+        ------
+        InvalidInputError
+            When consecutive nodes are not joined by an edge (the path is not a walk).
+        """
+        idx = self.index_of(path, field="path")
+        if idx.size < 2:
+            return 0.0
+        lens = self.edge_lengths(idx[:-1], idx[1:])
+        bad = np.isnan(lens)
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            raise InvalidInputError(
+                "path", (path[k], path[k + 1]), "consecutive nodes are not joined by an edge: not a walk"
+            )
+        return float(lens.sum())
+
+    def edge_lengths(self, u: ArrayLike, v: ArrayLike) -> FloatArray:
+        """Length of edge ``u -> v`` for internal index arrays; NaN where there is no such edge."""
+        uu = np.asarray(u, dtype=np.int64)
+        vv = np.asarray(v, dtype=np.int64)
+        if not self.directed:
+            uu, vv = np.minimum(uu, vv), np.maximum(uu, vv)
+        t, h, w = self._dedup
+        key = t * self.n_nodes + h
+        q = uu * self.n_nodes + vv
+        pos = np.searchsorted(key, q)
+        pos = np.minimum(pos, max(key.size - 1, 0))
+        found = (key.size > 0) & (key[pos] == q) if key.size else np.zeros(q.shape, dtype=bool)
+        out = np.full(q.shape, np.nan)
+        out[found] = w[pos[found]]
+        return out
+
+    # ------------------------------------------------------------- connectivity
+    @cached_property
+    def _components(self) -> tuple[int, IntArray]:
+        t, h, _ = self._dedup
+        n = self.n_nodes
+        g = sp.csr_matrix((np.ones(t.size), (t, h)), shape=(n, n))
+        ncomp, lab = csgraph.connected_components(g, directed=self.directed, connection="strong")
+        return int(ncomp), lab.astype(np.int64)
+
+    def is_connected(self) -> bool:
+        """Whether every node reaches every other (strongly, for directed networks)."""
+        return self._components[0] == 1
+
+    def components(self) -> list[tuple[Hashable, ...]]:
+        """(Strongly) connected components as label tuples, largest first."""
+        _, lab = self._components
+        order = np.argsort(lab, kind="stable")
+        splits = np.flatnonzero(np.diff(lab[order])) + 1
+        groups = np.split(order, splits)
+        groups.sort(key=len, reverse=True)
+        return [tuple(self.labels[int(i)] for i in g) for g in groups]
+
+    def require_connected(self, nodes: Iterable[Hashable] | None = None, *, field: str = "network") -> None:
+        """Raise :class:`DisconnectedNetworkError` unless ``nodes`` (default: all) are mutually reachable."""
+        ncomp, lab = self._components
+        if ncomp == 1:
+            return
+        idx = np.arange(self.n_nodes) if nodes is None else self.index_of(nodes)
+        comps = np.unique(lab[idx])
+        if comps.size > 1:
+            main = np.bincount(lab[idx]).argmax()
+            stray = idx[lab[idx] != main]
+            raise DisconnectedNetworkError(
+                field,
+                self.labels[int(stray[0])],
+                f"network has {ncomp} components; {stray.size} node(s), e.g. this one, "
+                "cannot reach the largest; use largest_component()",
+            )
+
+    def largest_component(self) -> RoadNetwork:
+        """The subnetwork induced by the largest (strongly) connected component."""
+        if self.is_connected():
+            return self
+        return self.subnetwork(self.components()[0])
+
+    def subnetwork(self, nodes: Iterable[Hashable]) -> RoadNetwork:
+        """The subnetwork induced by ``nodes`` (kept in this network's order)."""
+        idx = np.unique(self.index_of(nodes))
+        new = np.full(self.n_nodes, -1, dtype=np.int64)
+        new[idx] = np.arange(idx.size)
+        keep = (new[self.tails] >= 0) & (new[self.heads] >= 0)
+        return RoadNetwork(
+            tuple(self.labels[int(i)] for i in idx),
+            new[self.tails[keep]],
+            new[self.heads[keep]],
+            self.lengths[keep],
+            directed=self.directed,
+            coords=None if self.coords is None else self.coords[idx],
+            coord_crs=self.coord_crs,
+            no_through=None if self.no_through is None else self.no_through[idx],
+            length_unit=self.length_unit,
+            name=self.name,
+        )
+
+    # ------------------------------------------------------------------ geometry
+    def nearest_node(self, x: ArrayLike, y: ArrayLike) -> Any:
+        """Label(s) of the node(s) nearest to point(s) ``(x, y)``.
+
+        For ``coord_crs == "lonlat"`` nearness is great-circle distance.
+        Scalars in give a label out; arrays give a list of labels.
+
+        Raises
+        ------
+        InvalidInputError
+            When the network has no coordinates or a point is not finite.
+        """
+        from scipy.spatial import cKDTree
+
+        if self.coords is None:
+            raise InvalidInputError("coords", None, "network has no coordinates")
+        xs = np.asarray(x, dtype=np.float64)
+        ys = np.asarray(y, dtype=np.float64)
+        scalar = xs.ndim == 0 and ys.ndim == 0
+        xs, ys = np.broadcast_arrays(np.atleast_1d(xs), np.atleast_1d(ys))
+        if not (np.isfinite(xs).all() and np.isfinite(ys).all()):
+            raise InvalidInputError("x, y", (x, y), "points must be finite")
+        tree = cKDTree(self._kd_points(self.coords[:, 0], self.coords[:, 1]))
+        _, k = tree.query(self._kd_points(xs, ys))
+        labs = [self.labels[int(i)] for i in np.atleast_1d(k)]
+        return labs[0] if scalar else labs
+
+    def _kd_points(self, xs: FloatArray, ys: FloatArray) -> FloatArray:
+        if self.coord_crs == "lonlat":
+            lon, lat = np.radians(xs), np.radians(ys)
+            return np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
+        return np.column_stack([xs, ys])
+
+
+_ZERO = 1e-300
+
+
+def _snap_zero(d: FloatArray) -> FloatArray:
+    """Remove the tiny stand-ins for zero-length edges from path lengths."""
+    # Each zero edge adds 1e-300 per use; real lengths are far above 1e-250.
+    d[d < 1e-250] = 0.0
+    return d
