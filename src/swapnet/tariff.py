@@ -1,0 +1,389 @@
+"""Time-of-use electricity tariffs.
+
+A :class:`TouTariff` holds an energy price for each hour of the day (CNY per
+kWh, local time) with a period name per hour, and an optional demand
+(capacity) charge in CNY per kW of monthly peak. The Guangdong preset follows
+the 2021 provincial time-of-use notice (see ``docs/domain.md``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, overload
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from swapnet.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["TouTariff"]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+
+def _periods_factor(periods_per_day: int, field: str = "periods_per_day") -> tuple[int, int]:
+    """``(split, merge)``: each hour splits into ``split`` periods or ``merge`` hours form one period."""
+    if isinstance(periods_per_day, bool) or not isinstance(periods_per_day, (int, np.integer)):
+        raise InvalidInputError(field, periods_per_day, "must be a positive integer")
+    p = int(periods_per_day)
+    if p <= 0:
+        raise InvalidInputError(field, periods_per_day, "must be a positive integer")
+    if p % 24 == 0:
+        return p // 24, 1
+    if 24 % p == 0:
+        return 1, 24 // p
+    raise InvalidInputError(
+        field, periods_per_day, "periods must divide the 24-hour day or be a multiple of 24 (e.g. 1, 2, 12, 24, 96)"
+    )
+
+
+def _hours(rng: Any, name: str) -> IntArray:
+    """Hours ``start..end-1`` of a ``(start, end)`` range; ``start > end`` wraps past midnight."""
+    try:
+        a, b = rng
+        fa, fb = float(a), float(b)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"periods[{name!r}]", rng, "expected (start_hour, end_hour) pairs") from None
+    if not (fa.is_integer() and fb.is_integer() and 0 <= fa <= 24 and 0 <= fb <= 24) or fa == fb:
+        raise InvalidInputError(
+            f"periods[{name!r}]", rng, "hours must be whole numbers in 0..24 with start != end (start > end wraps)"
+        )
+    s, e = int(fa), int(fb)
+    if s < e:
+        return np.arange(s, e, dtype=np.int64)
+    return np.concatenate([np.arange(s, 24), np.arange(0, e)]).astype(np.int64)
+
+
+@dataclass(frozen=True, eq=False, init=False, repr=False)
+class TouTariff:
+    """A daily time-of-use electricity tariff.
+
+    Parameters
+    ----------
+    prices
+        24 energy prices for hours ``0..23``, CNY per kWh (finite, non-negative).
+    periods
+        Period name of each hour (``"valley"``, ``"flat"``, ``"peak"``,
+        ``"critical"``...). Default: ``"flat"`` when all prices are equal,
+        else ``"tier0"``, ``"tier1"``... by ascending price.
+    demand_charge_cny_per_kw_month
+        Demand (capacity) charge, CNY per kW of the month's peak draw (finite,
+        non-negative; 0 where waived for swap facilities).
+    name
+        Optional label.
+
+    Attributes
+    ----------
+    prices : numpy.ndarray
+        Read-only ``(24,)`` CNY per kWh.
+    periods : tuple of str
+        24 period names.
+    demand_charge_cny_per_kw_month : float
+    name : str
+    """
+
+    prices: FloatArray
+    periods: tuple[str, ...]
+    demand_charge_cny_per_kw_month: float
+    name: str
+
+    def __init__(
+        self,
+        prices: ArrayLike,
+        periods: Sequence[str] | None = None,
+        *,
+        demand_charge_cny_per_kw_month: float = 0.0,
+        name: str = "",
+    ) -> None:
+        try:
+            p = np.array(prices, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InvalidInputError("prices", prices, "must be numbers") from None
+        if p.shape != (24,):
+            raise InvalidInputError("prices", p.shape, "needs 24 hourly prices (hours 0..23)")
+        bad = ~np.isfinite(p) | (p < 0)
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            raise InvalidInputError(f"prices[{k}]", float(p[k]), "prices must be finite and non-negative")
+        if periods is None:
+            uniq, inv = np.unique(p, return_inverse=True)
+            names = ("flat",) * 24 if uniq.size == 1 else tuple(f"tier{int(i)}" for i in inv)
+        else:
+            names = tuple(str(x) for x in periods)
+            if len(names) != 24:
+                raise InvalidInputError("periods", len(names), "needs 24 period names, one per hour")
+        try:
+            dc = float(demand_charge_cny_per_kw_month)
+        except (TypeError, ValueError):
+            dc = math.nan
+        if not math.isfinite(dc) or dc < 0:
+            raise InvalidInputError(
+                "demand_charge_cny_per_kw_month", demand_charge_cny_per_kw_month, "must be finite and non-negative"
+            )
+        p.flags.writeable = False
+        object.__setattr__(self, "prices", p)
+        object.__setattr__(self, "periods", names)
+        object.__setattr__(self, "demand_charge_cny_per_kw_month", dc)
+        object.__setattr__(self, "name", str(name))
+
+    # ------------------------------------------------------------- constructors
+    @classmethod
+    def flat(cls, price: float, *, demand_charge_cny_per_kw_month: float = 0.0, name: str = "flat") -> TouTariff:
+        """The same price (CNY per kWh) in every hour."""
+        try:
+            v = float(price)
+        except (TypeError, ValueError):
+            raise InvalidInputError("price", price, "must be a number") from None
+        if not math.isfinite(v) or v < 0:
+            raise InvalidInputError("price", price, "must be finite and non-negative")
+        return cls(
+            np.full(24, v), ("flat",) * 24, demand_charge_cny_per_kw_month=demand_charge_cny_per_kw_month, name=name
+        )
+
+    @classmethod
+    def from_periods(
+        cls,
+        periods: Mapping[str, tuple[float, Iterable[tuple[int, int]]]],
+        *,
+        demand_charge_cny_per_kw_month: float = 0.0,
+        name: str = "",
+    ) -> TouTariff:
+        """Build a tariff from named periods and their hour ranges.
+
+        Parameters
+        ----------
+        periods
+            ``{name: (price, [(start_hour, end_hour), ...])}`` with prices in
+            CNY per kWh and ranges covering hours ``start..end-1``; ``(22, 6)``
+            wraps past midnight and ``(0, 24)`` is the whole day. Every hour of
+            the day must be covered exactly once.
+        demand_charge_cny_per_kw_month, name
+            As for the constructor.
+
+        Raises
+        ------
+        InvalidInputError
+            On negative or non-finite prices, malformed ranges, hours covered
+            twice (naming both periods) or not at all (listing them).
+        """
+        price = np.full(24, np.nan)
+        owner: list[str | None] = [None] * 24
+        for pname, spec in periods.items():
+            try:
+                val, ranges = spec
+                v = float(val)
+            except (TypeError, ValueError):
+                raise InvalidInputError(f"periods[{pname!r}]", spec, "expected (price, [(start, end), ...])") from None
+            if not math.isfinite(v) or v < 0:
+                raise InvalidInputError(f"periods[{pname!r}].price", val, "must be finite and non-negative")
+            for rng in ranges:
+                hrs = _hours(rng, pname)
+                taken = [h for h in hrs.tolist() if owner[h] is not None]
+                if taken:
+                    h = taken[0]
+                    raise InvalidInputError("hours", h, f"hour {h} is covered by both {owner[h]!r} and {pname!r}")
+                for h in hrs.tolist():
+                    owner[h] = pname
+                price[hrs] = v
+        missing = [h for h in range(24) if owner[h] is None]
+        if missing:
+            raise InvalidInputError("hours", missing, "hours not covered by any period")
+        return cls(
+            price,
+            [str(o) for o in owner],
+            demand_charge_cny_per_kw_month=demand_charge_cny_per_kw_month,
+            name=name,
+        )
+
+    @classmethod
+    def guangdong(
+        cls,
+        flat_price: float = 0.52,
+        *,
+        critical_peak: bool = False,
+        ratios: tuple[float, float, float] = (1.7, 1.0, 0.38),
+        critical_multiplier: float = 1.25,
+        demand_charge_cny_per_kw_month: float = 0.0,
+    ) -> TouTariff:
+        """Guangdong time-of-use tariff (2021 provincial notice).
+
+        Peak 10-12 h and 14-19 h; valley 0-8 h; flat otherwise. Prices are
+        ``flat_price * ratio / ratios[1]`` with ``ratios = (peak, flat, valley)``
+        = 1.7 : 1 : 0.38 (sourced). With ``critical_peak`` (July-September and
+        hot days) hours 11-12 and 15-17 h cost ``peak * critical_multiplier``
+        (1.25, derived). The flat price 0.52 CNY/kWh is illustrative (assumption).
+        The demand charge defaults to 0 because several provinces waive it for
+        swap facilities.
+
+        With the defaults: valley 0.1976, flat 0.52, peak 0.884 (critical 1.105) CNY/kWh.
+        """
+        fp = float(flat_price)
+        if not math.isfinite(fp) or fp < 0:
+            raise InvalidInputError("flat_price", flat_price, "must be finite and non-negative")
+        r = tuple(float(x) for x in ratios)
+        if len(r) != 3 or not all(math.isfinite(x) and x >= 0 for x in r) or r[1] <= 0:
+            raise InvalidInputError("ratios", ratios, "needs three finite, non-negative (peak, flat, valley) ratios")
+        cm = float(critical_multiplier)
+        if not math.isfinite(cm) or cm < 0:
+            raise InvalidInputError("critical_multiplier", critical_multiplier, "must be finite and non-negative")
+        peak, flat, valley = (fp * x / r[1] for x in r)
+        spec: dict[str, tuple[float, list[tuple[int, int]]]] = {
+            "valley": (valley, [(0, 8)]),
+            "flat": (flat, [(8, 10), (12, 14), (19, 24)]),
+        }
+        if critical_peak:
+            spec["peak"] = (peak, [(10, 11), (14, 15), (17, 19)])
+            spec["critical"] = (peak * cm, [(11, 12), (15, 17)])
+        else:
+            spec["peak"] = (peak, [(10, 12), (14, 19)])
+        nm = "Guangdong TOU 2021" + (" (critical peak)" if critical_peak else "")
+        return cls.from_periods(spec, demand_charge_cny_per_kw_month=demand_charge_cny_per_kw_month, name=nm)
+
+    # ----------------------------------------------------------------- queries
+    @property
+    def mean_price(self) -> float:
+        """Time-weighted mean price over the day, CNY per kWh."""
+        return float(self.prices.mean())
+
+    @property
+    def period_names(self) -> tuple[str, ...]:
+        """Distinct period names in order of first appearance from midnight."""
+        return tuple(dict.fromkeys(self.periods))
+
+    def hours_of(self, period: str) -> IntArray:
+        """Hours of day (0..23) belonging to ``period``.
+
+        Raises
+        ------
+        InvalidInputError
+            When no hour has that period name.
+        """
+        hrs = np.flatnonzero(np.asarray(self.periods) == period).astype(np.int64)
+        if hrs.size == 0:
+            raise InvalidInputError("period", period, f"not a period of this tariff {self.period_names}")
+        return hrs
+
+    @overload
+    def price_at(self, hour: float) -> float: ...
+    @overload
+    def price_at(self, hour: NDArray[Any] | Sequence[float]) -> FloatArray: ...
+    def price_at(self, hour: float | NDArray[Any] | Sequence[float]) -> float | FloatArray:
+        """Price (CNY per kWh) at time(s) of day ``hour`` in hours; taken modulo 24 (25.5 is 1:30).
+
+        A scalar gives a float, an array gives an array.
+        """
+        h = np.asarray(hour, dtype=np.float64)
+        if not np.isfinite(h).all():
+            raise InvalidInputError("hour", hour, "must be finite")
+        idx = np.floor(np.mod(h, 24.0)).astype(np.int64) % 24
+        out = self.prices[idx]
+        if h.ndim == 0:
+            return float(out)
+        return np.array(out)
+
+    def price_per_period(self, periods_per_day: int) -> FloatArray:
+        """Mean price in each of ``periods_per_day`` equal periods from midnight, CNY per kWh.
+
+        Each hour is split evenly (``periods_per_day`` a multiple of 24) or
+        consecutive hours are averaged (``periods_per_day`` dividing 24).
+
+        Raises
+        ------
+        InvalidInputError
+            When ``periods_per_day`` neither divides 24 nor is a multiple of 24.
+        """
+        split, merge = _periods_factor(periods_per_day)
+        p = np.asarray(self.prices)
+        if split > 1:
+            return np.repeat(p, split)
+        if merge > 1:
+            merged: FloatArray = p.reshape(24 // merge, merge).mean(axis=1)
+            return merged
+        return p.copy()
+
+    def cost_per_period(self, kw_profile: ArrayLike, period_hours: float) -> FloatArray:
+        """Energy cost of each period, CNY: ``kw * price * period_hours``.
+
+        Parameters
+        ----------
+        kw_profile
+            Mean grid power drawn in consecutive periods starting at midnight,
+            kW (finite, non-negative), shape ``(..., T)``; ``T`` may span several days.
+        period_hours
+            Length of one period in hours; ``24 / period_hours`` must be a whole
+            number (e.g. 0.25, 1, 2).
+
+        Returns
+        -------
+        numpy.ndarray
+            Same shape as ``kw_profile``.
+        """
+        try:
+            kw = np.asarray(kw_profile, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InvalidInputError("kw_profile", kw_profile, "must be numbers") from None
+        if kw.ndim == 0:
+            raise InvalidInputError("kw_profile", kw_profile, "needs at least one period")
+        bad = ~np.isfinite(kw) | (kw < 0)
+        if bad.any():
+            k = int(np.flatnonzero(bad.ravel())[0])
+            raise InvalidInputError("kw_profile", float(kw.ravel()[k]), "power must be finite and non-negative")
+        try:
+            dt = float(period_hours)
+        except (TypeError, ValueError):
+            dt = math.nan
+        per_day = 24.0 / dt if math.isfinite(dt) and dt > 0 else math.nan
+        if not math.isfinite(per_day) or abs(per_day - round(per_day)) > 1e-9 * per_day:
+            raise InvalidInputError("period_hours", period_hours, "24 / period_hours must be a positive whole number")
+        prices = self.price_per_period(round(per_day))
+        t = kw.shape[-1]
+        tiled = np.resize(prices, t)
+        out: FloatArray = kw * tiled * dt
+        return out
+
+    def cost(self, kw_profile: ArrayLike, period_hours: float) -> float:
+        """Total energy cost, CNY, of drawing ``kw_profile`` (see :meth:`cost_per_period`).
+
+        Demand charges are not included; see :meth:`demand_charge`.
+        """
+        return float(self.cost_per_period(kw_profile, period_hours).sum())
+
+    def demand_charge(self, peak_kw: float, months: float = 1.0) -> float:
+        """Demand charge, CNY: ``peak_kw * demand_charge_cny_per_kw_month * months``."""
+        pk = float(peak_kw)
+        m = float(months)
+        if not math.isfinite(pk) or pk < 0:
+            raise InvalidInputError("peak_kw", peak_kw, "must be finite and non-negative")
+        if not math.isfinite(m) or m < 0:
+            raise InvalidInputError("months", months, "must be finite and non-negative")
+        return pk * self.demand_charge_cny_per_kw_month * m
+
+    def to_frame(self) -> pd.DataFrame:
+        """A DataFrame with columns ``hour`` (0..23), ``period`` and ``price`` (CNY per kWh)."""
+        import pandas as pd
+
+        return pd.DataFrame({"hour": np.arange(24), "period": list(self.periods), "price": np.asarray(self.prices)})
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TouTariff):
+            return NotImplemented
+        return (
+            self.periods == other.periods
+            and self.demand_charge_cny_per_kw_month == other.demand_charge_cny_per_kw_month
+            and self.name == other.name
+            and bool(np.array_equal(self.prices, other.prices))
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.periods, self.demand_charge_cny_per_kw_month, self.name, self.prices.tobytes()))
+
+    def __repr__(self) -> str:
+        nm = f"{self.name!r}, " if self.name else ""
+        levels = ", ".join(f"{p}={self.prices[self.periods.index(p)]:.4g}" for p in self.period_names)
+        return f"TouTariff({nm}{levels} CNY/kWh)"
