@@ -1,0 +1,46 @@
+"""File loaders: TNTP networks and trips, CSV datasets, and the shared data folder.
+
+See ``docs/loaders.md`` for the formats, units and the data-folder lookup.
+"""
+
+from swapnet.io.datasets import DATASETS, data_dir, load_network
+from swapnet.io.tables import (
+    irish_node_table,
+    korean_node_names,
+    parse_dms,
+    read_25node,
+    read_25node_junex,
+    read_dc_ny_bos,
+    read_irish_highway,
+    read_irish_traffic,
+    read_korean_expressway,
+)
+from swapnet.io.tntp import (
+    read_tntp_flow,
+    read_tntp_network,
+    read_tntp_nodes,
+    read_tntp_trips,
+    write_tntp_network,
+    write_tntp_trips,
+)
+
+__all__ = [
+    "DATASETS",
+    "data_dir",
+    "irish_node_table",
+    "korean_node_names",
+    "load_network",
+    "parse_dms",
+    "read_25node",
+    "read_25node_junex",
+    "read_dc_ny_bos",
+    "read_irish_highway",
+    "read_irish_traffic",
+    "read_korean_expressway",
+    "read_tntp_flow",
+    "read_tntp_network",
+    "read_tntp_nodes",
+    "read_tntp_trips",
+    "write_tntp_network",
+    "write_tntp_trips",
+]
