@@ -527,7 +527,7 @@ def _bad_item(seg: str, seg_start: int, fail: Callable[[int, str], FileFormatErr
 
 def _snippet(text: str, pos: int) -> str:
     end = text.find("\n", pos)
-    return text[pos : end if end >= 0 else len(text)].strip()[:40]
+    return " ".join(text[pos : end if end >= 0 else len(text)].split())[:40]
 
 
 # --------------------------------------------------------------------------- flows
