@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 import shapely
@@ -118,7 +120,7 @@ def test_segment_presets_and_swaps_per_day() -> None:
         ({"vehicles": 1, "swaps_per_vehicle_month": -3}, "swaps_per_vehicle_month"),
     ],
 )
-def test_segment_validation(kwargs: dict[str, float], field: str) -> None:
+def test_segment_validation(kwargs: dict[str, Any], field: str) -> None:
     with pytest.raises(InvalidInputError) as e:
         FleetSegment("x", **kwargs)
     assert e.value.field == field

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -27,9 +28,8 @@ from swapnet.network import RoadNetwork
 from swapnet.synthetic import city_grid, random_geometric
 
 
-def roundtrip(obj: dict[str, object]) -> dict[str, object]:
-    out: dict[str, object] = json.loads(json.dumps(obj, allow_nan=False))
-    return out
+def roundtrip(obj: dict[str, Any]) -> Any:
+    return json.loads(json.dumps(obj, allow_nan=False))
 
 
 def test_network_to_geojson_by_hand() -> None:
@@ -67,7 +67,7 @@ def test_sites_to_geojson_is_strict_json() -> None:
     g = city_grid(3, 3)
     s = CandidateSites(["s1", "s2"], [0, 8], [1e6, 2e6], grid_kw=[600.0, np.inf], kind="store")
     gj = roundtrip(sites_to_geojson(s, g))
-    f0, f1 = gj["features"]  # type: ignore[misc]
+    f0, f1 = gj["features"]
     assert f0["geometry"] == {"type": "Point", "coordinates": [0.0, 0.0]}
     assert f1["geometry"]["coordinates"] == [2.0, 2.0]
     assert f0["properties"]["grid_kw"] == 600.0
@@ -75,14 +75,14 @@ def test_sites_to_geojson_is_strict_json() -> None:
     assert f1["properties"]["max_batteries"] is None
     assert f1["properties"]["label"] == "s2" and f1["properties"]["kind"] == "store"
     with_geom = CandidateSites(["p"], [4], geometry=[shapely.box(0, 0, 1, 1)])
-    poly = roundtrip(sites_to_geojson(with_geom, g))["features"][0]["geometry"]  # type: ignore[index]
+    poly = roundtrip(sites_to_geojson(with_geom, g))["features"][0]["geometry"]
     assert shapely.geometry.shape(poly).equals(shapely.box(0, 0, 1, 1))
 
 
 def test_demand_to_geojson_sums_duplicates() -> None:
     g = city_grid(2, 2)
     gj = roundtrip(demand_to_geojson(NodeDemand([3, 0, 3], [1.0, 2.0, 4.0]), g))
-    props = {f["properties"]["node"]: f["properties"]["swaps_per_day"] for f in gj["features"]}  # type: ignore[attr-defined]
+    props = {f["properties"]["node"]: f["properties"]["swaps_per_day"] for f in gj["features"]}
     assert props == {3: 5.0, 0: 2.0}
 
 
@@ -122,7 +122,7 @@ def test_service_areas_to_geojson_roundtrip() -> None:
     g = city_grid(4, 4, arterial_every=0)
     areas = service_areas(g, CandidateSites(["x"], [5]), 1.0)
     gj = roundtrip(service_areas_to_geojson(areas, properties={"x": {"radius_km": 1.0}}))
-    f = gj["features"][0]  # type: ignore[index]
+    f = gj["features"][0]
     assert f["properties"] == {"site": "x", "radius_km": 1.0}
     assert shapely.geometry.shape(f["geometry"]).equals(areas["x"])
 

@@ -374,7 +374,7 @@ class StationDesign:
         start = np.arange(24)[:, None]
         length = np.arange(1, 25)[None, :]
         window = cum[start + length] - cum[start]  # (24 starts, 24 lengths) share of the day
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             buffer_limit = np.where(window > 0, (self.batteries + c * length) / window, np.inf)
         return float(min(b / s.max(), 24.0 * c, buffer_limit.min()))
 

@@ -131,7 +131,7 @@ def _check_scalar(value: float, field: str, *, positive: bool = False) -> float:
 
 
 # --------------------------------------------------------------------- profiles
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, init=False, repr=False)
 class DailyProfile:
     """Shares of a day's swaps in each hour of the day.
 
@@ -150,13 +150,14 @@ class DailyProfile:
     """
 
     shares: FloatArray
-    name: str = ""
+    name: str
 
-    def __post_init__(self) -> None:
-        s = _check_shares(self.shares, "shares")
+    def __init__(self, shares: ArrayLike, name: str = "") -> None:
+        s = _check_shares(shares, "shares")
         if s.ndim != 1:
             raise InvalidInputError("shares", s.shape, "needs exactly 24 values, one per hour")
         object.__setattr__(self, "shares", _frozen(s))
+        object.__setattr__(self, "name", str(name))
 
     # ------------------------------------------------------------------ presets
     @classmethod
