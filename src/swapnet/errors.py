@@ -17,6 +17,7 @@ __all__ = [
     "SolverError",
     "SwapnetError",
     "UnknownNodeError",
+    "VerificationError",
 ]
 
 
@@ -90,3 +91,13 @@ class InfeasibleError(SwapnetError):
 
 class SolverError(SwapnetError):
     """The solver failed or returned a status swapnet cannot interpret."""
+
+
+class VerificationError(SwapnetError):
+    """An independent re-check of a solution found a violated constraint or a wrong objective."""
+
+    def __init__(self, violations: list[str]) -> None:
+        self.violations = violations
+        head = "; ".join(violations[:5])
+        more = f" (+{len(violations) - 5} more)" if len(violations) > 5 else ""
+        super().__init__(f"solution fails verification: {head}{more}")

@@ -1,0 +1,577 @@
+"""A small vectorised linear-model builder with a HiGHS backend and a Pyomo export.
+
+Variables are added in named blocks (numpy-shaped), constraints in named
+families given as sparse triplets. Nothing is built per element in Python:
+each family is one ``(rows, cols, vals)`` triplet set, and the whole model is
+handed to HiGHS as one CSC matrix.
+
+Example
+-------
+>>> m = LinearModel("toy")
+>>> x = m.add_vars("x", 2, ub=4.0, cost=[-1.0, -2.0])
+>>> m.add_constraints("cap", rows=[0, 0], cols=x.index, vals=[1.0, 1.0], hi=[5.0])
+>>> m.solve().objective
+-9.0
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import ArrayLike, NDArray
+
+from swapnet.errors import InvalidInputError, SolverError
+
+__all__ = ["LinearModel", "SolveOptions", "SolveReport", "SolveStatus", "VarBlock"]
+
+INF = np.inf
+
+
+class SolveStatus(enum.Enum):
+    """Outcome of a solve."""
+
+    OPTIMAL = "optimal"
+    """Proven optimal (within the requested relative gap)."""
+    TIME_LIMIT = "time_limit"
+    """Stopped at the time limit with a feasible solution; see ``gap``."""
+    FEASIBLE = "feasible"
+    """A feasible solution without an optimality proof (e.g. a heuristic)."""
+    NO_SOLUTION = "no_solution"
+    """Stopped (time limit) before any feasible solution was found."""
+    INFEASIBLE = "infeasible"
+    """The model has no feasible solution."""
+    UNBOUNDED = "unbounded"
+    """The objective is unbounded."""
+
+    @property
+    def has_solution(self) -> bool:
+        """Whether a feasible solution is available."""
+        return self in (SolveStatus.OPTIMAL, SolveStatus.TIME_LIMIT, SolveStatus.FEASIBLE)
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """Solver options.
+
+    Attributes
+    ----------
+    time_limit
+        Wall-clock limit in seconds for the solver (``None``: no limit).
+    mip_gap
+        Relative optimality gap at which a MIP counts as solved (HiGHS's and
+        Gurobi's default, 1e-4; use 0 to close the gap completely).
+    threads
+        Solver threads (``None``: the solver's default).
+    seed
+        Random seed passed to the solver.
+    log
+        Print the solver log to the console.
+    presolve
+        Let the solver presolve.
+    """
+
+    time_limit: float | None = None
+    mip_gap: float = 1e-4
+    threads: int | None = None
+    seed: int = 0
+    log: bool = False
+    presolve: bool = True
+
+    def __post_init__(self) -> None:
+        if self.time_limit is not None and not (self.time_limit > 0):
+            raise InvalidInputError("time_limit", self.time_limit, "must be positive")
+        if not (0 <= self.mip_gap < 1):
+            raise InvalidInputError("mip_gap", self.mip_gap, "must be in [0, 1)")
+        if self.threads is not None and self.threads < 1:
+            raise InvalidInputError("threads", self.threads, "must be >= 1")
+
+
+@dataclass(frozen=True)
+class SolveReport:
+    """What a solve returned.
+
+    Attributes
+    ----------
+    status
+        :class:`SolveStatus`.
+    objective
+        Objective value of the returned solution (NaN without one).
+    bound
+        Best proven bound on the optimum (equal to ``objective`` for LPs solved to optimality).
+    gap
+        Relative gap ``|objective - bound| / max(|objective|, 1e-9)``; 0 when optimal.
+    build_seconds, solve_seconds
+        Wall-clock time spent building the model and in the solver.
+    n_rows, n_cols, n_nonzeros, n_integer
+        Model size.
+    solver
+        Solver name.
+    """
+
+    status: SolveStatus
+    objective: float
+    bound: float
+    gap: float
+    build_seconds: float
+    solve_seconds: float
+    n_rows: int
+    n_cols: int
+    n_nonzeros: int
+    n_integer: int
+    solver: str = "highs"
+
+
+@dataclass(frozen=True)
+class VarBlock:
+    """A named block of variables occupying columns ``start .. start + size - 1``."""
+
+    name: str
+    start: int
+    shape: tuple[int, ...]
+    integer: bool
+
+    @property
+    def size(self) -> int:
+        """Number of variables in the block."""
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def index(self) -> NDArray[np.int64]:
+        """Column indices, shaped like the block."""
+        return np.arange(self.start, self.start + self.size, dtype=np.int64).reshape(self.shape)
+
+    def values(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
+        """This block's values from a full solution vector, shaped like the block."""
+        return x[self.start : self.start + self.size].reshape(self.shape)
+
+
+@dataclass
+class _Family:
+    name: str
+    start: int
+    n: int
+
+
+@dataclass
+class LinearModel:
+    """A linear (mixed-integer) model built from vectorised blocks.
+
+    Parameters
+    ----------
+    name
+        Model name.
+    sense
+        ``"min"`` or ``"max"``.
+    """
+
+    name: str = "model"
+    sense: str = "min"
+    _lb: list[NDArray[np.float64]] = field(default_factory=list, repr=False)
+    _ub: list[NDArray[np.float64]] = field(default_factory=list, repr=False)
+    _cost: list[NDArray[np.float64]] = field(default_factory=list, repr=False)
+    _int: list[NDArray[np.bool_]] = field(default_factory=list, repr=False)
+    _blocks: dict[str, VarBlock] = field(default_factory=dict, repr=False)
+    _families: dict[str, _Family] = field(default_factory=dict, repr=False)
+    _rows: list[NDArray[np.int64]] = field(default_factory=list, repr=False)
+    _cols: list[NDArray[np.int64]] = field(default_factory=list, repr=False)
+    _vals: list[NDArray[np.float64]] = field(default_factory=list, repr=False)
+    _rlo: list[NDArray[np.float64]] = field(default_factory=list, repr=False)
+    _rhi: list[NDArray[np.float64]] = field(default_factory=list, repr=False)
+    n_cols: int = 0
+    n_rows: int = 0
+    offset: float = 0.0
+    created: float = field(default_factory=time.perf_counter, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.sense not in ("min", "max"):
+            raise InvalidInputError("sense", self.sense, "must be 'min' or 'max'")
+
+    # ---------------------------------------------------------------- variables
+    def add_vars(
+        self,
+        name: str,
+        shape: int | tuple[int, ...],
+        *,
+        lb: ArrayLike = 0.0,
+        ub: ArrayLike = INF,
+        cost: ArrayLike = 0.0,
+        integer: bool = False,
+        binary: bool = False,
+    ) -> VarBlock:
+        """Add a block of variables; bounds and costs broadcast to ``shape``."""
+        if name in self._blocks:
+            raise InvalidInputError("name", name, "variable block already exists")
+        shp = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(k) for k in shape)
+        size = int(np.prod(shp, dtype=np.int64))
+        if binary:
+            integer = True
+            lb, ub = (
+                np.maximum(np.broadcast_to(np.asarray(lb, float), shp), 0.0),
+                np.minimum(np.broadcast_to(np.asarray(ub, float), shp), 1.0),
+            )
+        self._lb.append(np.broadcast_to(np.asarray(lb, dtype=np.float64), shp).ravel().copy())
+        self._ub.append(np.broadcast_to(np.asarray(ub, dtype=np.float64), shp).ravel().copy())
+        self._cost.append(np.broadcast_to(np.asarray(cost, dtype=np.float64), shp).ravel().copy())
+        self._int.append(np.full(size, integer))
+        blk = VarBlock(name, self.n_cols, shp, integer)
+        self._blocks[name] = blk
+        self.n_cols += size
+        return blk
+
+    def block(self, name: str) -> VarBlock:
+        """The variable block called ``name``."""
+        return self._blocks[name]
+
+    @property
+    def blocks(self) -> dict[str, VarBlock]:
+        """All variable blocks by name."""
+        return dict(self._blocks)
+
+    def set_cost(self, cols: ArrayLike, cost: ArrayLike) -> None:
+        """Add ``cost`` to the objective coefficients of columns ``cols``."""
+        c = np.concatenate(self._cost) if len(self._cost) > 1 else self._cost[0]
+        np.add.at(c, np.asarray(cols, dtype=np.int64).ravel(), np.asarray(cost, dtype=np.float64).ravel())
+        self._cost = [c]
+
+    # -------------------------------------------------------------- constraints
+    def add_constraints(
+        self,
+        name: str,
+        *,
+        rows: ArrayLike,
+        cols: ArrayLike,
+        vals: ArrayLike,
+        lo: ArrayLike = -INF,
+        hi: ArrayLike = INF,
+        n: int | None = None,
+    ) -> range:
+        """Add a family of constraints ``lo <= A x <= hi`` from triplets.
+
+        Parameters
+        ----------
+        name
+            Family name (unique).
+        rows
+            Row index *within the family* of each nonzero (0-based).
+        cols
+            Global column index of each nonzero (from :attr:`VarBlock.index`).
+        vals
+            Coefficient of each nonzero (broadcast to ``rows``).
+        lo, hi
+            Row bounds, broadcast to the family's row count.
+        n
+            Number of rows (default ``max(rows) + 1``).
+
+        Returns
+        -------
+        range
+            Global row indices of the family.
+        """
+        if name in self._families:
+            raise InvalidInputError("name", name, "constraint family already exists")
+        r = np.asarray(rows, dtype=np.int64).ravel()
+        c = np.asarray(cols, dtype=np.int64).ravel()
+        v = np.broadcast_to(np.asarray(vals, dtype=np.float64), r.shape).ravel()
+        if r.shape != c.shape:
+            raise InvalidInputError(f"{name}.cols", c.shape, f"needs one column per row entry ({r.shape})")
+        nrows = int(r.max(initial=-1)) + 1 if n is None else int(n)
+        if r.size and (r.min() < 0 or r.max() >= nrows):
+            raise InvalidInputError(f"{name}.rows", int(r.max()), f"row index outside 0..{nrows - 1}")
+        if c.size and (c.min() < 0 or c.max() >= self.n_cols):
+            raise InvalidInputError(f"{name}.cols", int(c.max()), f"column index outside 0..{self.n_cols - 1}")
+        if not np.isfinite(v).all():
+            raise InvalidInputError(f"{name}.vals", "non-finite", "coefficients must be finite")
+        self._rows.append(r + self.n_rows)
+        self._cols.append(c)
+        self._vals.append(v.astype(np.float64, copy=True))
+        self._rlo.append(np.broadcast_to(np.asarray(lo, dtype=np.float64), (nrows,)).copy())
+        self._rhi.append(np.broadcast_to(np.asarray(hi, dtype=np.float64), (nrows,)).copy())
+        fam = _Family(name, self.n_rows, nrows)
+        self._families[name] = fam
+        self.n_rows += nrows
+        return range(fam.start, fam.start + nrows)
+
+    def family_rows(self, name: str) -> range:
+        """Global row indices of a constraint family."""
+        f = self._families[name]
+        return range(f.start, f.start + f.n)
+
+    @property
+    def families(self) -> tuple[str, ...]:
+        """Names of the constraint families, in order."""
+        return tuple(self._families)
+
+    # ------------------------------------------------------------------ arrays
+    def arrays(
+        self,
+    ) -> tuple[
+        NDArray[np.float64],
+        NDArray[np.float64],
+        NDArray[np.float64],
+        NDArray[np.bool_],
+        sp.csr_matrix,
+        NDArray[np.float64],
+        NDArray[np.float64],
+    ]:
+        """``(cost, lb, ub, integer, A (CSR), row_lo, row_hi)`` of the whole model."""
+        cat = np.concatenate
+        cost = cat(self._cost) if self._cost else np.zeros(0)
+        lb = cat(self._lb) if self._lb else np.zeros(0)
+        ub = cat(self._ub) if self._ub else np.zeros(0)
+        integ = cat(self._int) if self._int else np.zeros(0, dtype=bool)
+        if self._rows:
+            A = sp.csr_matrix((cat(self._vals), (cat(self._rows), cat(self._cols))), shape=(self.n_rows, self.n_cols))
+            A.sum_duplicates()
+            rlo, rhi = cat(self._rlo), cat(self._rhi)
+        else:
+            A = sp.csr_matrix((0, self.n_cols))
+            rlo = rhi = np.zeros(0)
+        return cost, lb, ub, integ, A, rlo, rhi
+
+    # ------------------------------------------------------------------- solve
+    def solve(
+        self,
+        options: SolveOptions | None = None,
+        *,
+        start: NDArray[np.float64] | None = None,
+        relax: bool = False,
+    ) -> Solution:
+        """Solve with HiGHS.
+
+        Parameters
+        ----------
+        options
+            :class:`SolveOptions`.
+        start
+            A feasible solution to warm-start the MIP (full column vector).
+        relax
+            Solve the LP relaxation (integrality dropped).
+        """
+        import highspy
+
+        opts = options or SolveOptions()
+        t0 = time.perf_counter()
+        cost, lb, ub, integ, A, rlo, rhi = self.arrays()
+        if relax:
+            integ = np.zeros_like(integ)
+        csc = A.tocsc()
+        lp = highspy.HighsLp()
+        lp.num_col_ = self.n_cols
+        lp.num_row_ = self.n_rows
+        sign = 1.0 if self.sense == "min" else -1.0
+        lp.col_cost_ = cost * sign
+        lp.col_lower_ = lb
+        lp.col_upper_ = ub
+        lp.row_lower_ = rlo
+        lp.row_upper_ = rhi
+        lp.offset_ = self.offset * sign
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = csc.indices.astype(np.int32)
+        lp.a_matrix_.value_ = csc.data
+        if integ.any():
+            lp.integrality_ = [highspy.HighsVarType.kInteger if b else highspy.HighsVarType.kContinuous for b in integ]
+        h = highspy.Highs()  # type: ignore[no-untyped-call]
+        h.setOptionValue("output_flag", bool(opts.log))
+        h.setOptionValue("random_seed", int(opts.seed))
+        h.setOptionValue("mip_rel_gap", float(opts.mip_gap))
+        h.setOptionValue("presolve", "on" if opts.presolve else "off")
+        if opts.time_limit is not None:
+            h.setOptionValue("time_limit", float(opts.time_limit))
+        if opts.threads is not None:
+            h.setOptionValue("threads", int(opts.threads))
+        h.passModel(lp)
+        if start is not None and integ.any():
+            hs = highspy.HighsSolution()
+            hs.col_value = list(np.asarray(start, dtype=np.float64))
+            hs.value_valid = True
+            h.setSolution(hs)
+        t1 = time.perf_counter()
+        h.run()
+        t2 = time.perf_counter()
+        sol = self._read(h, integ, build=t1 - t0, solve=t2 - t1, nnz=int(A.nnz))
+        if sol.x is not None and not _consistent(sol, cost, A, rlo, rhi, lb, ub, self.offset):
+            if start is not None:
+                # HiGHS 1.x can mis-map a MIP start through presolve (it then reports the objective of a
+                # different point than the one it returns). Solve again from scratch.
+                return self.solve(options, start=None, relax=relax)
+            raise SolverError(f"HiGHS returned an inconsistent solution for {self.name!r}")
+        return sol
+
+    def _read(self, h: Any, integ: NDArray[np.bool_], *, build: float, solve: float, nnz: int) -> Solution:
+        import highspy
+
+        ms = h.getModelStatus()
+        info = h.getInfo()
+        S = highspy.HighsModelStatus
+        mip = bool(integ.any())
+        has_primal = info.primal_solution_status == 2  # kSolutionStatusFeasible
+        sign = 1.0 if self.sense == "min" else -1.0
+        if ms == S.kOptimal:
+            status = SolveStatus.OPTIMAL
+        elif ms in (S.kTimeLimit, S.kInterrupt, S.kIterationLimit, S.kSolutionLimit):
+            status = SolveStatus.TIME_LIMIT if has_primal else SolveStatus.NO_SOLUTION
+        elif ms == S.kInfeasible:
+            status = SolveStatus.INFEASIBLE
+        elif ms in (S.kUnbounded, S.kUnboundedOrInfeasible):
+            status = SolveStatus.UNBOUNDED
+        else:
+            raise SolverError(f"HiGHS returned model status {h.modelStatusToString(ms)} for {self.name!r}")
+        x = np.asarray(h.getSolution().col_value, dtype=np.float64) if status.has_solution else None
+        obj = float(info.objective_function_value) * sign if status.has_solution else float("nan")
+        if mip and status.has_solution:
+            bound = float(info.mip_dual_bound) * sign
+        elif status == SolveStatus.OPTIMAL:
+            bound = obj
+        else:
+            bound = float("nan")
+        gap = _rel_gap(obj, bound) if status.has_solution else float("inf")
+        if status == SolveStatus.OPTIMAL and not mip:
+            gap = 0.0
+        report = SolveReport(
+            status=status,
+            objective=obj,
+            bound=bound,
+            gap=gap,
+            build_seconds=build,
+            solve_seconds=solve,
+            n_rows=self.n_rows,
+            n_cols=self.n_cols,
+            n_nonzeros=nnz,
+            n_integer=int(integ.sum()),
+        )
+        if x is not None and mip:
+            x = np.where(integ, np.round(x), x)
+        return Solution(report, x, self)
+
+    # ------------------------------------------------------------------- pyomo
+    def to_pyomo(self) -> Any:
+        """The same model as a Pyomo ``ConcreteModel``.
+
+        Each variable block becomes an indexed ``Var`` named like the block
+        (indexed by flat position), each constraint family an indexed
+        ``Constraint`` named like the family; the objective is ``obj``. Users
+        can add their own components and solve with any Pyomo solver, e.g.
+        ``pyomo.environ.SolverFactory("appsi_highs")``.
+        """
+        import pyomo.environ as pyo
+
+        cost, lb, ub, _, A, rlo, rhi = self.arrays()
+        m = pyo.ConcreteModel(name=self.name)
+        col_var: list[Any] = [None] * self.n_cols
+        for blk in self._blocks.values():
+            sl = slice(blk.start, blk.start + blk.size)
+            bl, bu = lb[sl], ub[sl]
+            dom = pyo.Integers if blk.integer else pyo.Reals
+
+            def bounds(_m: Any, k: int, bl: NDArray[np.float64] = bl, bu: NDArray[np.float64] = bu) -> tuple[Any, Any]:
+                lo, hi = float(bl[k]), float(bu[k])
+                return (lo if np.isfinite(lo) else None, hi if np.isfinite(hi) else None)
+
+            v = pyo.Var(range(blk.size), domain=dom, bounds=bounds)
+            m.add_component(blk.name, v)
+            for k in range(blk.size):
+                col_var[blk.start + k] = v[k]
+        nz = np.flatnonzero(cost)
+        expr = sum(float(cost[j]) * col_var[j] for j in nz) + self.offset
+        m.obj = pyo.Objective(expr=expr, sense=pyo.minimize if self.sense == "min" else pyo.maximize)
+        indptr, indices, data = A.indptr, A.indices, A.data
+        for fam in self._families.values():
+            rows = range(fam.start, fam.start + fam.n)
+
+            def rule(_m: Any, k: int, start: int = fam.start) -> Any:
+                r = start + k
+                body = sum(float(data[p]) * col_var[indices[p]] for p in range(indptr[r], indptr[r + 1]))
+                lo = float(rlo[r]) if np.isfinite(rlo[r]) else None
+                hi = float(rhi[r]) if np.isfinite(rhi[r]) else None
+                if indptr[r] == indptr[r + 1]:
+                    return pyo.Constraint.Skip
+                if lo is not None and hi is not None and lo == hi:
+                    return body == lo
+                return pyo.inequality(lo, body, hi)
+
+            m.add_component(fam.name, pyo.Constraint(range(len(rows)), rule=rule))
+        return m
+
+
+@dataclass(frozen=True)
+class Solution:
+    """A solved :class:`LinearModel`: the report and the column values (``None`` without a solution)."""
+
+    report: SolveReport
+    x: NDArray[np.float64] | None
+    model: LinearModel
+
+    @property
+    def status(self) -> SolveStatus:
+        """Shortcut for ``report.status``."""
+        return self.report.status
+
+    @property
+    def objective(self) -> float:
+        """Shortcut for ``report.objective``."""
+        return self.report.objective
+
+    def values(self, name: str) -> NDArray[np.float64]:
+        """Values of variable block ``name``."""
+        if self.x is None:
+            raise SolverError(f"no solution available (status {self.report.status.value})")
+        return self.model.block(name).values(self.x)
+
+
+def _consistent(
+    sol: Solution,
+    cost: NDArray[np.float64],
+    A: sp.csr_matrix,
+    rlo: NDArray[np.float64],
+    rhi: NDArray[np.float64],
+    lb: NDArray[np.float64],
+    ub: NDArray[np.float64],
+    offset: float,
+) -> bool:
+    """Whether the returned point is feasible and has the reported objective (independent of the solver)."""
+    x = sol.x
+    assert x is not None
+    scale = max(1.0, float(np.abs(x).max(initial=0.0)))
+    tol = 1e-6 * scale
+    ax = A @ x
+    rtol = 1e-6 * np.maximum(1.0, np.abs(ax))
+    if (ax < rlo - rtol - tol).any() or (ax > rhi + rtol + tol).any():
+        return False
+    if (x < lb - tol).any() or (x > ub + tol).any():
+        return False
+    obj = float(cost @ x) + offset
+    return abs(obj - sol.report.objective) <= 1e-6 * max(1.0, abs(obj))
+
+
+def _rel_gap(obj: float, bound: float) -> float:
+    if not (np.isfinite(obj) and np.isfinite(bound)):
+        return float("inf")
+    return float(abs(obj - bound) / max(abs(obj), 1e-9))
+
+
+def solve_pyomo(model: Any, options: SolveOptions | None = None) -> tuple[float, dict[str, Sequence[float]]]:
+    """Solve a Pyomo model from :meth:`LinearModel.to_pyomo` with Pyomo's HiGHS interface.
+
+    Returns the objective value and ``{block name: flat values}``.
+    """
+    import pyomo.environ as pyo
+
+    opts = options or SolveOptions()
+    solver = pyo.SolverFactory("appsi_highs")
+    solver.config.load_solution = True
+    solver.config.stream_solver = bool(opts.log)
+    if opts.time_limit is not None:
+        solver.config.time_limit = float(opts.time_limit)
+    solver.config.mip_gap = float(opts.mip_gap)
+    solver.solve(model)
+    values: dict[str, Sequence[float]] = {}
+    for v in model.component_objects(pyo.Var, active=True):
+        values[v.name] = [float(pyo.value(v[k])) for k in sorted(v.keys())]
+    return float(pyo.value(model.obj)), values

@@ -1,0 +1,12 @@
+"""Siting models: where to open swap stations and how big to make them.
+
+Matrix models (:func:`set_cover`, :func:`max_coverage`, :func:`p_median`) take a
+demand x site cost matrix or a road network with demand and candidate sites.
+Every model returns a :class:`SitingPlan` with ``verify()`` and ``to_pyomo()``.
+"""
+
+from swapnet.optim import SolveOptions, SolveStatus
+from swapnet.siting.matrix import max_coverage, p_median, set_cover
+from swapnet.siting.plan import SitingPlan
+
+__all__ = ["SitingPlan", "SolveOptions", "SolveStatus", "max_coverage", "p_median", "set_cover"]

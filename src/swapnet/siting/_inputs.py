@@ -1,0 +1,160 @@
+"""Validation and normalisation of siting-model inputs."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import ArrayLike, NDArray
+
+from swapnet.errors import InvalidInputError, UnknownNodeError
+from swapnet.network import RoadNetwork
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+
+def as_cost_matrix(
+    cost: Any,
+    *,
+    demand: Any = None,
+    candidates: Any = None,
+) -> tuple[FloatArray, tuple[Hashable, ...], tuple[Hashable, ...]]:
+    """Normalise a cost input to ``(matrix, demand_labels, site_labels)``.
+
+    ``cost`` may be a 2-D array (labels ``0..n-1``), a pandas DataFrame (index =
+    demand labels, columns = site labels), or a :class:`RoadNetwork` together
+    with ``demand`` (node labels, or an object with ``.nodes``) and
+    ``candidates`` (node labels, or an object with ``.labels`` and ``.nodes``),
+    in which case costs are shortest-path distances.
+    """
+    if isinstance(cost, RoadNetwork):
+        if demand is None or candidates is None:
+            raise InvalidInputError("cost", cost, "with a network, pass demand= and candidates= too")
+        dnodes = tuple(getattr(demand, "nodes", demand))
+        if hasattr(candidates, "nodes") and hasattr(candidates, "labels"):
+            slabels = tuple(candidates.labels)
+            snodes = tuple(candidates.nodes)
+        else:
+            slabels = snodes = tuple(candidates)
+        m = cost.distances(dnodes, snodes)
+        return _check_matrix(m, "cost"), dnodes, slabels
+    try:
+        import pandas as pd
+
+        if isinstance(cost, pd.DataFrame):
+            m = cost.to_numpy(dtype=np.float64)
+            return _check_matrix(m, "cost"), tuple(cost.index), tuple(cost.columns)
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        pass
+    m = np.asarray(cost, dtype=np.float64)
+    if m.ndim != 2:
+        raise InvalidInputError("cost", m.shape, "must be a 2-D (demand x sites) matrix")
+    return _check_matrix(m, "cost"), tuple(range(m.shape[0])), tuple(range(m.shape[1]))
+
+
+def _check_matrix(m: FloatArray, name: str) -> FloatArray:
+    if m.ndim != 2 or m.shape[0] == 0 or m.shape[1] == 0:
+        raise InvalidInputError(name, m.shape, "needs at least one demand row and one site column")
+    bad = np.isnan(m) | (m < 0) | np.isneginf(m)
+    if bad.any():
+        i, j = (int(a[0]) for a in np.nonzero(bad))
+        raise InvalidInputError(
+            f"{name}[{i}, {j}]", float(m[i, j]), "costs must be non-negative numbers (inf = unreachable)"
+        )
+    return np.ascontiguousarray(m, dtype=np.float64)
+
+
+def as_weights(weights: Any, n: int, name: str = "weights", *, demand: Any = None) -> FloatArray:
+    """Demand weights as a float array of length ``n`` (finite, non-negative)."""
+    if weights is None:
+        daily = getattr(demand, "daily", None)
+        w = np.ones(n) if daily is None else np.asarray(daily, dtype=np.float64)
+    else:
+        w = np.asarray(weights, dtype=np.float64).ravel()
+    if w.size != n:
+        raise InvalidInputError(name, w.size, f"needs one weight per demand point ({n})")
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise InvalidInputError(f"{name}[{k}]", float(w[k]), "weights must be finite and non-negative")
+    return w
+
+
+def as_site_costs(site_costs: ArrayLike | None, m: int, *, candidates: Any = None) -> FloatArray:
+    """Per-site costs (default: ``candidates.fixed_cost`` or 1 each)."""
+    if site_costs is None:
+        fc = getattr(candidates, "fixed_cost", None)
+        c = np.ones(m) if fc is None else np.asarray(fc, dtype=np.float64)
+    else:
+        c = np.asarray(site_costs, dtype=np.float64).ravel()
+    if c.size != m:
+        raise InvalidInputError("site_costs", c.size, f"needs one cost per candidate site ({m})")
+    bad = ~np.isfinite(c) | (c < 0)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise InvalidInputError(f"site_costs[{k}]", float(c[k]), "site costs must be finite and non-negative")
+    return c
+
+
+def fixed_indices(fixed: Iterable[Hashable] | None, site_labels: Sequence[Hashable]) -> IntArray:
+    """Positions of the sites that must be open."""
+    if fixed is None:
+        return np.zeros(0, dtype=np.int64)
+    pos = {lab: k for k, lab in enumerate(site_labels)}
+    out = []
+    for lab in fixed:
+        k = pos.get(lab)
+        if k is None:
+            raise UnknownNodeError("fixed", lab, "not a candidate site")
+        out.append(k)
+    return np.unique(np.asarray(out, dtype=np.int64))
+
+
+def check_p(p: int | None, m: int, n_fixed: int) -> int | None:
+    """Validate a site count ``p`` against ``m`` candidates and ``n_fixed`` forced-open sites."""
+    if p is None:
+        return None
+    if int(p) != p or p < 1:
+        raise InvalidInputError("p", p, "must be a positive integer")
+    if p > m:
+        raise InvalidInputError("p", p, f"exceeds the number of candidate sites ({m})")
+    if p < n_fixed:
+        raise InvalidInputError("p", p, f"is below the number of fixed sites ({n_fixed})")
+    return int(p)
+
+
+def check_radius(radius: float) -> float:
+    """A finite, non-negative coverage radius."""
+    r = float(radius)
+    if not np.isfinite(r) or r < 0:
+        raise InvalidInputError("radius", radius, "must be finite and non-negative")
+    return r
+
+
+def cover_matrix(cost: FloatArray, radius: float) -> sp.csr_matrix:
+    """Boolean demand x site matrix: site ``j`` covers demand ``i`` when ``cost[i, j] <= radius``."""
+    i, j = np.nonzero(cost <= radius)
+    return sp.csr_matrix((np.ones(i.size, dtype=np.float64), (i, j)), shape=cost.shape)
+
+
+def merge_identical_rows(A: sp.csr_matrix, weights: FloatArray) -> tuple[sp.csr_matrix, FloatArray, IntArray]:
+    """Merge rows of a 0/1 CSR matrix with identical column sets, summing their weights.
+
+    Returns the reduced matrix, the merged weights and, for every original row,
+    the index of its merged row.
+    """
+    A = A.tocsr()
+    A.sort_indices()
+    indptr, indices = A.indptr, A.indices
+    keys: dict[bytes, int] = {}
+    rep = np.empty(A.shape[0], dtype=np.int64)
+    for r in range(A.shape[0]):
+        key = indices[indptr[r] : indptr[r + 1]].tobytes()
+        rep[r] = keys.setdefault(key, len(keys))
+    firsts = np.full(len(keys), -1, dtype=np.int64)
+    firsts[rep[::-1]] = np.arange(A.shape[0])[::-1]
+    merged = np.bincount(rep, weights=weights, minlength=len(keys))
+    return A[firsts], np.asarray(merged, dtype=np.float64), rep
