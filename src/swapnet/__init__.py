@@ -1,5 +1,15 @@
-"""swapnet: plan and operate battery-swap networks for electric cars."""
+"""swapnet: plan and operate battery-swap networks for electric cars.
 
+The domain model (road networks, demand, packs, station designs, candidate
+sites, tariffs) lives at the top level; models live in subpackages:
+:mod:`swapnet.siting` (where to open stations), :mod:`swapnet.optim` (the
+linear-model kernel), :mod:`swapnet.io` (file loaders), :mod:`swapnet.synthetic`
+(generators) and :mod:`swapnet.geo` (GeoJSON).
+"""
+
+from swapnet import geo, io, optim, siting, synthetic
+from swapnet.assets import BatteryPack, CandidateSites, StationDesign, capital_recovery_factor
+from swapnet.demand import DailyProfile, FleetSegment, NodeDemand
 from swapnet.errors import (
     DisconnectedNetworkError,
     FileFormatError,
@@ -8,21 +18,47 @@ from swapnet.errors import (
     SolverError,
     SwapnetError,
     UnknownNodeError,
+    VerificationError,
 )
 from swapnet.flows import ODFlows
 from swapnet.network import RoadNetwork
+from swapnet.optim import SolveOptions, SolveStatus
+from swapnet.siting import SitingPlan
+from swapnet.synthetic import city_demand, city_grid, random_geometric, service_store_sites
+from swapnet.tariff import TouTariff
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatteryPack",
+    "CandidateSites",
+    "DailyProfile",
     "DisconnectedNetworkError",
     "FileFormatError",
+    "FleetSegment",
     "InfeasibleError",
     "InvalidInputError",
+    "NodeDemand",
     "ODFlows",
     "RoadNetwork",
+    "SitingPlan",
+    "SolveOptions",
+    "SolveStatus",
     "SolverError",
+    "StationDesign",
     "SwapnetError",
+    "TouTariff",
     "UnknownNodeError",
+    "VerificationError",
     "__version__",
+    "capital_recovery_factor",
+    "city_demand",
+    "city_grid",
+    "geo",
+    "io",
+    "optim",
+    "random_geometric",
+    "service_store_sites",
+    "siting",
+    "synthetic",
 ]
