@@ -300,6 +300,18 @@ def test_bad_trip_values(tmp_path: Path) -> None:
     expect_error(write(tmp_path / "stray.tntp", lines), 5, "expected 'Origin <zone>'", trips=True)
 
 
+def test_first_bad_trip_token_is_reported(tmp_path: Path) -> None:
+    lines = ["Origin 1", " 2.5 : 1.0;", "Origin x", " 1 : 2;", "Origin 2", " 1 : inf;"]
+    expect_error(write(tmp_path / "order.tntp", lines), 2, "destination zone '2.5' is not an integer", trips=True)
+    expect_error(write(tmp_path / "order2.tntp", lines[2:]), 1, "origin zone 'x' is not an integer", trips=True)
+    expect_error(write(tmp_path / "order3.tntp", lines[4:]), 2, "volume 'inf' is not a finite number", trips=True)
+    no_header = ["Origin 1", " 2 : 1.0;", "Origin 2", " -1 : 1.0;"]
+    expect_error(write(tmp_path / "neg_zone.tntp", no_header), 4, r"destination zone -1 outside 1\.\.", trips=True)
+    padded = ["<NUMBER OF ZONES> 3", "<END OF METADATA>", "Origin 01", " 002 : 1.0;"]
+    f = read_tntp_trips(write(tmp_path / "padded.tntp", padded))
+    assert (f.origins, f.destinations) == ((1,), (2,))
+
+
 def test_total_od_flow_is_checked(tmp_path: Path) -> None:
     lines = list(TRIPS)
     lines[1] = "<TOTAL OD FLOW> 21.6"

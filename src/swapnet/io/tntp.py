@@ -20,6 +20,7 @@ input as :class:`~swapnet.errors.FileFormatError` naming the file and the
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import os
@@ -376,8 +377,8 @@ def _is_number(tok: str) -> bool:
 # --------------------------------------------------------------------------- trips
 _ORIGIN = re.compile(r"Origin\b[ \t]*([^\s:;]*)")
 _ITEM = re.compile(r"([^\s:;]+)[ \t]*:[ \t]*([^\s:;]+)[ \t]*;")
-_BLOCK = re.compile(r"(?:\s*[^\s:;]+[ \t]*:[ \t]*[^\s:;]+[ \t]*;)*\s*")
-_COMMENT = re.compile(r"\n[ \t]*~[^\n]*")
+# Possessive quantifiers: an item's extent is unambiguous, and skipping backtracking halves the time.
+_BLOCK = re.compile(r"(?:\s*+[^\s:;]++[ \t]*+:[ \t]*+[^\s:;]++[ \t]*+;)*+\s*+")
 _SEPARATORS = str.maketrans(":;", "  ")
 
 
@@ -415,8 +416,8 @@ def read_tntp_trips(trips_file: PathLike, *, drop_zero: bool = True, drop_diagon
     for _ in range(start):
         offset = text.index("\n", offset) + 1
     body = text[offset:]
-    if "~" in body:  # blank out comment lines, keeping the line count
-        body = _COMMENT.sub("\n", "\n" + body)[1:]
+    if "~" in body:
+        body = _blank_comments(body)
     first_line = start + 1
 
     def fail(pos: int, reason: str) -> FileFormatError:
@@ -428,40 +429,46 @@ def read_tntp_trips(trips_file: PathLike, *, drop_zero: bool = True, drop_diagon
         raise fail(stray.start(), f"expected 'Origin <zone>', got {_snippet(body, stray.start())!r}")
     bounds = [h.end() for h in heads]
     ends = [h.start() for h in heads[1:]] + [len(body)]
-    tokens: list[str] = []
     counts = np.zeros(len(heads), dtype=np.int64)
+    dest_tokens: list[str] = []
+    vol_tokens: list[str] = []
     for k, h in enumerate(heads):
         if not h.group(1):
             raise fail(h.start(), "'Origin' without a zone number")
-        seg = body[bounds[k] : ends[k]]
-        if _BLOCK.fullmatch(seg) is None:
-            raise _bad_item(seg, bounds[k], fail)
-        toks = seg.translate(_SEPARATORS).split()  # exactly two tokens per item, checked above
+        if _BLOCK.fullmatch(body, bounds[k], ends[k]) is None:
+            raise _bad_item(body[bounds[k] : ends[k]], bounds[k], fail)
+        toks = body[bounds[k] : ends[k]].translate(_SEPARATORS).split()  # validated: "d v d v ..."
         counts[k] = len(toks) // 2
-        tokens.extend(toks)
+        dest_tokens += toks[0::2]
+        vol_tokens += toks[1::2]
 
-    # Line numbers are computed only on the error path.
-    origin_lines = _LazyLines(lambda k: _line_of(body, heads[k].start(), first_line), len(heads))
-    item_lines = _LazyLines(lambda k: _item_line(body, bounds, ends, counts, k, first_line), len(tokens) // 2)
-    o_ids = _to_int([h.group(1) for h in heads], origin_lines, path, "origin zone")
-    dests = _to_int(tokens[0::2], item_lines, path, "destination zone")
-    vols = _to_float(tokens[1::2], item_lines, path, "volume")
+    n_zones = int(_meta_number(meta, "NUMBER OF ZONES", path, integer=True)) if "NUMBER OF ZONES" in meta else None
+    try:
+        o_ids = _zone_numbers([h.group(1) for h in heads], n_zones)
+        dests = _zone_numbers(dest_tokens, n_zones)
+        vols = np.fromiter(map(float, vol_tokens), dtype=np.float64, count=len(vol_tokens))
+        if not np.isfinite(vols).all():
+            raise ValueError("non-finite volume")
+    except (ValueError, OverflowError):
+        raise _first_bad_token(body, heads, bounds, ends, fail) from None
     origins = np.repeat(o_ids, counts)
+    origin_lines = _LazyLines(lambda k: _line_of(body, heads[k].start(), first_line), len(heads))
+    item_lines = _LazyLines(lambda k: _item_line(body, bounds, ends, counts, k, first_line), vols.size)
 
     neg = vols < 0
     if neg.any():
         k = int(np.flatnonzero(neg)[0])
         raise FileFormatError(path, item_lines[k], f"negative volume {float(vols[k])!r}")
-    if "NUMBER OF ZONES" in meta:
-        z = int(_meta_number(meta, "NUMBER OF ZONES", path, integer=True))
-        bad_o = (o_ids < 1) | (o_ids > z)
-        if bad_o.any():
-            k = int(np.flatnonzero(bad_o)[0])
-            raise FileFormatError(path, origin_lines[k], f"origin zone {int(o_ids[k])} outside 1..{z}")
-        bad_d = (dests < 1) | (dests > z)
-        if bad_d.any():
-            k = int(np.flatnonzero(bad_d)[0])
-            raise FileFormatError(path, item_lines[k], f"destination zone {int(dests[k])} outside 1..{z}")
+    z = n_zones if n_zones is not None else np.iinfo(np.int64).max
+    span = f"1..{n_zones}" if n_zones is not None else "1.."
+    bad_o = (o_ids < 1) | (o_ids > z)
+    if bad_o.any():
+        k = int(np.flatnonzero(bad_o)[0])
+        raise FileFormatError(path, origin_lines[k], f"origin zone {int(o_ids[k])} outside {span}")
+    bad_d = (dests < 1) | (dests > z)
+    if bad_d.any():
+        k = int(np.flatnonzero(bad_d)[0])
+        raise FileFormatError(path, item_lines[k], f"destination zone {int(dests[k])} outside {span}")
     if "TOTAL OD FLOW" in meta:
         stated = _meta_number(meta, "TOTAL OD FLOW", path, integer=False)
         got = float(vols.sum())
@@ -477,6 +484,64 @@ def read_tntp_trips(trips_file: PathLike, *, drop_zero: bool = True, drop_diagon
     if not keep.all():
         origins, dests, vols = origins[keep], dests[keep], vols[keep]
     return ODFlows(origins.tolist(), dests.tolist(), vols)
+
+
+@functools.lru_cache(maxsize=8)
+def _zone_table(n: int) -> dict[str, int]:
+    return {str(i): i for i in range(1, n + 1)}
+
+
+def _zone_numbers(tokens: list[str], n_zones: int | None) -> IntArray:
+    """Integers from zone-number tokens; a lookup table beats ``int()`` for the usual ``1..n`` spellings."""
+    if n_zones is not None and n_zones <= 50_000:
+        try:
+            return np.fromiter(map(_zone_table(n_zones).__getitem__, tokens), dtype=np.int64, count=len(tokens))
+        except KeyError:
+            pass  # e.g. "007" or a zone out of range: parse, and let the range check report it
+    return np.fromiter(map(int, tokens), dtype=np.int64, count=len(tokens))
+
+
+def _first_bad_token(
+    body: str,
+    heads: list[re.Match[str]],
+    bounds: list[int],
+    ends: list[int],
+    fail: Callable[[int, str], FileFormatError],
+) -> FileFormatError:
+    """Error for the first zone or volume that does not parse, in file order (error path only)."""
+    for k, h in enumerate(heads):
+        try:
+            np.int64(int(h.group(1)))
+        except (ValueError, OverflowError):
+            return fail(h.start(), f"origin zone {h.group(1)!r} is not an integer")
+        for m in _ITEM.finditer(body, bounds[k], ends[k]):
+            d, v = m.group(1), m.group(2)
+            try:
+                np.int64(int(d))
+            except (ValueError, OverflowError):
+                return fail(m.start(), f"destination zone {d!r} is not an integer")
+            if not _is_number(v):
+                return fail(m.start(), f"volume {v!r} is not a number")
+            if not math.isfinite(float(v)):
+                return fail(m.start(), f"volume {v!r} is not a finite number")
+    raise AssertionError("no bad token found")  # pragma: no cover
+
+
+def _blank_comments(text: str) -> str:
+    """``text`` with every line that starts with ``~`` (after blanks) emptied, keeping the line count."""
+    pieces: list[str] = []
+    done = 0
+    pos = text.find("~")
+    while pos != -1:
+        start = text.rfind("\n", 0, pos) + 1
+        end = text.find("\n", pos)
+        end = len(text) if end == -1 else end
+        if not text[start:pos].strip():
+            pieces.append(text[done:start])
+            done = end
+        pos = text.find("~", end)
+    pieces.append(text[done:])
+    return "".join(pieces)
 
 
 class _LazyLines(Sequence[int]):
