@@ -114,6 +114,7 @@ def _to_int(tokens: Sequence[str], lines: Sequence[int], path: Path, what: str) 
 
 
 _META = re.compile(r"<\s*([^>]*?)\s*>(.*)")
+_END_META = re.compile(r"<\s*END\s+OF\s+METADATA\s*>", re.IGNORECASE)
 
 
 def _metadata(lines: list[str], path: Path, *, required: bool) -> tuple[dict[str, tuple[str, int]], int]:
@@ -411,7 +412,9 @@ def read_tntp_trips(trips_file: PathLike, *, drop_zero: bool = True, drop_diagon
     """
     path = Path(trips_file)
     text = _read_text(path)
-    meta, start = _metadata(text.split("\n", 200)[:200], path, required=False)  # the header is short
+    end_meta = _END_META.search(text)
+    head = text[: end_meta.end()].split("\n") if end_meta else text.split("\n", 50)[:50]
+    meta, start = _metadata(head, path, required=False)
     offset = 0
     for _ in range(start):
         offset = text.index("\n", offset) + 1
