@@ -8,5 +8,6 @@ Every model returns a :class:`SitingPlan` with ``verify()`` and ``to_pyomo()``.
 from swapnet.optim import SolveOptions, SolveStatus
 from swapnet.siting.matrix import max_coverage, p_median, set_cover
 from swapnet.siting.plan import SitingPlan
+from swapnet.siting.sizing import size_stations
 
-__all__ = ["SitingPlan", "SolveOptions", "SolveStatus", "max_coverage", "p_median", "set_cover"]
+__all__ = ["SitingPlan", "SolveOptions", "SolveStatus", "max_coverage", "p_median", "set_cover", "size_stations"]

@@ -1,0 +1,284 @@
+r"""Joint siting and sizing of swap stations: which sites, how many batteries and chargers each.
+
+Model (all rates per hour of the busiest hour; money per year)
+------------------------------------------------------------
+Sets: demand nodes :math:`i` with peak-hour swaps :math:`h_i` and daily swaps :math:`q_i`;
+candidate sites :math:`j`; pairs :math:`(i, j)` with network distance :math:`d_{ij} \le s`
+(the service distance).
+
+Variables: :math:`y_j \in \{0,1\}` open; integers :math:`b_j` batteries and :math:`c_j`
+chargers; :math:`x_{ij} \ge 0` peak-hour swaps of node :math:`i` served at :math:`j`;
+:math:`u_i \ge 0` unserved peak-hour swaps.
+
+.. math::
+
+    \min \sum_j \big[(K_j\,\mathrm{CRF} + O)\,y_j + P_b\,\mathrm{CRF}\,b_j + P_c\,\mathrm{CRF}\,c_j\big]
+    + 365\,\pi \sum_i \frac{q_i}{h_i} u_i
+
+subject to
+
+* demand: :math:`\sum_j x_{ij} + u_i = h_i`;
+* bays: :math:`\sum_i x_{ij} \le B\,y_j` with :math:`B = \text{bays} \cdot 60 / \text{swap\_minutes}`;
+* charging: :math:`t_c \sum_i x_{ij} \le c_j`, where :math:`t_c = e / p` hours is the time one
+  charger at full power :math:`p` (``design.charger_kw``) needs to put back the grid energy
+  :math:`e` of one swap (``design.grid_energy_per_swap_kwh(pack)``) — Little's law: packs on charge
+  = arrival rate x charge time;
+* batteries: :math:`b_j \ge (t_c + H)\sum_i x_{ij}` — the packs on charge plus a buffer of
+  charged packs covering :math:`H` hours of peak swaps (``buffer_hours``);
+* grid: :math:`p\,c_j \le G_j\,y_j` (the site's grid connection, else ``design.grid_kw``);
+* limits: :math:`b_j \le \bar b_j y_j`, :math:`c_j \le \bar c_j y_j` (site limits, else 10x the design's).
+
+:math:`K_j` is the site's fixed cost (``candidates.fixed_cost``), :math:`O` the design's opex,
+:math:`P_b` the pack price, :math:`P_c` the price of a charger, CRF the capital recovery factor at
+``rate`` over the design lifetime, :math:`\pi` the penalty per lost swap. A node whose peak hour is
+short by :math:`u_i` is assumed to lose the same share :math:`u_i/h_i` of its daily swaps.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from swapnet.assets import BatteryPack, CandidateSites, StationDesign, capital_recovery_factor
+from swapnet.demand import NodeDemand
+from swapnet.errors import InvalidInputError
+from swapnet.network import RoadNetwork
+from swapnet.optim import LinearModel, SolveOptions, SolveStatus
+from swapnet.siting.matrix import _raise_if_infeasible, _rebase
+from swapnet.siting.plan import SitingPlan, default_options
+
+__all__ = ["size_stations"]
+
+CHARGER_CNY = 60_000.0
+"""Assumed price of one charging slot with its power electronics (A: 40-60 kW DC module, ~1,200 CNY/kW)."""
+
+
+def size_stations(
+    network: RoadNetwork,
+    demand: NodeDemand,
+    candidates: CandidateSites,
+    design: StationDesign,
+    pack: BatteryPack,
+    *,
+    service_km: float,
+    penalty_per_swap: float = 200.0,
+    buffer_hours: float = 1.0,
+    charger_cost: float = CHARGER_CNY,
+    rate: float = 0.08,
+    max_stations: int | None = None,
+    options: SolveOptions | None = None,
+) -> SitingPlan:
+    """Open candidate sites and size them (integer batteries and chargers) to serve peak-hour swaps.
+
+    See the module docstring for the model. Capacity comes from ``design`` (bays, swap time,
+    charger kW, grid kW) and ``pack`` (energy per swap).
+
+    Parameters
+    ----------
+    network
+        Road network (distances in km).
+    demand
+        Swaps per day at nodes with their hourly profile; the busiest hour is sized for.
+    candidates
+        Candidate sites (fixed cost in CNY, optional battery/charger/grid limits).
+    design, pack
+        Station design and battery pack.
+    service_km
+        A node may be served by sites within this network distance.
+    penalty_per_swap
+        Cost of one lost swap, CNY.
+    buffer_hours
+        Charged-pack buffer in hours of peak swaps.
+    charger_cost
+        Price of one charger, CNY (annualised like the packs).
+    rate
+        Discount rate for annualising capex.
+    max_stations
+        Optional upper bound on the number of stations.
+    options
+        Solver options.
+
+    Returns
+    -------
+    SitingPlan
+        ``objective`` = annual cost (CNY/year); ``covered`` = peak-hour swaps served;
+        ``assignment`` rows (demand, site, swaps_per_hour) with ``site=None`` for unserved swaps;
+        ``details["stations"]`` a DataFrame (site, node, batteries, chargers, swaps_per_hour,
+        capacity_per_hour, charging_kw).
+    """
+    t0 = time.perf_counter()
+    if not np.isfinite(service_km) or service_km < 0:
+        raise InvalidInputError("service_km", service_km, "must be finite and non-negative")
+    for name, val in (("penalty_per_swap", penalty_per_swap), ("buffer_hours", buffer_hours),
+                      ("charger_cost", charger_cost), ("rate", rate)):  # fmt: skip
+        if not np.isfinite(val) or val < 0:
+            raise InvalidInputError(name, val, "must be finite and non-negative")
+    demand.check(network)
+    candidates.check(network)
+    opts = default_options(options)
+    h = np.asarray(demand.peak_hour(), dtype=np.float64)
+    q = np.asarray(demand.daily, dtype=np.float64)
+    m = len(candidates.labels)
+    D = network.distances(demand.nodes, candidates.nodes, limit=service_km)
+    ii, jj = np.nonzero(D <= service_km)
+    k = ii.size
+    n = h.size
+    crf = capital_recovery_factor(rate, design.lifetime_years)
+    site_cost = np.asarray(candidates.fixed_cost, dtype=np.float64) * crf + design.opex_cny_per_year
+    e = design.grid_energy_per_swap_kwh(pack)
+    p_kw = design.charger_kw
+    tc = e / p_kw
+    B = design.bay_capacity_per_hour
+    G = np.where(np.isfinite(candidates.grid_kw), candidates.grid_kw, design.grid_kw)
+    maxb = np.where(np.isfinite(candidates.max_batteries), candidates.max_batteries, 10 * design.batteries)
+    maxc = np.where(np.isfinite(candidates.max_chargers), candidates.max_chargers, 10 * design.chargers)
+    maxc = np.minimum(maxc, np.floor(G / p_kw))
+    lost_cost = 365.0 * penalty_per_swap * np.where(h > 0, q / np.maximum(h, 1e-300), 0.0)
+
+    def build() -> LinearModel:
+        lm = LinearModel("size_stations")
+        y = lm.add_vars("open", m, cost=site_cost, binary=True)
+        b = lm.add_vars("batteries", m, ub=maxb, cost=pack.cost_cny * crf, integer=True)
+        c = lm.add_vars("chargers", m, ub=maxc, cost=charger_cost * crf, integer=True)
+        x = lm.add_vars("served", k)
+        u = lm.add_vars("unserved", n, cost=lost_cost)
+        lm.add_constraints(
+            "demand", rows=np.concatenate([ii, np.arange(n)]), cols=np.concatenate([x.index, u.index]),
+            vals=1.0, lo=h, hi=h, n=n,
+        )  # fmt: skip
+        ar = np.arange(m)
+        for name, coef_x, col2, coef2 in (
+            ("bays", 1.0, y.index, -B),
+            ("charging", tc, c.index, -1.0),
+            ("battery_stock", tc + buffer_hours, b.index, -1.0),
+        ):
+            lm.add_constraints(
+                name, rows=np.concatenate([jj, ar]), cols=np.concatenate([x.index, col2]),
+                vals=np.concatenate([np.full(k, coef_x), np.full(m, coef2)]), hi=0.0, n=m,
+            )  # fmt: skip
+        lm.add_constraints(
+            "battery_limit", rows=np.concatenate([ar, ar]), cols=np.concatenate([b.index, y.index]),
+            vals=np.concatenate([np.ones(m), -maxb]), hi=0.0, n=m,
+        )  # fmt: skip
+        lm.add_constraints(
+            "charger_limit", rows=np.concatenate([ar, ar]), cols=np.concatenate([c.index, y.index]),
+            vals=np.concatenate([np.ones(m), -maxc]), hi=0.0, n=m,
+        )  # fmt: skip
+        if max_stations is not None:
+            lm.add_constraints("count", rows=np.zeros(m, dtype=np.int64), cols=y.index, vals=1.0, hi=max_stations, n=1)
+        return lm
+
+    lm = build()
+    sol = lm.solve(opts)
+    _raise_if_infeasible(sol.report, "station sizing")
+    report = _rebase(sol.report, t0)
+    if sol.x is None:
+        yv = bv = cv = np.zeros(m)
+        xv = np.zeros(k)
+        uv = h.copy()
+    else:
+        yv, bv, cv = (np.round(sol.values(nm)) for nm in ("open", "batteries", "chargers"))
+        xv, uv = sol.values("served"), sol.values("unserved")
+    mask = yv > 0.5
+    labels, nodes = candidates.labels, candidates.nodes
+    load = np.bincount(jj, weights=xv, minlength=m)
+    stations = pd.DataFrame(
+        {
+            "site": [labels[j] for j in np.flatnonzero(mask)],
+            "node": [nodes[j] for j in np.flatnonzero(mask)],
+            "batteries": bv[mask].astype(int),
+            "chargers": cv[mask].astype(int),
+            "swaps_per_hour": load[mask],
+            "capacity_per_hour": np.minimum(B, cv[mask] / tc),
+            "charging_kw": cv[mask] * p_kw,
+        }
+    )
+    served = xv > 1e-9
+    assign = pd.DataFrame(
+        {
+            "demand": [demand.nodes[i] for i in ii[served]] + [demand.nodes[i] for i in np.flatnonzero(uv > 1e-9)],
+            "site": [labels[j] for j in jj[served]] + [None] * int((uv > 1e-9).sum()),
+            "swaps_per_hour": np.concatenate([xv[served], uv[uv > 1e-9]]),
+        }
+    )
+    objective = float(site_cost @ yv + pack.cost_cny * crf * bv.sum() + charger_cost * crf * cv.sum() + lost_cost @ uv)
+    pos = {lab: j for j, lab in enumerate(labels)}
+    dpos = {lab: i for i, lab in enumerate(demand.nodes)}
+
+    def verify(plan: SitingPlan, tol: float) -> list[str]:
+        st = plan.details["stations"]
+        problems: list[str] = []
+        js = np.array([pos[s] for s in st["site"]], dtype=np.int64)
+        if set(plan.sites) != set(st["site"].tolist()) or len(plan.sites) != len(st):
+            problems.append("stations table does not match the chosen sites")
+        bb = st["batteries"].to_numpy(dtype=float)
+        cc = st["chargers"].to_numpy(dtype=float)
+        a = plan.assignment
+        srv = a[a["site"].notna()]
+        si = np.array([dpos[d] for d in srv["demand"]], dtype=np.int64)
+        sj = np.array([pos[s] for s in srv["site"]], dtype=np.int64)
+        flow = srv["swaps_per_hour"].to_numpy(dtype=float)
+        if not np.isin(sj, js).all():
+            problems.append("swaps assigned to a closed site")
+        if sj.size and (network.distances([demand.nodes[i] for i in si], [nodes[j] for j in sj]).diagonal()
+                        > service_km * (1 + tol) + tol).any():  # fmt: skip
+            problems.append("a node is served beyond the service distance")
+        lost = np.zeros(n)
+        un = a[a["site"].isna()]
+        np.add.at(lost, np.array([dpos[d] for d in un["demand"]], dtype=np.int64), un["swaps_per_hour"].to_numpy())
+        got = np.bincount(si, weights=flow, minlength=n) + lost
+        bad = np.abs(got - h) > tol * np.maximum(1.0, h)
+        if bad.any():
+            problems.append(f"demand balance broken at node {demand.nodes[int(np.flatnonzero(bad)[0])]!r}")
+        ld = np.bincount(sj, weights=flow, minlength=m)[js]
+        slack = tol * np.maximum(1.0, ld)
+        checks = (
+            ("bay capacity", ld <= B + slack),
+            ("charging capacity", tc * ld <= cc + slack),
+            ("battery stock", (tc + buffer_hours) * ld <= bb + slack),
+            ("grid limit", cc * p_kw <= G[js] * (1 + tol)),
+            ("battery limit", bb <= maxb[js]),
+            ("charger limit", cc <= maxc[js]),
+            ("integrality", (bb == np.round(bb)).all() & (cc == np.round(cc)).all()),
+        )
+        for name, ok in checks:
+            if not np.all(ok):
+                problems.append(f"{name} violated")
+        if max_stations is not None and len(js) > max_stations:
+            problems.append(f"{len(js)} stations > max_stations {max_stations}")
+        cost = float(site_cost[js].sum() + pack.cost_cny * crf * bb.sum() + charger_cost * crf * cc.sum()
+                     + lost_cost @ lost)  # fmt: skip
+        if abs(cost - plan.objective) > tol * max(1.0, abs(cost)):
+            problems.append(f"objective {plan.objective:.10g} != recomputed {cost:.10g}")
+        return problems
+
+    status = report.status if report.status.has_solution else SolveStatus.NO_SOLUTION
+    details: dict[str, Any] = {
+        "stations": stations,
+        "rows": report.n_rows,
+        "cols": report.n_cols,
+        "nonzeros": report.n_nonzeros,
+        "charge_hours": tc,
+        "bay_capacity_per_hour": B,
+        "lost_swaps_per_day": float((np.where(h > 0, q / np.maximum(h, 1e-300), 0.0) * uv).sum()),
+    }
+    return SitingPlan(
+        model="sizing",
+        sites=tuple(labels[j] for j in np.flatnonzero(mask)),
+        objective=objective,
+        bound=report.bound,
+        gap=report.gap,
+        status=status,
+        covered=float(xv.sum()),
+        assignment=assign,
+        build_seconds=report.build_seconds,
+        solve_seconds=report.solve_seconds,
+        method="milp",
+        details=details,
+        report=report,
+        _verify=verify,
+        _pyomo=lambda: build().to_pyomo(),
+    )
