@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, overload
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from swapnet.demand import _periods_factor
 from swapnet.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -25,22 +26,6 @@ __all__ = ["TouTariff"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
-
-
-def _periods_factor(periods_per_day: int, field: str = "periods_per_day") -> tuple[int, int]:
-    """``(split, merge)``: each hour splits into ``split`` periods or ``merge`` hours form one period."""
-    if isinstance(periods_per_day, bool) or not isinstance(periods_per_day, (int, np.integer)):
-        raise InvalidInputError(field, periods_per_day, "must be a positive integer")
-    p = int(periods_per_day)
-    if p <= 0:
-        raise InvalidInputError(field, periods_per_day, "must be a positive integer")
-    if p % 24 == 0:
-        return p // 24, 1
-    if 24 % p == 0:
-        return 1, 24 // p
-    raise InvalidInputError(
-        field, periods_per_day, "periods must divide the 24-hour day or be a multiple of 24 (e.g. 1, 2, 12, 24, 96)"
-    )
 
 
 def _hours(rng: Any, name: str) -> IntArray:
