@@ -54,7 +54,7 @@ class SimStation:
     bays
         Swap bays working in parallel (at least 1). Drivers queue for them first come, first served.
     batteries
-        Packs stocked at the station (at least 1).
+        Packs stocked at the station (0 is accepted: every driver is then lost).
     chargers
         Charging slots (0 is accepted here, but :func:`~swapnet.simulation.simulate` rejects a station
         without chargers that receives demand).
@@ -90,7 +90,7 @@ class SimStation:
     def __post_init__(self) -> None:
         s = object.__setattr__
         s(self, "bays", _int(self.bays, "bays", minimum=1))
-        s(self, "batteries", _int(self.batteries, "batteries", minimum=1))
+        s(self, "batteries", _int(self.batteries, "batteries", minimum=0))
         s(self, "chargers", _int(self.chargers, "chargers", minimum=0))
         s(self, "charger_kw", _pos(self.charger_kw, "charger_kw"))
         s(self, "grid_kw", _pos(self.grid_kw, "grid_kw"))

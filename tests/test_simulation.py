@@ -1,0 +1,366 @@
+"""Simulation behaviour: conservation, determinism, plans and routing, policies, rebalancing, outputs, bad input."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from swapnet import (
+    BatteryPack,
+    CandidateSites,
+    DailyProfile,
+    InvalidInputError,
+    NodeDemand,
+    RoadNetwork,
+    StationDesign,
+    TouTariff,
+)
+from swapnet.optim import SolveOptions, SolveStatus
+from swapnet.simulation import ChargeCurve, SimStation, SimulationResult, Transfer, cheapest_hours, simulate
+from swapnet.siting import SitingPlan, size_stations
+
+PACK = BatteryPack("test", 47.5, 400.0)  # 40 kWh from the grid per charge: 1 h at 40 kW
+DESIGN = StationDesign(
+    "test", bays=1, batteries=10, chargers=10, charger_kw=40.0, grid_kw=1000.0, swap_minutes=3.0,
+    capex_cny=0.0, opex_cny_per_year=0.0, lifetime_years=10.0,
+)  # fmt: skip
+LINE = RoadNetwork.from_edges([("A", "B", 1.0), ("B", "C", 1.0), ("C", "D", 5.0)])
+
+
+def station(label: str, node: str | None = None, **kw: float) -> SimStation:
+    args: dict[str, float] = {
+        "bays": 1, "batteries": 10, "chargers": 10, "charger_kw": 40.0, "grid_kw": 400.0, "swap_minutes": 3.0,
+    }  # fmt: skip
+    args.update(kw)
+    return SimStation(label, label if node is None else node, **args)  # type: ignore[arg-type]
+
+
+def run(stations: list[SimStation], rates: float | np.ndarray, **kw: object) -> SimulationResult:
+    r = np.broadcast_to(np.asarray(rates, dtype=float), (len(stations), 24)) if np.ndim(rates) < 2 else rates
+    opts: dict[str, object] = {"pack": PACK, "days": 2, "replications": 3, "progress": False}
+    opts.update(kw)
+    return simulate(stations, np.asarray(r), **opts)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ conservation
+@settings(max_examples=25, deadline=None)
+@given(
+    n_st=st.integers(1, 3),
+    batteries=st.lists(st.integers(1, 12), min_size=3, max_size=3),
+    chargers=st.lists(st.integers(1, 6), min_size=3, max_size=3),
+    charged=st.lists(st.floats(0.0, 1.0), min_size=3, max_size=3),
+    rate=st.floats(0.0, 15.0),
+    patience=st.sampled_from([0.0, 5.0, 30.0]),
+    swap=st.sampled_from(["deterministic", "exponential"]),
+    policy=st.sampled_from(["asap", "cheapest"]),
+    transfers=st.lists(
+        st.tuples(
+            st.floats(0.0, 23.9),
+            st.integers(0, 2),
+            st.integers(0, 2),
+            st.integers(1, 5),
+            st.booleans(),
+            st.floats(0.0, 90.0),
+        ),
+        max_size=4,
+    ),
+    seed=st.integers(0, 1000),
+)
+def test_batteries_are_never_created_or_lost(
+    n_st: int,
+    batteries: list[int],
+    chargers: list[int],
+    charged: list[float],
+    rate: float,
+    patience: float,
+    swap: str,
+    policy: str,
+    transfers: list[tuple[float, int, int, int, bool, float]],
+    seed: int,
+) -> None:
+    sts = [
+        SimStation(
+            f"s{k}",
+            f"s{k}",
+            bays=1 + k % 2,
+            batteries=batteries[k],
+            chargers=min(chargers[k], batteries[k]),
+            charger_kw=40.0,
+            grid_kw=120.0,
+            swap_minutes=4.0,
+            initial_charged=round(charged[k] * batteries[k]),
+        )
+        for k in range(n_st)
+    ]
+    moves = [
+        Transfer(h, f"s{a % n_st}", f"s{b % n_st}", nb, "charged" if ch else "depleted", travel_minutes=tm)
+        for h, a, b, nb, ch, tm in transfers
+        if a % n_st != b % n_st
+    ]
+    res = run(sts, rate, replications=2, seed=seed, patience_minutes=patience, swap_time=swap,
+              charging_policy=policy, tariff=TouTariff.guangdong(), rebalancing=moves or None)  # fmt: skip
+    inv = res.final_inventory
+    assert (inv["total"] == inv["batteries"]).all()
+    for _, grp in inv.groupby("replication"):
+        assert grp["total"].sum() == sum(s.batteries for s in sts)
+    # every request is served or lost, exactly once
+    k = res.replication_kpis
+    assert (k["served"] + k["lost"] == k["requests"]).all()
+    assert (res.timeseries["charged"] >= -1e-9).all()
+    assert (res.timeseries["charged"] <= max(s.batteries for s in sts) + sum(s.batteries for s in sts) + 1e-9).all()
+    moved = res.transfers
+    if len(moved):
+        assert (moved["moved"] <= moved["planned"]).all()
+
+
+def test_same_seed_same_result_and_other_seed_differs() -> None:
+    sts = [station("a"), station("b", batteries=4)]
+    r1 = run(sts, 6.0, seed=7, swap_time="exponential", patience_minutes=10.0)
+    r2 = run(sts, 6.0, seed=7, swap_time="exponential", patience_minutes=10.0)
+    r3 = run(sts, 6.0, seed=8, swap_time="exponential", patience_minutes=10.0)
+    pd.testing.assert_frame_equal(r1.replication_kpis, r2.replication_kpis)
+    pd.testing.assert_frame_equal(r1.timeseries, r2.timeseries)
+    assert not r1.replication_kpis.equals(r3.replication_kpis)
+    # a station's random numbers do not depend on the other stations (common random numbers)
+    r4 = run([station("a")], 6.0, seed=7, swap_time="exponential", patience_minutes=10.0)
+    a1 = r1.replication_kpis[r1.replication_kpis["station"] == "a"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(a1, r4.replication_kpis)
+
+
+# ----------------------------------------------------------------- consistency
+def test_littles_law_and_time_series_agree_with_kpis() -> None:
+    sts = [station("a", bays=1, batteries=6, chargers=3, grid_kw=120.0)]
+    res = run(sts, 9.0, days=4, warmup_days=1, replications=2, patience_minutes=15.0, event_log=True)
+    log = res.event_log
+    assert log is not None
+    span = 24.0 * 4
+    for r in range(2):
+        k = res.replication_kpis.iloc[r]
+        ev = log[log["replication"] == r]
+        arr = ev[ev["event"] == "arrival"].set_index("driver")["time_h"]
+        start = ev[ev["event"] == "swap_start"].set_index("driver")["time_h"]
+        gone = ev[ev["event"] == "lost"].set_index("driver")["time_h"]
+        end = pd.concat([start, gone])
+        assert len(end) == len(arr)  # every driver leaves the queue exactly once
+        wait = (end - arr.loc[end.index]).clip(lower=0)
+        a = arr.loc[end.index]
+        # time in queue inside the window / window length = time-average queue (Little's law, exact with clipping)
+        lo, hi = 24.0, 24.0 + span
+        inside = (np.minimum(a + wait, hi) - np.minimum(np.maximum(a, lo), hi)).clip(lower=0).sum()
+        assert inside / span == pytest.approx(k["queue_mean"], rel=1e-9)
+        served_in = start[(arr.loc[start.index] >= lo) & (arr.loc[start.index] < hi)]
+        assert len(served_in) == k["served"]
+    ts = res.timeseries
+    assert ts["time_h"].min() == 24.0 and len(ts) == 96
+    means = res.replication_kpis[["charged_inventory_mean", "queue_mean"]].mean()
+    assert ts["charged"].mean() == pytest.approx(means["charged_inventory_mean"])
+    assert ts["queue"].mean() == pytest.approx(means["queue_mean"])
+    # energy: every charge draws 40 kWh; the bins add up to the KPI
+    assert ts["charging_kw"].sum() == pytest.approx(res.replication_kpis["energy_kwh"].mean())
+
+
+def test_cccv_curve_same_energy_longer_charge() -> None:
+    const = ChargeCurve.build(PACK, 40.0, 0.95, start_soc=0.2, end_soc=1.0)
+    taper = ChargeCurve.build(PACK, 40.0, 0.95, start_soc=0.2, end_soc=1.0, kind="cccv")
+    assert const.duration_h == pytest.approx(1.0)
+    assert taper.duration_h > const.duration_h
+    for c in (const, taper):
+        assert float(c.energy(np.array([c.duration_h + 5.0]))[0]) == pytest.approx(40.0)
+        e = c.energy(np.linspace(0, c.duration_h, 50))
+        assert (np.diff(e) >= -1e-12).all()
+        assert (np.diff(e) <= 40.0 * c.duration_h / 49 + 1e-9).all()  # never above full power
+    # by hand: 20 -> 80 % at 40 kW = 0.75 h; taper 80 -> 98 % with k = 0.95*40/(47.5*0.2) = 4 /h
+    assert taper.t_cc == pytest.approx(0.75)
+    assert taper.t_cv == pytest.approx(math.log(0.2 / 0.02) / 4.0)
+    assert taper.duration_h == pytest.approx(0.75 + math.log(10) / 4 + 47.5 * 0.02 / (0.95 * 4.0))
+    res = run([station("a")], 5.0, charge_curve="cccv", replications=2)
+    assert res.network_kpis().loc["peak_kw", "mean"] <= 400.0 + 1e-9
+
+
+# -------------------------------------------------------------------- policies
+def test_cheapest_policy_shifts_energy_to_the_valley() -> None:
+    tariff = TouTariff.guangdong()
+    sts = [station("a", batteries=30, chargers=10, grid_kw=400.0)]
+    mask = cheapest_hours(tariff, 60.0, 1.0, 10)
+    assert mask.sum() == 8 and mask[:8].all()  # 1.25 * 60 packs * 1 h / 10 = 7.5 -> the 8 valley hours
+    asap = run(sts, 2.5, tariff=tariff, days=3, warmup_days=1)
+    cheap = run(sts, 2.5, tariff=tariff, days=3, warmup_days=1, charging_policy="cheapest", reserve=0.2)
+    ea = asap.energy_by_period(network=True).set_index("period")
+    ec = cheap.energy_by_period(network=True).set_index("period")
+    assert ec.loc["valley", "energy_kwh"] > 2 * ea.loc["valley", "energy_kwh"]
+    assert (
+        cheap.network_kpis().loc["energy_cost_cny", "mean"] < 0.7 * asap.network_kpis().loc["energy_cost_cny", "mean"]
+    )
+    assert cheap.network_kpis().loc["service_level", "mean"] > 0.97
+
+
+def test_operations_plan_schedule_and_trips_are_followed() -> None:
+    sts = [station("a", batteries=20, chargers=10, grid_kw=400.0), station("b", batteries=20)]
+    # charge only at 80 kW (2 chargers) from 0 to 6 h at station a; move 3 charged packs b -> a at 7 h
+    sched = pd.DataFrame({"station": ["a"] * 6, "period": range(6), "charging_kw": [80.0] * 6})
+    trips = pd.DataFrame({"from": ["b"], "to": ["a"], "period": [7], "batteries": [3], "kind": ["charged"]})
+    ops = SimpleNamespace(schedule=sched, trips=trips, periods_per_day=24)
+    res = run(sts, np.array([[1.0] * 24, [0.5] * 24]), rebalancing=ops, reserve=0.0, days=2)
+    ts = res.timeseries
+    a = ts[ts["station"] == "a"]
+    assert a["charging_kw"].max() <= 80.0 + 1e-9
+    assert a.loc[a["hour"] >= 7, "charging_kw"].max() == pytest.approx(0.0, abs=1e-9)
+    tr = res.transfers
+    assert len(tr) == 3 * 2 and (tr["moved"] == 3).all() and set(tr["time_h"]) == {7.0, 31.0}
+    # the unscheduled station b charges as soon as possible
+    assert ts.loc[ts["station"] == "b", "charging_kw"].max() > 0
+    with pytest.raises(InvalidInputError, match=r"rebalancing\.trips\.from"):
+        bad = SimpleNamespace(trips=trips.assign(**{"from": ["zz"]}), schedule=sched)
+        run(sts, 1.0, rebalancing=bad)
+
+
+def test_rebalancing_lifts_a_starved_station() -> None:
+    # station a: 60 swaps/day but 2 chargers recharge only 48; b: few swaps and a large stock.
+    # Three daily trips bring 5 charged packs each to a and take 5 depleted packs back to b.
+    sts = [station("a", batteries=6, chargers=2, grid_kw=80.0), station("b", batteries=30)]
+    rates = np.array([[2.5] * 24, [0.25] * 24])
+    moves = [Transfer(h, "b", "a", 5, travel_minutes=20.0) for h in (6.0, 12.0, 18.0)]
+    moves += [Transfer(h + 1.0, "a", "b", 5, kind="depleted", travel_minutes=20.0) for h in (6.0, 12.0, 18.0)]
+    base = run(sts, rates, days=5, warmup_days=1, replications=4)
+    reb = run(sts, rates, days=5, warmup_days=1, replications=4, rebalancing=moves)
+    sa = base.station_kpis().loc["a", "service_level"]
+    sb = reb.station_kpis().loc["a", "service_level"]
+    assert sb > sa + 0.1
+    assert (reb.transfers["moved"] > 0).any()
+
+
+# ------------------------------------------------------------- plans and routing
+def test_sized_plan_with_assignment_and_nearest_routing() -> None:
+    # B and C serve their own node within 0.5 km; A (1 km from B) is out of reach in the plan
+    cands = CandidateSites.from_nodes(["B", "C"], fixed_cost=[1.0, 1.0])
+    demand = NodeDemand(["A", "B", "C"], [48.0, 120.0, 72.0], DailyProfile.flat())
+    plan = size_stations(LINE, demand, cands, DESIGN, PACK, service_km=0.5, rate=0.0, penalty_per_swap=1e4,
+                         options=SolveOptions(mip_gap=0.0))  # fmt: skip
+    assert set(plan.sites) == {"B", "C"}
+    by_plan = simulate(plan, demand, pack=PACK, network=LINE, design=DESIGN, station_choice="assignment", days=3,
+                       replications=4, progress=False)  # fmt: skip
+    near = simulate(plan, demand, pack=PACK, network=LINE, design=DESIGN, days=3, replications=4, progress=False)
+    kb, kn = by_plan.network_kpis(), near.network_kpis()
+    assert kb.loc["requests", "mean"] == pytest.approx(240.0 * 3, rel=0.1)
+    assert kb.loc["lost_no_station", "mean"] == pytest.approx(48.0 * 3, rel=0.3)
+    assert kn.loc["lost_no_station", "mean"] == 0.0
+    sb, sn = by_plan.station_kpis(), near.station_kpis()
+    assert sb.loc["B", "requests"] == pytest.approx(120.0 * 3, rel=0.15)
+    assert sn.loc["B", "requests"] == pytest.approx(168.0 * 3, rel=0.15)  # A's drivers go to the nearest, B
+    assert sn.loc["C", "requests"] == pytest.approx(72.0 * 3, rel=0.2)
+
+
+def test_plan_without_sizes_uses_the_design_and_unassigned_demand_is_lost() -> None:
+    assign = pd.DataFrame({"demand": ["A", "D"], "site": ["B", None]})
+    plan = SitingPlan("p_median", ("B",), 0.0, 0.0, 0.0, SolveStatus.OPTIMAL, None, assign, 0.0, 0.0)
+    demand = NodeDemand(["A", "D"], [48.0, 48.0], DailyProfile.flat())
+    res = simulate(plan, demand, pack=PACK, network=LINE, design=DESIGN, station_choice="assignment",
+                   days=3, replications=3, progress=False)  # fmt: skip
+    k = res.network_kpis()
+    assert k.loc["lost_no_station", "mean"] == pytest.approx(48.0 * 3, rel=0.25)
+    assert k.loc["service_level", "mean"] < 0.6
+    assert res.stations == ("B",)
+
+
+def test_travel_time_delays_arrivals() -> None:
+    net = RoadNetwork.from_edges([("X", "S", 15.0)])
+    demand = NodeDemand(["X"], [240.0], DailyProfile.flat())
+    res = simulate([station("s", node="S", batteries=40)], demand, pack=PACK, network=net, days=1,
+                   replications=2, event_log=True, progress=False, speed_kmh=30.0)  # fmt: skip
+    log = res.event_log
+    assert log is not None
+    first = log.loc[log["event"] == "arrival", "time_h"].min()
+    assert first >= 0.5  # 15 km at 30 km/h
+
+
+# ---------------------------------------------------------------------- outputs
+def test_tables_plots_and_summary(tmp_path: object) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    res = run([station("a"), station("b")], 4.0, tariff=TouTariff.guangdong(), bin_minutes=15)
+    sk = res.station_kpis()
+    assert list(sk.index) == ["a", "b"] and "wait_p95_min_ci" in sk.columns
+    nk = res.network_kpis()
+    assert nk.loc["requests", "mean"] == pytest.approx(sk["requests"].sum())
+    e = res.energy_by_period()
+    assert set(e["period"]) == {"valley", "flat", "peak"}
+    assert e["energy_kwh"].sum() == pytest.approx(nk.loc["energy_kwh", "mean"])
+    assert e["cost_cny"].sum() == pytest.approx(nk.loc["energy_cost_cny", "mean"])
+    assert len(res.timeseries) == 2 * 2 * 96
+    assert res.by_time_of_day("queue").shape == (96, 2)
+    for fig in (res.plot_inventory(), res.plot_queues(["a"]), res.plot_charging()):
+        assert len(fig.axes) == 1
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    assert "service level" in res.summary()
+    with pytest.raises(InvalidInputError, match="stations"):
+        res.plot_queues(["zz"])
+    with pytest.raises(InvalidInputError, match="confidence"):
+        res.station_kpis(confidence=1.5)
+
+
+# -------------------------------------------------------------------- bad input
+def test_bad_input_names_the_field() -> None:
+    sts = [station("a")]
+    rates = np.full((1, 24), 2.0)
+    bad = rates.copy()
+    bad[0, 3] = -1.0
+    with pytest.raises(InvalidInputError, match=r"demand\[0, 3\]"):
+        run(sts, bad)
+    with pytest.raises(InvalidInputError, match="demand"):
+        run(sts, np.full((2, 24), 1.0))
+    with pytest.raises(InvalidInputError, match=r"stations\[0\].chargers"):
+        run([station("a", chargers=0)], rates)
+    run([station("a", chargers=0)], np.zeros((1, 24)))  # no demand: no charger needed
+    with pytest.raises(InvalidInputError, match=r"stations\[0\].grid_kw"):
+        run([station("a", grid_kw=20.0)], rates)
+    with pytest.raises(InvalidInputError, match="patience_minutes"):
+        run(sts, rates, patience_minutes=-1.0)
+    with pytest.raises(InvalidInputError, match="swap_time"):
+        run(sts, rates, swap_time="gamma")
+    with pytest.raises(InvalidInputError, match="swap_time"):
+        run(sts, rates, swap_time=[1.0, -2.0])
+    with pytest.raises(InvalidInputError, match="tariff"):
+        run(sts, rates, charging_policy="cheapest")
+    with pytest.raises(InvalidInputError, match="charging_policy"):
+        run(sts, rates, charging_policy="plan")
+    with pytest.raises(InvalidInputError, match="replications"):
+        run(sts, rates, replications=0)
+    with pytest.raises(InvalidInputError, match="label"):
+        run([station("a"), station("a")], np.ones((2, 24)))
+    with pytest.raises(InvalidInputError, match=r"rebalancing\[0\].source"):
+        run([station("a"), station("b")], np.ones((2, 24)), rebalancing=[Transfer(1.0, "zz", "a", 1)])
+    with pytest.raises(InvalidInputError, match="kind"):
+        Transfer(1.0, "a", "b", 1, kind="full")
+    with pytest.raises(InvalidInputError, match="initial_charged"):
+        SimStation("a", "a", bays=1, batteries=2, chargers=1, charger_kw=1, grid_kw=1, swap_minutes=1,
+                   initial_charged=3)  # fmt: skip
+
+
+def test_plan_that_does_not_match_is_rejected() -> None:
+    demand = NodeDemand(["A"], [24.0], DailyProfile.flat())
+    assign = pd.DataFrame({"demand": ["A"], "site": ["B"]})
+    sized = pd.DataFrame({"site": ["C"], "node": ["C"], "batteries": [5], "chargers": [5]})
+    plan = SitingPlan("sizing", ("B",), 0.0, 0.0, 0.0, SolveStatus.OPTIMAL, None, assign, 0.0, 0.0,
+                      details={"stations": sized})  # fmt: skip
+    with pytest.raises(InvalidInputError, match="stations do not match"):
+        simulate(plan, demand, pack=PACK, network=LINE, design=DESIGN, progress=False)
+    plain = SitingPlan("p_median", ("B",), 0.0, 0.0, 0.0, SolveStatus.OPTIMAL, None,
+                       pd.DataFrame({"demand": ["A"], "site": ["C"]}), 0.0, 0.0)  # fmt: skip
+    with pytest.raises(InvalidInputError, match="not a simulated station"):
+        simulate(plain, demand, pack=PACK, network=LINE, design=DESIGN, station_choice="assignment", progress=False)
+    with pytest.raises(InvalidInputError, match="design"):
+        simulate(plain, demand, pack=PACK, network=LINE, progress=False)
+    with pytest.raises(InvalidInputError, match="candidates"):
+        simulate(plain, demand, pack=PACK, network=LINE, design=DESIGN,
+                 candidates=CandidateSites.from_nodes(["C"]), progress=False)  # fmt: skip
+    with pytest.raises(InvalidInputError, match="network"):
+        simulate(plain, NodeDemand(["A"], [24.0]), pack=PACK, design=DESIGN, progress=False)
