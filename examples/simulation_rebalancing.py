@@ -2,7 +2,7 @@
 
 A synthetic 10 x 10 km city gets five swap stations. Four suburban stations are NIO PSS 2.0-like
 (13 packs with a charger each); the downtown one has the same 13 packs but, on a constrained grid
-connection, only 160 kW: four packs charge at once. Downtown is where demand is densest, so in the
+connection, only 240 kW: six packs charge at once. Downtown is where demand is densest, so in the
 afternoon it runs out of charged packs and drivers leave.
 
 A van then moves packs on a fixed daily schedule: at 11:00, 14:00, 17:00 and 20:00 it brings 3

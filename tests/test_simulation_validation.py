@@ -69,8 +69,8 @@ def test_md1_waiting_time_matches_pollaczek_khinchine() -> None:
 
 
 def test_mg1_empirical_swap_times_match_pollaczek_khinchine() -> None:
-    # M/G/1 with swap times drawn from {1, 5} minutes: Wq = lam E[S^2] / (2 (1 - rho))
-    lam = 18.0
+    # M/G/1 with swap times drawn from {1, 5} minutes, rho = 0.75: Wq = lam E[S^2] / (2 (1 - rho)) = 6.5 min
+    lam = 15.0
     samples = np.array([1.0, 5.0])
     es, es2 = samples.mean() / 60.0, (samples**2).mean() / 3600.0
     rho = lam * es
