@@ -220,6 +220,33 @@ def test_operations_plan_schedule_and_trips_are_followed() -> None:
         run(sts, 1.0, rebalancing=bad)
 
 
+def test_operations_plan_round_trips_and_half_hour_periods() -> None:
+    # the layout of swapnet.operations.OperationsPlan: loads out at `period`, at `to` in `arrival`,
+    # loads back from `arrival` to `return`; 48 periods a day read from the schedule's `hour` column
+    sts = [station("a", batteries=20), station("b", batteries=20)]
+    sched = pd.DataFrame(
+        {"station": ["a"] * 48, "period": range(48), "hour": np.arange(48) * 0.5, "charging_kw": [0.0] * 48}
+    )  # a never charges (reserve 0): its depleted packs wait for the truck
+    trips = pd.DataFrame(
+        {"from": ["b"], "to": ["a"], "period": [20], "arrival": [21], "return": [23], "trips": [1.0],
+         "charged": [4.0], "depleted": [0.0], "charged_back": [0.0], "depleted_back": [2.0], "km": [6.0]}
+    )  # fmt: skip
+    ops = SimpleNamespace(schedule=sched, trips=trips)
+    res = run(sts, np.array([[3.0] * 24, [0.5] * 24]), rebalancing=ops, days=2, reserve=0.0)
+    tr = res.transfers[res.transfers["replication"] == 0]
+    assert tr[["time_h", "source", "target", "kind", "planned"]].values.tolist() == [
+        [10.0, "b", "a", "charged", 4], [10.5, "a", "b", "depleted", 2],
+        [34.0, "b", "a", "charged", 4], [34.5, "a", "b", "depleted", 2],
+    ]  # fmt: skip
+    log = run(sts, np.array([[3.0] * 24, [0.5] * 24]), rebalancing=ops, days=1, reserve=0.0, event_log=True).event_log
+    assert log is not None
+    got = log[(log["event"] == "transfer") & (log["packs"] > 0)]
+    # charged packs reach a at the start of period 21 (10:30), depleted ones reach b in period 23 (11:30)
+    assert sorted(got["time_h"].round(9).unique().tolist()) == [10.5, 11.5]
+    assert (res.transfers["moved"] == res.transfers["planned"]).all()
+    assert res.timeseries.loc[res.timeseries["station"] == "a", "charging_kw"].max() == 0.0
+
+
 def test_rebalancing_lifts_a_starved_station() -> None:
     # station a: 60 swaps/day but 2 chargers recharge only 48; b: few swaps and a large stock.
     # Three daily trips bring 5 charged packs each to a and take 5 depleted packs back to b.

@@ -246,39 +246,20 @@ def _resolve_transfers(
     if rebalancing is None:
         return events, None, 1.0
     if hasattr(rebalancing, "trips") or hasattr(rebalancing, "schedule"):
-        ppd = getattr(rebalancing, "periods_per_day", None)
-        if ppd is None and getattr(rebalancing, "period_hours", None) is not None:
-            ppd = round(24.0 / float(rebalancing.period_hours))
-        ppd = 24 if ppd is None else int(ppd)
-        if ppd <= 0 or 24 * 3600 % ppd:
-            raise InvalidInputError("rebalancing.periods_per_day", ppd, "must divide the day into whole seconds")
-        period_h = 24.0 / ppd
         trips = getattr(rebalancing, "trips", None)
         schedule = getattr(rebalancing, "schedule", None)
+        ppd = _periods_per_day(rebalancing, schedule)
+        period_h = 24.0 / ppd
         length = ppd
         for df in (trips, schedule):
             if isinstance(df, pd.DataFrame) and len(df) and "period" in df.columns:
                 top = int(df["period"].max()) + 1
                 length = max(length, -(-top // ppd) * ppd)
         if isinstance(trips, pd.DataFrame) and len(trips):
-            need = {"from", "to", "period", "batteries"}
-            if not need <= set(trips.columns):
-                raise InvalidInputError("rebalancing.trips", list(trips.columns), f"needs columns {sorted(need)}")
-            kinds = trips["kind"].tolist() if "kind" in trips.columns else ["charged"] * len(trips)
-            for src, dst, p, nb, kd in zip(
-                trips["from"].tolist(), trips["to"].tolist(), trips["period"].tolist(), trips["batteries"].tolist(),
-                kinds, strict=True,
-            ):  # fmt: skip
-                if kd not in ("charged", "depleted"):
-                    raise InvalidInputError("rebalancing.trips.kind", kd, "must be 'charged' or 'depleted'")
-                a, b = index(src, "rebalancing.trips.from"), index(dst, "rebalancing.trips.to")
-                nbat = round(float(nb))
-                if nbat <= 0:
-                    continue
-                tt = travel(a, b, None)
-                t0 = float(p) * period_h
+            for p, a, b, nbat, kind, tt in _plan_moves(trips, index, travel, period_h):
+                t0 = p * period_h
                 while t0 < horizon:
-                    events.append(TransferEvent(t0, a, b, nbat, 0 if kd == "charged" else 1, tt))
+                    events.append(TransferEvent(t0, a, b, nbat, kind, tt))
                     t0 += length * period_h
         caps: dict[int, FloatArray] | None = None
         if isinstance(schedule, pd.DataFrame) and len(schedule):
@@ -315,6 +296,71 @@ def _resolve_transfers(
             events.append(TransferEvent(tr.hour, a, b, tr.batteries, kind, tt))
     events.sort(key=lambda e: e.time_h)
     return events, None, 1.0
+
+
+def _periods_per_day(plan: Any, schedule: Any) -> int:
+    """Periods per day of an operations plan: ``periods_per_day``, ``24 / period_hours``, the schedule's
+    ``hour`` column (start hour of periods 0 and 1), else 24."""
+    ppd = getattr(plan, "periods_per_day", None)
+    if ppd is None and getattr(plan, "period_hours", None) is not None:
+        ppd = round(24.0 / float(plan.period_hours))
+    if ppd is None and isinstance(schedule, pd.DataFrame) and {"period", "hour"} <= set(schedule.columns):
+        first = schedule.drop_duplicates("period").set_index("period")["hour"]
+        if 0 in first.index and 1 in first.index:
+            dt = (float(first.loc[1]) - float(first.loc[0])) % 24.0
+            if dt > 0:
+                ppd = round(24.0 / dt)
+    ppd = 24 if ppd is None else ppd
+    if isinstance(ppd, bool) or not isinstance(ppd, (int, np.integer)) or ppd <= 0 or (24 * 3600) % int(ppd):
+        raise InvalidInputError("rebalancing.periods_per_day", ppd, "must divide the day into whole seconds")
+    return int(ppd)
+
+
+def _plan_moves(
+    trips: pd.DataFrame, index: Any, travel: Any, period_h: float
+) -> list[tuple[float, int, int, int, int, float]]:
+    """Moves ``(period, source, target, packs, kind, travel_h)`` from an operations plan's ``trips``.
+
+    Two layouts are read: ``batteries`` (+ optional ``kind``) per row, travel time from the network; or
+    ``charged``/``depleted`` carried out at ``period`` and arriving in period ``arrival``, with
+    optional ``charged_back``/``depleted_back`` carried back from ``arrival`` to ``return``.
+    """
+    cols = set(trips.columns)
+    if not {"from", "to", "period"} <= cols:
+        raise InvalidInputError("rebalancing.trips", sorted(cols), "needs columns from, to, period")
+    out: list[tuple[float, int, int, int, int, float]] = []
+    rows = trips.to_dict("records")
+    if "batteries" in cols:
+        for row in rows:
+            kd = row.get("kind", "charged")
+            if kd not in ("charged", "depleted"):
+                raise InvalidInputError("rebalancing.trips.kind", kd, "must be 'charged' or 'depleted'")
+            a, b = index(row["from"], "rebalancing.trips.from"), index(row["to"], "rebalancing.trips.to")
+            n = round(float(row["batteries"]))
+            if n > 0:
+                out.append((float(row["period"]), a, b, n, 0 if kd == "charged" else 1, travel(a, b, None)))
+        return out
+    if not {"charged", "depleted"} <= cols:
+        raise InvalidInputError(
+            "rebalancing.trips", sorted(cols), "needs a batteries column or charged and depleted columns"
+        )
+    for row in rows:
+        a, b = index(row["from"], "rebalancing.trips.from"), index(row["to"], "rebalancing.trips.to")
+        p = float(row["period"])
+        arr = float(row["arrival"]) if "arrival" in cols else None
+        go = (arr - p) * period_h if arr is not None else travel(a, b, None)
+        for kind, col in ((0, "charged"), (1, "depleted")):
+            n = round(float(row[col]))
+            if n > 0:
+                out.append((p, a, b, n, kind, go))
+        if arr is None:
+            continue
+        ret = float(row["return"]) if "return" in cols else arr + (arr - p)
+        for kind, col in ((0, "charged_back"), (1, "depleted_back")):
+            n = round(float(row.get(col, 0.0)))
+            if n > 0:
+                out.append((arr, b, a, n, kind, (ret - arr) * period_h))
+    return out
 
 
 # --------------------------------------------------------------------- progress
