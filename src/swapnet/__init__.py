@@ -7,7 +7,7 @@ linear-model kernel), :mod:`swapnet.io` (file loaders), :mod:`swapnet.synthetic`
 (generators) and :mod:`swapnet.geo` (GeoJSON).
 """
 
-from swapnet import geo, io, optim, siting, synthetic
+from swapnet import geo, io, operations, optim, siting, synthetic
 from swapnet.assets import BatteryPack, CandidateSites, StationDesign, capital_recovery_factor
 from swapnet.demand import DailyProfile, FleetSegment, NodeDemand
 from swapnet.errors import (
@@ -56,6 +56,7 @@ __all__ = [
     "city_grid",
     "geo",
     "io",
+    "operations",
     "optim",
     "random_geometric",
     "service_store_sites",
