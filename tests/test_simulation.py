@@ -391,3 +391,25 @@ def test_plan_that_does_not_match_is_rejected() -> None:
                  candidates=CandidateSites.from_nodes(["C"]), progress=False)  # fmt: skip
     with pytest.raises(InvalidInputError, match="network"):
         simulate(plain, NodeDemand(["A"], [24.0]), pack=PACK, design=DESIGN, progress=False)
+
+
+def test_od_trips_with_a_range_request_swaps_along_their_paths() -> None:
+    # A -4- B -4- C -3- D, trips A -> D (11 km) with a 10 km range: every trip needs a swap; the range
+    # runs out uniformly on (0, 10): at A with prob. 0.4, at B 0.4, at C 0.2 (then C's nearest station is D)
+    from swapnet import ODFlows
+
+    net = RoadNetwork.from_edges([("A", "B", 4.0), ("B", "C", 4.0), ("C", "D", 3.0)])
+    short = BatteryPack("short", 47.5, 10.0)
+    flows = ODFlows(["A"], ["D"], [500.0])
+    sts = [station("b", node="B", batteries=40, bays=3), station("d", node="D", batteries=40, bays=3)]
+    res = simulate(sts, flows, pack=short, network=net, trip_profile=DailyProfile.flat(), days=4, replications=4,
+                   progress=False, event_log=True)  # fmt: skip
+    k = res.station_kpis()
+    assert k.loc["b", "requests"] == pytest.approx(0.8 * 500 * 4, rel=0.05)
+    assert k.loc["d", "requests"] == pytest.approx(0.2 * 500 * 4, rel=0.1)
+    log = res.event_log
+    assert log is not None
+    first = log[log["event"] == "arrival"].groupby("station")["time_h"].min()
+    assert first["b"] >= 4.0 / 30.0 and first["d"] >= 11.0 / 30.0  # driving there at 30 km/h
+    with pytest.raises(InvalidInputError, match="network"):
+        simulate(sts, flows, pack=short, progress=False)

@@ -13,8 +13,9 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from swapnet.assets import BatteryPack, CandidateSites, StationDesign
-from swapnet.demand import NodeDemand
+from swapnet.demand import DailyProfile, NodeDemand
 from swapnet.errors import InvalidInputError
+from swapnet.flows import ODFlows
 from swapnet.network import RoadNetwork
 from swapnet.simulation.engine import ArrivalSource, StationSim, TransferEvent, poisson_arrivals, run_replication
 from swapnet.simulation.kpis import StationOutcome, measure_station
@@ -124,16 +125,24 @@ def _check_stations(stations: Sequence[Any]) -> list[SimStation]:
 # --------------------------------------------------------------------- routing
 def _route(
     stations: list[SimStation],
-    demand: NodeDemand | ArrayLike,
+    demand: NodeDemand | ODFlows | ArrayLike,
     *,
     plan: SitingPlan | None,
     network: RoadNetwork | None,
     station_choice: str,
     speed_kmh: float,
+    range_km: float,
+    trip_profile: DailyProfile,
 ) -> tuple[list[ArrivalSource], FloatArray]:
     """Arrival sources per station and the ``(24,)`` hourly rate of requests with no station."""
     m = len(stations)
     unrouted = np.zeros(24)
+    if isinstance(demand, ODFlows):
+        if station_choice != "nearest":
+            raise InvalidInputError("station_choice", station_choice, "OD-flow demand is routed to the nearest station")
+        if network is None:
+            raise InvalidInputError("network", None, "OD-flow demand needs the road network of its paths")
+        return _route_flows(stations, demand, network, range_km, trip_profile, speed_kmh)
     if not isinstance(demand, NodeDemand):
         try:
             r = np.asarray(demand, dtype=np.float64)
@@ -213,6 +222,53 @@ def _route(
             key += 1
         unrouted += hourly[i] * (1.0 - share[i].sum())
     return sources, np.maximum(unrouted, 0.0)
+
+
+def _route_flows(
+    stations: list[SimStation],
+    flows: ODFlows,
+    network: RoadNetwork,
+    range_km: float,
+    profile: DailyProfile,
+    speed_kmh: float,
+) -> tuple[list[ArrivalSource], FloatArray]:
+    """Swap requests of vehicles driving OD trips (see the ``demand`` parameter of :func:`simulate`).
+
+    A trip of length ``L`` starts with a remaining range uniform on ``(0, range_km)``; it needs a swap
+    when that range ``x`` is below ``L`` and the driver swaps at the last path node reached before
+    ``x``, at the station nearest to that node. Node ``k`` of a path (``c_k`` km from the origin) thus
+    sends ``volume * share_h * (min(c_{k+1}, L') - min(c_k, L')) / range_km`` requests per hour,
+    ``L' = min(L, range_km)``, arriving ``(c_k + d(k, station)) / speed_kmh`` hours after the trip starts.
+    """
+    snodes = [s.node for s in stations]
+    network.index_of(snodes, field="stations.node")
+    paths = flows.path_indices(network)
+    touched = np.unique(np.concatenate(paths)) if paths else np.zeros(0, dtype=np.int64)
+    pos = {int(v): i for i, v in enumerate(touched.tolist())}
+    dist = network.distances([network.label(int(v)) for v in touched], snodes) if touched.size else np.zeros((0, 0))
+    nearest = np.argmin(dist, axis=1) if touched.size else np.zeros(0, dtype=np.int64)
+    near_d = dist[np.arange(touched.size), nearest] if touched.size else np.zeros(0)
+    shares = np.asarray(profile.shares, dtype=np.float64)
+    acc: dict[tuple[int, int], float] = {}
+    unrouted = 0.0
+    for path, vol in zip(paths, flows.volumes.tolist(), strict=True):
+        if vol <= 0 or path.size < 2:
+            continue
+        seg = network.edge_lengths(path[:-1], path[1:])
+        cum = np.concatenate([[0.0], np.cumsum(seg)])
+        reach = min(float(cum[-1]), range_km)
+        mass = np.diff(np.minimum(cum, reach)) / range_km  # swap probability at nodes 0..K-1
+        for k in np.flatnonzero(mass > 0).tolist():
+            i = pos[int(path[k])]
+            w = vol * float(mass[k])
+            if not math.isfinite(float(near_d[i])):
+                unrouted += w
+                continue
+            delay = round((float(cum[k]) + float(near_d[i])) / speed_kmh * 3600.0)  # seconds
+            key = (int(nearest[i]), delay)
+            acc[key] = acc.get(key, 0.0) + w
+    sources = [ArrivalSource(j, shares * w, delay / 3600.0, n) for n, ((j, delay), w) in enumerate(sorted(acc.items()))]
+    return sources, shares * unrouted
 
 
 # ------------------------------------------------------------------ rebalancing
@@ -391,7 +447,7 @@ class _Progress:
 # ------------------------------------------------------------------------ main
 def simulate(
     stations: Sequence[SimStation] | SitingPlan,
-    demand: NodeDemand | ArrayLike,
+    demand: NodeDemand | ODFlows | ArrayLike,
     *,
     pack: BatteryPack,
     network: RoadNetwork | None = None,
@@ -411,6 +467,7 @@ def simulate(
     end_soc: float = 1.0,
     station_choice: str = "nearest",
     speed_kmh: float = 30.0,
+    trip_profile: DailyProfile | None = None,
     rebalancing: Sequence[Transfer] | Any | None = None,
     bin_minutes: int = 60,
     event_log: bool = False,
@@ -431,8 +488,11 @@ def simulate(
         ``design`` (nodes from ``candidates``, else the site labels are taken as nodes).
     demand
         A :class:`~swapnet.demand.NodeDemand` (Poisson rate at each node and hour =
-        ``daily * hourly share``), or an array ``(stations, 24)`` of requests per hour arriving directly
-        at each station.
+        ``daily * hourly share``); an array ``(stations, 24)`` of requests per hour arriving directly
+        at each station; or :class:`~swapnet.flows.ODFlows` (trips per day, starting by
+        ``trip_profile``) of vehicles with the pack's ``range_km``: a trip of length ``L`` needs a swap
+        with probability ``min(L, range) / range`` (remaining range at the start uniform), made at the
+        last path node before the range runs out, at the station nearest to that node.
     pack
         The battery pack (kWh sets the charging time).
     network
@@ -471,6 +531,8 @@ def simulate(
         ``swaps_per_hour`` column when present; rows with no site count as ``lost_no_station``).
     speed_kmh
         Travel speed for travel times, km/h.
+    trip_profile
+        Start times of OD trips over the day (default :meth:`DailyProfile.urban`).
     rebalancing
         ``None``, a list of :class:`Transfer`, or an operations-plan-like object with DataFrames
         ``trips`` (columns ``from``, ``to``, ``period``, ``batteries``, optional ``kind``) and/or
@@ -523,7 +585,12 @@ def simulate(
     start_h = 24.0 * warm
     bin_h = bmin / 60.0
 
-    sources, unrouted = _route(sts, demand, plan=plan, network=network, station_choice=station_choice, speed_kmh=speed)
+    if trip_profile is not None and not isinstance(trip_profile, DailyProfile):
+        raise InvalidInputError("trip_profile", trip_profile, "must be a DailyProfile")
+    sources, unrouted = _route(
+        sts, demand, plan=plan, network=network, station_choice=station_choice, speed_kmh=speed,
+        range_km=pack.range_km, trip_profile=trip_profile or DailyProfile.urban(),
+    )  # fmt: skip
     daily = np.zeros(m)
     for src in sources:
         daily[src.station] += float(src.rates.sum())
