@@ -413,3 +413,19 @@ def test_od_trips_with_a_range_request_swaps_along_their_paths() -> None:
     assert first["b"] >= 4.0 / 30.0 and first["d"] >= 11.0 / 30.0  # driving there at 30 km/h
     with pytest.raises(InvalidInputError, match="network"):
         simulate(sts, flows, pack=short, progress=False)
+
+
+def test_progress_bar_shows_on_long_runs_and_can_be_switched_off(capsys: pytest.CaptureFixture[str]) -> None:
+    from swapnet.simulation.api import _Progress
+
+    bar = _Progress(3, True)
+    bar.t0 -= 1.0  # pretend the run has taken a second
+    for _ in range(3):
+        bar.step()
+    err = capsys.readouterr().err
+    assert "simulate [" in err and "3/3" in err and err.endswith("\n")
+    quiet = _Progress(3, False)
+    quiet.t0 -= 1.0
+    quiet.step(3)
+    run([station("a")], 1.0, progress=True)  # a short run stays silent
+    assert capsys.readouterr().err == ""

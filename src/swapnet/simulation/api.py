@@ -421,25 +421,31 @@ def _plan_moves(
 
 # --------------------------------------------------------------------- progress
 class _Progress:
+    """A one-line progress bar on standard error, shown once a run has taken half a second."""
+
     def __init__(self, total: int, enabled: bool) -> None:
         self.total = total
         self.enabled = enabled and total > 0
         self.done = 0
         self.t0 = time.perf_counter()
         self.last = 0.0
+        self.shown = False
 
     def step(self, k: int = 1) -> None:
         self.done += k
         if not self.enabled:
             return
         now = time.perf_counter()
-        if now - self.last < 0.2 and self.done < self.total:
+        finished = self.done >= self.total
+        if now - self.t0 < 0.5 and not self.shown:
+            return
+        if now - self.last < 0.2 and not finished:
             return
         self.last = now
-        frac = self.done / self.total
-        bar = "#" * int(30 * frac)
-        sys.stderr.write(f"\rsimulate [{bar:<30}] {self.done}/{self.total} {now - self.t0:5.1f}s")
-        if self.done >= self.total:
+        self.shown = True
+        bar = "#" * int(30 * self.done / self.total)
+        sys.stderr.write(f"\rsimulate [{bar:<30}] {self.done}/{self.total} station-replications {now - self.t0:5.1f}s")
+        if finished:
             sys.stderr.write("\n")
         sys.stderr.flush()
 
