@@ -429,3 +429,29 @@ def test_progress_bar_shows_on_long_runs_and_can_be_switched_off(capsys: pytest.
     quiet.step(3)
     run([station("a")], 1.0, progress=True)  # a short run stays silent
     assert capsys.readouterr().err == ""
+
+
+def test_following_a_real_operations_plan() -> None:
+    # station a is starved (2 chargers for 60 swaps/day); the operations MILP sends a truck from a to b
+    # with depleted packs and brings charged ones back. Simulating the plan lifts the network's service.
+    from swapnet.operations import OpsStation, TruckFleet, plan_operations
+
+    net = RoadNetwork.from_edges([("A", "B", 3.0)])
+    ops_st = [
+        OpsStation("a", "A", batteries=6, chargers=2, charger_kw=40.0, grid_kw=80.0, swap_minutes=3.0),
+        OpsStation("b", "B", batteries=30, chargers=10, charger_kw=40.0, grid_kw=400.0, swap_minutes=3.0),
+    ]
+    tariff = TouTariff.guangdong()
+    plan = plan_operations(ops_st, np.array([[5.0] * 12, [0.5] * 12]), tariff, periods=12, pack=PACK,
+                           trucks=TruckFleet(1, 8, every=2), network=net)  # fmt: skip
+    sims = [SimStation.from_design(s.label, s.node, DESIGN, batteries=s.batteries, chargers=s.chargers,
+                                   grid_kw=s.grid_kw) for s in ops_st]  # fmt: skip
+    rates = np.array([[2.5] * 24, [0.25] * 24])
+    base = simulate(sims, rates, pack=PACK, network=net, tariff=tariff, days=3, warmup_days=1, replications=4,
+                    progress=False)  # fmt: skip
+    follow = simulate(sims, rates, pack=PACK, network=net, tariff=tariff, days=3, warmup_days=1, replications=4,
+                      rebalancing=plan, progress=False)  # fmt: skip
+    assert len(follow.transfers) > 0 and (follow.transfers["moved"] <= follow.transfers["planned"]).all()
+    s0 = base.network_kpis().loc["service_level", "mean"]
+    s1 = follow.network_kpis().loc["service_level", "mean"]
+    assert s1 > s0 + 0.1
