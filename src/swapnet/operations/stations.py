@@ -185,3 +185,38 @@ def stations_from_plan(
     if len(node_list) != len(plan.sites):
         raise InvalidInputError("nodes", len(node_list), f"needs one node per site ({len(plan.sites)})")
     return [OpsStation.from_design(s, n, design) for s, n in zip(sites, node_list, strict=True)]
+
+
+def demand_at_stations(plan: Any, demand: Any, *, nodes: Sequence[Hashable] | None = None) -> Any:
+    """Swap demand gathered at the stations of a siting plan (a :class:`~swapnet.demand.NodeDemand`).
+
+    Each demand node's swaps go to the site its row of ``plan.assignment`` names (columns
+    ``demand`` and ``site``; rows without a site are dropped); hourly profiles add up, so each
+    station gets the demand-weighted profile of its nodes. ``nodes`` maps sites to network nodes
+    when site labels are not nodes (default: ``details["stations"]["node"]`` for sized plans, else
+    the labels themselves).
+    """
+    import numpy as np
+
+    from swapnet.demand import NodeDemand
+
+    sites = list(plan.sites)
+    if nodes is None:
+        sized = plan.details.get("stations")
+        nodes = list(sized["node"]) if sized is not None else sites
+    if len(nodes) != len(sites):
+        raise InvalidInputError("nodes", len(nodes), f"needs one node per site ({len(sites)})")
+    pos = {s: i for i, s in enumerate(sites)}
+    hourly = demand.hourly()
+    row_of = {nd: i for i, nd in enumerate(demand.nodes)}
+    out = np.zeros((len(sites), 24))
+    a = plan.assignment
+    share = a.groupby("demand")["swaps_per_hour"].transform(lambda v: v / v.sum()) if "swaps_per_hour" in a else None
+    for k, (d, s) in enumerate(zip(a["demand"], a["site"], strict=True)):
+        if s is None or s != s or d not in row_of:  # s != s: NaN
+            continue
+        w = 1.0 if share is None else float(share.iloc[k])
+        out[pos[s]] += w * hourly[row_of[d]]
+    daily = out.sum(axis=1)
+    prof = np.where(daily[:, None] > 0, out / np.maximum(daily[:, None], 1e-300), 1.0 / 24)
+    return NodeDemand(nodes, daily, prof)

@@ -233,6 +233,18 @@ class LinearModel:
         """All variable blocks by name."""
         return dict(self._blocks)
 
+    def set_bounds(self, cols: ArrayLike, *, lb: ArrayLike | None = None, ub: ArrayLike | None = None) -> None:
+        """Change the bounds of columns ``cols`` (e.g. to fix variables: ``lb = ub = value``)."""
+        idx = np.asarray(cols, dtype=np.int64).ravel()
+        if lb is not None:
+            lo = np.concatenate(self._lb) if len(self._lb) != 1 else self._lb[0]
+            lo[idx] = np.broadcast_to(np.asarray(lb, dtype=np.float64).ravel() if np.ndim(lb) else lb, idx.shape)
+            self._lb = [lo]
+        if ub is not None:
+            hi = np.concatenate(self._ub) if len(self._ub) != 1 else self._ub[0]
+            hi[idx] = np.broadcast_to(np.asarray(ub, dtype=np.float64).ravel() if np.ndim(ub) else ub, idx.shape)
+            self._ub = [hi]
+
     def set_cost(self, cols: ArrayLike, cost: ArrayLike) -> None:
         """Add ``cost`` to the objective coefficients of columns ``cols``."""
         c = np.concatenate(self._cost) if len(self._cost) > 1 else self._cost[0]
