@@ -7,7 +7,7 @@ linear-model kernel), :mod:`swapnet.io` (file loaders), :mod:`swapnet.synthetic`
 (generators) and :mod:`swapnet.geo` (GeoJSON).
 """
 
-from swapnet import geo, io, operations, optim, siting, synthetic
+from swapnet import geo, io, operations, optim, simulation, siting, synthetic
 from swapnet.assets import BatteryPack, CandidateSites, StationDesign, capital_recovery_factor
 from swapnet.demand import DailyProfile, FleetSegment, NodeDemand
 from swapnet.errors import (
@@ -23,6 +23,7 @@ from swapnet.errors import (
 from swapnet.flows import ODFlows
 from swapnet.network import RoadNetwork
 from swapnet.optim import SolveOptions, SolveStatus
+from swapnet.simulation import SimulationResult, simulate
 from swapnet.siting import SitingPlan
 from swapnet.synthetic import city_demand, city_grid, random_geometric, service_store_sites
 from swapnet.tariff import TouTariff
@@ -41,6 +42,7 @@ __all__ = [
     "NodeDemand",
     "ODFlows",
     "RoadNetwork",
+    "SimulationResult",
     "SitingPlan",
     "SolveOptions",
     "SolveStatus",
@@ -60,6 +62,8 @@ __all__ = [
     "optim",
     "random_geometric",
     "service_store_sites",
+    "simulate",
+    "simulation",
     "siting",
     "synthetic",
 ]
