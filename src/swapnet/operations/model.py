@@ -684,8 +684,16 @@ def plan_operations(
     build_s = time.perf_counter() - t0
     th = time.perf_counter()
     start = None if relax else _round_and_fix(inst, lm, options or SolveOptions())
+    lp_bound = -np.inf
+    if not relax and "trips" in lm.blocks:
+        # the MIP's own root LP can be slow with trucks; an interior-point LP gives the bound quickly
+        lp = lm.solve(dataclasses.replace(_remaining(options, t0) or SolveOptions(), lp_method="ipm"), relax=True)
+        lp_bound = lp.objective if lp.x is not None else -np.inf
     heur_s = time.perf_counter() - th
     sol = lm.solve(_remaining(options, t0), relax=relax, start=start)
+    if sol.x is not None and lp_bound > sol.report.bound:
+        gap = abs(sol.report.objective - lp_bound) / max(abs(sol.report.objective), 1e-9)
+        sol = dataclasses.replace(sol, report=dataclasses.replace(sol.report, bound=lp_bound, gap=gap))
     if sol.status == SolveStatus.INFEASIBLE:
         if not allow_lost:
             raise InfeasibleError(_why_short(inst, relax, options))
@@ -703,23 +711,70 @@ def _remaining(options: SolveOptions | None, t0: float) -> SolveOptions | None:
     return dataclasses.replace(options, time_limit=left)
 
 
-def _round_and_fix(inst: _Instance, lm: LinearModel, opts: SolveOptions) -> FloatArray | None:
-    """A feasible schedule to warm-start the MIP, from the LP relaxation's neighbourhood.
+def _station_slice(inst: _Instance, s: int) -> _Instance:
+    """Station ``s`` alone, without trucks or network-wide peak terms."""
+    one = slice(s, s + 1)
+    empty = np.zeros(0, dtype=np.int64)
+    return dataclasses.replace(
+        inst,
+        labels=inst.labels[one],
+        hub=inst.hub[one],
+        batteries=inst.batteries[one],
+        chargers=inst.chargers[one],
+        grid=inst.grid[one],
+        swap_cap=inst.swap_cap[one],
+        demand=inst.demand[one],
+        F0=inst.F0[one],
+        L=inst.L[one],
+        prof=inst.prof[one],
+        peak_limit=None,
+        demand_charge=0.0,
+        pa=empty,
+        pb=empty,
+        theta=empty,
+        round_trip=empty,
+        km=np.zeros(0),
+        deps=empty,
+        fleet=None,
+    )
 
-    Each charging start may only take the floor or the ceiling of its LP value; this much smaller
-    MIP (the rest of the model unchanged) usually solves in a fraction of a second and gives the
-    full MIP a good incumbent. Returns ``None`` when it finds nothing.
+
+def _round_and_fix(inst: _Instance, lm: LinearModel, opts: SolveOptions) -> FloatArray | None:
+    """A feasible schedule to warm-start the MIP, station by station from the LP's neighbourhood.
+
+    Without trucks and network-wide peak terms the stations decouple. For each station the LP
+    relaxation is solved, then a small MIP in which each charging start may only take the floor or
+    the ceiling of its LP value. The stations' schedules, with idle trucks, form the start of the
+    full MIP (when a network peak cap makes it infeasible, the solver just ignores it). Returns
+    ``None`` when a station's small MIP finds nothing.
     """
-    lp = lm.solve(opts, relax=True)
-    if lp.x is None:
-        return None
-    n_star = lp.values("start")
-    near = _build(inst)
-    near.set_bounds(near.block("start").index, lb=np.floor(n_star + 1e-6), ub=np.ceil(n_star - 1e-6))
-    near.set_bounds(near.block("served").index, lb=lm.arrays()[1][lm.block("served").index])
-    budget = None if opts.time_limit is None else max(0.2 * opts.time_limit, 1.0)
-    sub = near.solve(dataclasses.replace(opts, time_limit=budget, mip_gap=max(opts.mip_gap, 1e-3)))
-    return sub.x
+    N, T = inst.N, inst.T
+    budget = None if opts.time_limit is None else max(0.2 * opts.time_limit / max(N, 1), 0.2)
+    sub_opts = dataclasses.replace(opts, time_limit=budget, mip_gap=max(opts.mip_gap, 1e-3), log=False)
+    served_lb = lm.arrays()[1][lm.block("served").index]
+    x0 = np.zeros(lm.n_cols)
+    peak = np.zeros(T)
+    for s in range(N):
+        one = _station_slice(inst, s)
+        m1 = _build(one)
+        m1.set_bounds(m1.block("served").index, lb=served_lb[s])
+        lp = m1.solve(sub_opts, relax=True)
+        if lp.x is None:
+            return None
+        n_star = lp.values("start")
+        m1.set_bounds(m1.block("start").index, lb=np.floor(n_star + 1e-6), ub=np.ceil(n_star - 1e-6))
+        sub = m1.solve(sub_opts)
+        if sub.x is None:
+            return None
+        for name in ("start", "served", "charged", "depleted"):
+            x0[lm.block(name).index[s]] = sub.values(name)[0]
+        r, c, v = _lagged(one, m1.block("start").index, one.prof)
+        kw = np.zeros(T)
+        np.add.at(kw, r, v * sub.x[c])
+        peak += kw
+    if "peak_kw" in lm.blocks:
+        x0[lm.block("peak_kw").start] = peak.max(initial=0.0)
+    return x0
 
 
 def _why_short(inst: _Instance, relax: bool, options: SolveOptions | None) -> str:

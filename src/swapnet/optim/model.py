@@ -74,6 +74,8 @@ class SolveOptions:
         Print the solver log to the console.
     presolve
         Let the solver presolve.
+    lp_method
+        HiGHS LP algorithm for LPs: ``"choose"``, ``"simplex"``, ``"ipm"`` or ``"pdlp"``.
     """
 
     time_limit: float | None = None
@@ -82,12 +84,15 @@ class SolveOptions:
     seed: int = 0
     log: bool = False
     presolve: bool = True
+    lp_method: str = "choose"
 
     def __post_init__(self) -> None:
         if self.time_limit is not None and not (self.time_limit > 0):
             raise InvalidInputError("time_limit", self.time_limit, "must be positive")
         if not (0 <= self.mip_gap < 1):
             raise InvalidInputError("mip_gap", self.mip_gap, "must be in [0, 1)")
+        if self.lp_method not in ("choose", "simplex", "ipm", "pdlp"):
+            raise InvalidInputError("lp_method", self.lp_method, "must be 'choose', 'simplex', 'ipm' or 'pdlp'")
         if self.threads is not None and self.threads < 1:
             raise InvalidInputError("threads", self.threads, "must be >= 1")
 
@@ -394,6 +399,8 @@ class LinearModel:
         h.setOptionValue("random_seed", int(opts.seed))
         h.setOptionValue("mip_rel_gap", float(opts.mip_gap))
         h.setOptionValue("presolve", "on" if opts.presolve else "off")
+        if relax or not integ.any():
+            h.setOptionValue("solver", opts.lp_method)
         if opts.time_limit is not None:
             h.setOptionValue("time_limit", float(opts.time_limit))
         if opts.threads is not None:
