@@ -90,10 +90,6 @@ class _Instance:
     def n_edges(self) -> IntArray:
         return np.diff(self.eptr)
 
-    def flow_of_position(self) -> IntArray:
-        """Flow index of every entry of :attr:`nodes`."""
-        return np.repeat(np.arange(self.n_flows, dtype=np.int64), np.diff(self.ptr))
-
 
 def _prepare(
     network: RoadNetwork,
@@ -520,7 +516,7 @@ def _greedy(cov: _Cover, inst: _Instance) -> BoolArray:
         gain = np.bincount(hk[done], weights=F[hg[done]], minlength=m)
         prog = np.bincount(hk, weights=F[hg] * hv / np.maximum(u[hg], 1), minlength=m)
         if B is not None:
-            scale = np.where(c > 0, 1.0 / np.where(c > 0, c, 1.0), 1e300)
+            scale = np.where(c > 0, 1.0 / np.where(c > 0, c, 1.0), 1e100)  # free stations first
             gain, prog = gain * scale, prog * scale
         gain = np.where(eligible, gain, -1.0)
         prog = np.where(eligible, prog, -1.0)
@@ -909,15 +905,6 @@ def _model_cover(inst: _Instance, cov: _Cover, intervals: IntervalsFn) -> tuple[
     return inst, _without_fixed_hits(cov, inst), int(dom.sum())
 
 
-def _group_value(cov: _Cover, is_open: BoolArray) -> float:
-    """Volume of the merged groups covered by ``is_open``."""
-    hit = (cov.sets @ is_open.astype(np.float64)) > 0.5
-    G = cov.n_groups
-    need = np.bincount(cov.gpair_group, minlength=G)
-    got = np.bincount(cov.gpair_group, weights=hit[cov.gpair_set], minlength=G)
-    return float(cov.group_volume[got >= need].sum())
-
-
 # ------------------------------------------------------------------- LP bound (Benders)
 @dataclass
 class _LPBound:
@@ -928,7 +915,7 @@ class _LPBound:
     solve_seconds: float
 
 
-def _lp_bound(cov: _Cover, inst: _Instance, x0: FloatArray, deadline: float | None) -> _LPBound:
+def _lp_bound(cov: _Cover, inst: _Instance, opts: SolveOptions, x0: FloatArray, deadline: float | None) -> _LPBound:
     """Upper bound from the LP relaxation, by Benders cuts with in-out stabilisation.
 
     The LP value of a (fractional) station vector ``x`` is
@@ -1006,7 +993,7 @@ def _lp_bound(cov: _Cover, inst: _Instance, x0: FloatArray, deadline: float | No
             lm.add_constraints("count", rows=zm, cols=x, vals=1.0, lo=inst.p, hi=inst.p, n=1)
         if inst.budget is not None:
             lm.add_constraints("budget", rows=zm, cols=x, vals=inst.costs, hi=inst.budget, n=1)
-        sol = lm.solve(SolveOptions(time_limit=left))
+        sol = lm.solve(dataclasses.replace(opts, time_limit=left))
         spent += sol.report.solve_seconds
         if sol.status != SolveStatus.OPTIMAL:
             break
@@ -1091,6 +1078,7 @@ def _exact(
     intervals: IntervalsFn,
     details: dict[str, Any],
     capacity: _Capacity | None,
+    value_of: Callable[[BoolArray], float],
 ) -> _Outcome:
     """Solve the MILP; on large uncapacitated instances bound it first by decomposition.
 
@@ -1118,8 +1106,8 @@ def _exact(
         return _Outcome(greedy_open, SolveStatus.TIME_LIMIT, sol.report.bound, sol.report, spent, served, swaps)
 
     T = opts.time_limit
-    best_open, best_val = greedy_open, _group_value(cov, greedy_open)
-    lp = _lp_bound(cov, inst, greedy_open.astype(np.float64), None if T is None else t_start + 0.35 * T)
+    best_open, best_val = greedy_open, value_of(greedy_open)
+    lp = _lp_bound(cov, inst, opts, greedy_open.astype(np.float64), None if T is None else t_start + 0.35 * T)
     spent = lp.solve_seconds
     bound = lp.bound
     details.update(strategy="lp-bound+restricted+milp", lp_bound=lp.bound, lp_iterations=lp.iterations)
@@ -1139,18 +1127,21 @@ def _exact(
         report = sol.report
         if sol.status.has_solution:
             cand = sol.values("x") > 0.5
-            val = _group_value(cov, cand)
+            val = value_of(cand)
             if val > best_val:
                 best_open, best_val = cand, val
         gap_ok = bound - best_val <= opts.mip_gap * max(abs(best_val), 1e-9)
-    if not gap_ok and (deadline is None or deadline - time.perf_counter() > 1.0):
+    if gap_ok or (deadline is not None and deadline - time.perf_counter() <= 1.0):
+        lm, info = _build_model(inst, cov, name)  # sizes of the full model, for the record
+        details.update(info, rows=lm.n_rows, cols=lm.n_cols, nonzeros=int(lm.arrays()[4].nnz))
+    else:
         sol, info = _solve_full(inst, cov, name, opts, best_open, deadline)
         spent += sol.report.solve_seconds
-        details.update(info)
+        details.update(info, rows=sol.report.n_rows, cols=sol.report.n_cols, nonzeros=sol.report.n_nonzeros)
         report = sol.report
         if sol.status.has_solution:
             cand = sol.values("x") > 0.5
-            val = _group_value(cov, cand)
+            val = value_of(cand)
             if val >= best_val:
                 best_open, best_val = cand, val
             if sol.status == SolveStatus.OPTIMAL:
@@ -1183,17 +1174,22 @@ def _solve_and_plan(
     else:
         inst_m, cov = inst, cov_eval
     greedy_open = _greedy(cov, inst_m)
-    details["greedy_objective"] = float(inst.volumes[_flow_covered(cov_eval, greedy_open)].sum())
 
     def build() -> LinearModel:
         return _build_model(inst, cov, model, capacity=capacity)[0]
 
+    def value_of(is_open: BoolArray) -> float:
+        return float(inst.volumes[_flow_covered(cov_eval, is_open)].sum())
+
+    details["greedy_objective"] = value_of(greedy_open)
+
     if method == "greedy":
+        details["strategy"] = "greedy"
         out = _Outcome(greedy_open, SolveStatus.FEASIBLE, float("nan"), None, 0.0)
         if capacity is not None:
             out.served_g, out.swaps_g, out.solve_seconds = _service_lp(inst, cov, model, capacity, greedy_open, opts)
     else:
-        out = _exact(inst_m, cov, model, opts, greedy_open, intervals, details, capacity)
+        out = _exact(inst_m, cov, model, opts, greedy_open, intervals, details, capacity, value_of)
     is_open = out.is_open
     node_open = np.zeros(inst.network.n_nodes, dtype=bool)
     node_open[inst.cand_nodes[is_open]] = True
