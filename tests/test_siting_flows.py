@@ -102,6 +102,31 @@ def instances(draw: st.DrawFn) -> tuple[RoadNetwork, ODFlows, float, int]:
     return net, flows, R, p
 
 
+@st.composite
+def walk_instances(draw: st.DrawFn) -> tuple[RoadNetwork, ODFlows, float, int]:
+    """Explicit paths that are random walks (nodes may repeat), on networks with some zero-length edges."""
+    n = draw(st.integers(3, 6))
+    edges = [(i, i + 1, float(draw(st.integers(0, 6)))) for i in range(n - 1)]
+    edges += [(0, n - 1, float(draw(st.integers(1, 6))))]
+    net = RoadNetwork.from_edges(edges)
+    nbrs: dict[int, list[int]] = {i: [] for i in range(n)}
+    for a, b, _ in edges:
+        nbrs[a].append(b)
+        nbrs[b].append(a)
+    paths = []
+    for _ in range(draw(st.integers(1, 5))):
+        walk = [draw(st.integers(0, n - 1))]
+        for _ in range(draw(st.integers(1, 6))):
+            walk.append(draw(st.sampled_from(sorted(nbrs[walk[-1]]))))
+        if walk[-1] == walk[0]:
+            walk.append(draw(st.sampled_from(sorted(nbrs[walk[-1]]))))
+        paths.append(tuple(walk))
+    vols = [float(draw(st.integers(1, 9))) for _ in paths]
+    flows = ODFlows([w[0] for w in paths], [w[-1] for w in paths], vols, paths=paths)
+    on_paths = len({v for w in paths for v in w})
+    return net, flows, float(draw(st.integers(2, 20))), draw(st.integers(1, min(3, on_paths)))
+
+
 def networks_dir() -> Path | None:
     """The shared ``networks`` data folder, or ``None`` when it is absent."""
     found: list[Path] = []
@@ -236,8 +261,10 @@ def test_zero_volume_and_uncoverable_flows_are_reported() -> None:
     assert a["covered"].tolist() == [True, True, False]
     assert plan.objective == 2.0
     assert plan.details["n_flows"] == 3 and plan.details["n_flows_after_merge"] == 1
-    for key in ("n_cover_sets", "rows", "cols", "nonzeros", "range"):
-        assert key in plan.details
+    greedy = flow_refueling(net, flows, 10.0, 1, method="greedy").verify()
+    for key in ("n_flows", "n_flows_after_merge", "n_cover_sets", "rows", "cols", "nonzeros", "range"):
+        assert key in plan.details and key in greedy.details
+    assert plan.details["range"] == 10.0 and plan.details["rows"] >= 2
 
 
 def test_identical_flows_merge() -> None:
@@ -272,6 +299,15 @@ def test_fclm_matches_brute_force(inst: tuple[RoadNetwork, ODFlows, float, int])
     assert plan.objective == pytest.approx(brute(net, flows, p, None))
     greedy = flow_capturing(net, flows, p, method="greedy").verify()
     assert greedy.objective <= plan.objective + 1e-9
+
+
+@settings(max_examples=25, derandomize=True, deadline=None)
+@given(walk_instances())
+def test_walk_paths_match_brute_force(inst: tuple[RoadNetwork, ODFlows, float, int]) -> None:
+    net, flows, R, p = inst
+    plan = flow_refueling(net, flows, R, p).verify()
+    assert plan.objective == pytest.approx(brute(net, flows, p, R))
+    assert flow_capturing(net, flows, p).verify().objective == pytest.approx(brute(net, flows, p, None))
 
 
 @settings(max_examples=15, derandomize=True, deadline=None)

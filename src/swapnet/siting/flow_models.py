@@ -1184,7 +1184,8 @@ def _solve_and_plan(
     details["greedy_objective"] = value_of(greedy_open)
 
     if method == "greedy":
-        details["strategy"] = "greedy"
+        lm, info = _build_model(inst, cov, model, capacity=capacity)  # sizes of the MILP, for the record
+        details.update(info, strategy="greedy", rows=lm.n_rows, cols=lm.n_cols, nonzeros=int(lm.arrays()[4].nnz))
         out = _Outcome(greedy_open, SolveStatus.FEASIBLE, float("nan"), None, 0.0)
         if capacity is not None:
             out.served_g, out.swaps_g, out.solve_seconds = _service_lp(inst, cov, model, capacity, greedy_open, opts)
