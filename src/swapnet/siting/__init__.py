@@ -6,8 +6,19 @@ Every model returns a :class:`SitingPlan` with ``verify()`` and ``to_pyomo()``.
 """
 
 from swapnet.optim import SolveOptions, SolveStatus
+from swapnet.siting.flow_models import flow_capturing, flow_refueling
 from swapnet.siting.matrix import max_coverage, p_median, set_cover
 from swapnet.siting.plan import SitingPlan
 from swapnet.siting.sizing import size_stations
 
-__all__ = ["SitingPlan", "SolveOptions", "SolveStatus", "max_coverage", "p_median", "set_cover", "size_stations"]
+__all__ = [
+    "SitingPlan",
+    "SolveOptions",
+    "SolveStatus",
+    "flow_capturing",
+    "flow_refueling",
+    "max_coverage",
+    "p_median",
+    "set_cover",
+    "size_stations",
+]
