@@ -108,6 +108,21 @@ class _Instance:
         return len(self.labels)
 
 
+def _pipeline(inst: _Instance, n: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Packs on charge and grid kW per station and period, recomputed from the starts ``n`` (N, T)."""
+    N, T = n.shape
+    charging = np.zeros((N, T))
+    kw = np.zeros((N, T))
+    for j in range(int(inst.L.max(initial=0))):
+        rolled = np.roll(n, j, axis=1)
+        if not inst.cyclic:
+            rolled[:, :j] = 0
+        on = j < inst.L
+        charging[on] += rolled[on]
+        kw += inst.prof[:, j : j + 1] * rolled
+    return charging, kw
+
+
 def _energy_cost(inst: _Instance) -> FloatArray:
     """CNY of one charge started in each period (N, T): exact per-period energy times that period's price."""
     N, T = inst.N, inst.T
@@ -469,16 +484,7 @@ def _verify(plan: OperationsPlan, inst: _Instance, tol: float) -> list[str]:
         out.append("lost != demand - served")
     if np.abs(get["demand"] - inst.demand).max(initial=0) > eps:
         out.append("demand column differs from the forecast")
-    # recompute lagged quantities
-    charging = np.zeros((N, T))
-    kw = np.zeros((N, T))
-    for j in range(int(inst.L.max(initial=0))):
-        rolled = np.roll(n, j, axis=1)
-        if not inst.cyclic:
-            rolled[:, :j] = 0
-        on = j < inst.L
-        charging[on] += rolled[on]
-        kw += inst.prof[:, j : j + 1] * rolled
+    charging, kw = _pipeline(inst, n)
     if np.abs(charging - get["charging"]).max(initial=0) > eps:
         out.append("charging column differs from the packs started within the charge time")
     if np.abs(kw - get["charging_kw"]).max(initial=0) > tol * max(1.0, float(kw.max(initial=1.0))):
@@ -795,15 +801,7 @@ def _result(inst: _Instance, sol: Any, lm: LinearModel, build_s: float, solve_s:
     x = sol.values("served")
     F = sol.values("charged")
     E = sol.values("depleted")
-    charging = np.zeros((N, T))
-    kw = np.zeros((N, T))
-    for j in range(int(inst.L.max(initial=0))):
-        rolled = np.roll(n, j, axis=1)
-        if not inst.cyclic:
-            rolled[:, :j] = 0
-        on = j < inst.L
-        charging[on] += rolled[on]
-        kw += inst.prof[:, j : j + 1] * rolled
+    charging, kw = _pipeline(inst, n)
     hours = (np.arange(T) * inst.dt) % 24
     schedule = pd.DataFrame(
         {
