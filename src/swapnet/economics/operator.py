@@ -1,0 +1,260 @@
+"""The swap-network operator's business case: yearly cash flows, NPV, IRR, payback, break-even utilisation.
+
+Units: money CNY, time years, energy kWh; the discount rate is a yearly fraction.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from swapnet.economics.finance import discounted_payback, irr, npv, payback_period
+from swapnet.economics.plans import BaaSPlan, UserSegment, _nonneg, monthly_cost
+from swapnet.errors import InvalidInputError
+
+__all__ = ["OperatorCase", "PlanUsers"]
+
+
+@dataclass(frozen=True)
+class PlanUsers:
+    """Subscribers of one plan.
+
+    Parameters
+    ----------
+    plan
+        The plan they pay.
+    segment
+        Their monthly driving (determines fees and swaps).
+    count
+        Number of subscribers (non-negative).
+    """
+
+    plan: BaaSPlan
+    segment: UserSegment
+    count: float
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.plan, BaaSPlan):
+            raise InvalidInputError("plan", self.plan, "must be a BaaSPlan")
+        if not isinstance(self.segment, UserSegment):
+            raise InvalidInputError("segment", self.segment, "must be a UserSegment")
+        object.__setattr__(self, "count", _nonneg(self.count, "count"))
+
+    @property
+    def revenue_per_year(self) -> float:
+        """Subscriber payments, CNY per year (``12 * count * monthly_cost(plan, segment)["total"]``)."""
+        return 12.0 * self.count * monthly_cost(self.plan, self.segment)["total"]
+
+    @property
+    def swaps_per_year(self) -> float:
+        """Swaps, swaps per year."""
+        return 12.0 * self.count * self.segment.swaps_per_month
+
+    @property
+    def kwh_per_year(self) -> float:
+        """Energy delivered in swapped packs, kWh per year."""
+        return self.swaps_per_year * self.segment.kwh_per_swap
+
+
+def _electricity(value: object) -> float:
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return _nonneg(value, "electricity_cny_per_year")
+    costs: Any = getattr(value, "costs", None)
+    if costs is not None and "energy" in costs:
+        # an OperationsPlan: energy cost of one planned day, CNY per day
+        return 365.0 * _nonneg(costs["energy"], "electricity_cny_per_year")
+    raise InvalidInputError(
+        "electricity_cny_per_year", value, "must be a number (CNY/year) or have costs['energy'] (CNY/day)"
+    )
+
+
+@dataclass(frozen=True)
+class OperatorCase:
+    """An operator's investment in a swap network.
+
+    Parameters
+    ----------
+    stations
+        Number of stations (positive integer).
+    capex_per_station_cny
+        Station investment without batteries, CNY per station (spent in year 0).
+    batteries_per_station
+        Packs per station (non-negative integer).
+    pack_cost_cny
+        Price of one pack, CNY (spent in year 0).
+    opex_per_station_cny_per_year
+        Operation and maintenance without electricity, CNY per station and year.
+    electricity_cny_per_year
+        Network electricity cost, CNY per year; or an object with ``costs["energy"]`` in CNY per
+        day (an :class:`~swapnet.operations.OperationsPlan`), scaled by 365.
+    users
+        Subscribers by plan (:class:`PlanUsers`); revenue is their monthly payments.
+    degradation_cny_per_kwh
+        Battery wear, CNY per kWh delivered (illustrative: 37.9 k CNY pack / (3,000 cycles x 44.8 kWh)
+        ~ 0.28 CNY/kWh, A).
+    horizon_years
+        Years of operation after the year-0 investment (positive integer).
+    discount_rate
+        Yearly discount rate (fraction, > -1).
+    salvage_cny
+        Residual value of the network at the end of the horizon, CNY (received in the last year).
+    """
+
+    stations: int
+    capex_per_station_cny: float
+    batteries_per_station: int
+    pack_cost_cny: float
+    opex_per_station_cny_per_year: float
+    electricity_cny_per_year: object = 0.0
+    users: Sequence[PlanUsers] = field(default_factory=tuple)
+    degradation_cny_per_kwh: float = 0.0
+    horizon_years: int = 10
+    discount_rate: float = 0.08
+    salvage_cny: float = 0.0
+
+    def __post_init__(self) -> None:
+        s = object.__setattr__
+        for f in ("stations", "horizon_years"):
+            v = getattr(self, f)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or int(v) <= 0:
+                raise InvalidInputError(f, v, "must be a positive integer")
+            s(self, f, int(v))
+        b = self.batteries_per_station
+        if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or int(b) < 0:
+            raise InvalidInputError("batteries_per_station", b, "must be a non-negative integer")
+        s(self, "batteries_per_station", int(b))
+        for f in (
+            "capex_per_station_cny",
+            "pack_cost_cny",
+            "opex_per_station_cny_per_year",
+            "degradation_cny_per_kwh",
+            "salvage_cny",
+        ):
+            s(self, f, _nonneg(getattr(self, f), f))
+        s(self, "electricity_cny_per_year", _electricity(self.electricity_cny_per_year))
+        users = tuple(self.users)
+        for i, u in enumerate(users):
+            if not isinstance(u, PlanUsers):
+                raise InvalidInputError(f"users[{i}]", u, "must be a PlanUsers")
+        s(self, "users", users)
+        r = self.discount_rate
+        try:
+            rf = float(r)
+        except (TypeError, ValueError):
+            raise InvalidInputError("discount_rate", r, "must be a number") from None
+        if not math.isfinite(rf) or rf <= -1:
+            raise InvalidInputError("discount_rate", r, "must be finite and greater than -1")
+        s(self, "discount_rate", rf)
+
+    # ------------------------------------------------------------------ totals
+    @property
+    def capex_cny(self) -> float:
+        """Year-0 investment ``stations * (capex_per_station + batteries_per_station * pack_cost)``, CNY."""
+        return self.stations * (self.capex_per_station_cny + self.batteries_per_station * self.pack_cost_cny)
+
+    @property
+    def electricity_cost_cny_per_year(self) -> float:
+        """Electricity cost, CNY per year (``electricity_cny_per_year`` after conversion)."""
+        v = self.electricity_cny_per_year
+        assert isinstance(v, float)  # converted in __post_init__
+        return v
+
+    @property
+    def opex_cny_per_year(self) -> float:
+        """O&M of the network without electricity, CNY per year."""
+        return self.stations * self.opex_per_station_cny_per_year
+
+    def cash_flows(self) -> pd.DataFrame:
+        """Yearly cash flows, CNY.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index ``year`` ``0..horizon_years``. Columns ``revenue[<plan name>]`` (one per plan,
+            summed over entries with the same name), ``revenue``, ``energy``, ``degradation``,
+            ``om``, ``capex``, ``salvage`` (costs negative), ``net``, ``cumulative``,
+            ``discount_factor`` (``(1 + r)^-year``), ``discounted`` and ``cumulative_discounted``.
+            Year 0 holds only the capex; years ``1..H`` the operating flows; the salvage value is
+            received in year ``H``.
+        """
+        H = self.horizon_years
+        years = np.arange(H + 1)
+        op = (years >= 1).astype(np.float64)
+        data: dict[str, Any] = {}
+        by_plan: dict[str, float] = {}
+        for u in self.users:
+            by_plan[u.plan.name] = by_plan.get(u.plan.name, 0.0) + u.revenue_per_year
+        for name, rev in by_plan.items():
+            data[f"revenue[{name}]"] = rev * op
+        revenue = sum(by_plan.values()) * op
+        kwh = sum(u.kwh_per_year for u in self.users)
+        data["revenue"] = revenue
+        data["energy"] = -self.electricity_cost_cny_per_year * op
+        data["degradation"] = -self.degradation_cny_per_kwh * kwh * op
+        data["om"] = -self.opex_cny_per_year * op
+        data["capex"] = np.where(years == 0, -self.capex_cny, 0.0)
+        data["salvage"] = np.where(years == H, self.salvage_cny, 0.0)
+        net = revenue + data["energy"] + data["degradation"] + data["om"] + data["capex"] + data["salvage"]
+        df = pd.DataFrame(data, index=pd.Index(years, name="year"))
+        df["net"] = net
+        df["cumulative"] = np.cumsum(net)
+        df["discount_factor"] = (1.0 + self.discount_rate) ** -years.astype(np.float64)
+        df["discounted"] = df["net"] * df["discount_factor"]
+        df["cumulative_discounted"] = df["discounted"].cumsum()
+        return df
+
+    def _net(self) -> list[float]:
+        return [float(x) for x in self.cash_flows()["net"]]
+
+    def npv(self) -> float:
+        """Net present value of :meth:`cash_flows` at ``discount_rate``, CNY."""
+        return npv(self.discount_rate, self._net())
+
+    def irr(self) -> float:
+        """Internal rate of return of the yearly net flows (fraction per year; ``nan`` if none)."""
+        return irr(self._net())
+
+    def payback(self, *, discounted: bool = False) -> float:
+        """Payback period, years (fractional; ``inf`` if never), optionally on discounted flows."""
+        net = self._net()
+        return discounted_payback(self.discount_rate, net) if discounted else payback_period(net)
+
+    def break_even_swaps_per_station_day(self, margin_cny_per_swap: float) -> float:
+        """Daily swaps per station at which the network's NPV is zero.
+
+        Revenue is modelled as ``stations * s * 365 * margin`` per year (the margin is net of
+        electricity and wear) against the capex, O&M and salvage of this case; subscribers and
+        electricity are ignored. NPV is linear in ``s``, so the root is closed-form:
+        ``s* = (capex + opex * A - salvage / (1 + r)^H) / (stations * 365 * margin * A)`` with the
+        annuity factor ``A = sum_{t=1..H} (1 + r)^-t``. Equivalently, ``s*`` covers the
+        annualised capex (capital recovery factor) plus O&M.
+
+        Parameters
+        ----------
+        margin_cny_per_swap
+            Contribution per swap, CNY per swap (positive).
+
+        Returns
+        -------
+        float
+            Break-even utilisation, swaps per station per day (NIO reports ~50-60).
+        """
+        m = _nonneg(margin_cny_per_swap, "margin_cny_per_swap", positive=True)
+        r, H = self.discount_rate, self.horizon_years
+        A = float(np.sum((1.0 + r) ** -np.arange(1, H + 1, dtype=np.float64)))
+        need = self.capex_cny + self.opex_cny_per_year * A - self.salvage_cny * (1.0 + r) ** -H
+        return need / (self.stations * 365.0 * m * A)
+
+    def summary(self) -> Mapping[str, float]:
+        """``npv`` (CNY), ``irr`` (fraction/year), ``payback`` and ``discounted_payback`` (years)."""
+        return {
+            "npv": self.npv(),
+            "irr": self.irr(),
+            "payback": self.payback(),
+            "discounted_payback": self.payback(discounted=True),
+        }
