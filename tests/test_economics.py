@@ -189,6 +189,14 @@ def test_break_even_km_against_cap_without_package() -> None:
     assert break_even_km(capped, unlimited, seg) == pytest.approx(1234.0, abs=1e-6)
 
 
+def test_break_even_km_with_mileage_packages() -> None:
+    seg = UserSegment("s", 400.0, 1.0, 0.0)
+    family = BaaSPlan("family", 399.0, included_km_per_month=1500.0, extra_km_package=(500.0, 100.0))
+    unlimited = BaaSPlan("unl", 599.0)
+    # family = 399 + 100 x ceil((km - 1500)/500): 499 on (1500, 2000], 599 on (2000, 2500] -> tie from 2000 km
+    assert break_even_km(family, unlimited, seg) == pytest.approx(2000.0, abs=1e-6)
+
+
 def test_compare_plans_frame() -> None:
     segs = [UserSegment.private(), UserSegment.taxi()]
     df = compare_plans([BaaSPlan.nio_baas_75(), BaaSPlan.choco_swap_unlimited(), Ownership.aion_ut_super()], segs)

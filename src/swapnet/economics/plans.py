@@ -400,7 +400,7 @@ def break_even_km(
     evaluated on a grid of step ``km_step`` over ``[0, km_max]`` (swaps scale with km at the
     segment's km per swap); the first sign change is refined with
     :func:`scipy.optimize.brentq`. With mileage packages ``f`` is a step function and
-    the root is the step where the cheaper alternative switches. The default
+    the root is the step where the difference changes sign or first becomes a tie. The default
     ``months=1, rate=0`` compares monthly costs; pass a horizon to include deposits,
     buyouts and (for :class:`Ownership`) the battery price.
 
@@ -436,15 +436,16 @@ def break_even_km(
         return 0.0
     for lo_km, hi_km in itertools.pairwise(grid):
         cur = f(float(hi_km))
-        if cur == 0.0:
-            return float(hi_km)
-        if (prev < 0) != (cur < 0):
-            if math.isfinite(prev) and math.isfinite(cur):
+        if cur == 0.0 or (prev < 0) != (cur < 0):
+            if cur != 0.0 and math.isfinite(prev) and math.isfinite(cur):
                 return float(brentq(f, float(lo_km), float(hi_km), xtol=1e-9))
-            a, b = float(lo_km), float(hi_km)  # a cap without packages makes f infinite: bisect
+            # a tie reached by a step (mileage packages) or an infinite cost (cap without packages): bisect
+            # for the first mileage where the difference leaves the sign it had at lo_km
+            a, b = float(lo_km), float(hi_km)
             for _ in range(80):
                 mid = 0.5 * (a + b)
-                if (f(mid) < 0) == (prev < 0):
+                fm = f(mid)
+                if fm != 0.0 and (fm < 0) == (prev < 0):
                     a = mid
                 else:
                     b = mid
