@@ -194,9 +194,9 @@ class OperatorCase:
         revenue = sum(by_plan.values()) * op
         kwh = sum(u.kwh_per_year for u in self.users)
         data["revenue"] = revenue
-        data["energy"] = -self.electricity_cost_cny_per_year * op
-        data["degradation"] = -self.degradation_cny_per_kwh * kwh * op
-        data["om"] = -self.opex_cny_per_year * op
+        data["energy"] = 0.0 - self.electricity_cost_cny_per_year * op
+        data["degradation"] = 0.0 - self.degradation_cny_per_kwh * kwh * op
+        data["om"] = 0.0 - self.opex_cny_per_year * op
         data["capex"] = np.where(years == 0, -self.capex_cny, 0.0)
         data["salvage"] = np.where(years == H, self.salvage_cny, 0.0)
         net = revenue + data["energy"] + data["degradation"] + data["om"] + data["capex"] + data["salvage"]

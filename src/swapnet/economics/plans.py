@@ -466,7 +466,8 @@ def compare_plans(
     Parameters
     ----------
     plans
-        Alternatives; the first is the reference for break-even mileage.
+        Alternatives (a mapping gives row labels; otherwise plan names are used); the first is the
+        reference for break-even mileage.
     segments
         User segments.
     months, rate
@@ -480,12 +481,13 @@ def compare_plans(
         and the reference cost the same over the horizon; ``nan`` for the reference or no
         crossing).
     """
-    items = list(plans.values()) if isinstance(plans, Mapping) else list(plans)
+    named = list(plans.items()) if isinstance(plans, Mapping) else [(p.name, p) for p in plans]
+    items = [p for _, p in named]
     if not items:
         raise InvalidInputError("plans", plans, "needs at least one plan")
     ref = items[0]
     rows: dict[str, dict[str, float]] = {}
-    for p in items:
+    for name, p in named:
         row: dict[str, float] = {}
         for s in segments:
             row[f"monthly[{s.name}]"] = monthly_cost(p, s)["total"]
@@ -493,5 +495,5 @@ def compare_plans(
             row[f"break_even_km[{s.name}]"] = (
                 math.nan if p is ref else break_even_km(p, ref, s, months=months, rate=rate)
             )
-        rows[p.name] = row
+        rows[str(name)] = row
     return pd.DataFrame.from_dict(rows, orient="index")
