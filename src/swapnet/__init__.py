@@ -7,7 +7,7 @@ linear-model kernel), :mod:`swapnet.io` (file loaders), :mod:`swapnet.synthetic`
 (generators) and :mod:`swapnet.geo` (GeoJSON).
 """
 
-from swapnet import geo, io, operations, optim, simulation, siting, synthetic
+from swapnet import economics, geo, io, operations, optim, simulation, siting, synthetic
 from swapnet.assets import BatteryPack, CandidateSites, StationDesign, capital_recovery_factor
 from swapnet.demand import DailyProfile, FleetSegment, NodeDemand
 from swapnet.errors import (
@@ -54,6 +54,7 @@ __all__ = [
     "VerificationError",
     "__version__",
     "capital_recovery_factor",
+    "economics",
     "city_demand",
     "city_grid",
     "geo",
