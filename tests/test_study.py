@@ -185,3 +185,26 @@ def _to_toml(d: dict[str, Any]) -> str:
             for item in v:
                 lines += [f"[[{k}]]", *(f"{kk} = {val(x)}" for kk, x in item.items())]
     return "\n".join(lines) + "\n"
+
+
+def test_file_network_study(tmp_path: Path) -> None:
+    from swapnet.io import data_dir
+
+    try:
+        data_dir()
+    except InvalidInputError:
+        pytest.skip("shared data folder not found (set SWAPNET_DATA)")
+    d: dict[str, Any] = {
+        "network": {"kind": "file", "dataset": "SiouxFalls"},
+        "demand": {"segments": [{"kind": "taxi", "vehicles": 500}]},
+        "sites": {"n": 30},
+        "siting": {"model": "p_median", "p": 3},
+        "operations": {"time_limit": 2, "mip_gap": 0.05},
+        "simulation": {"replications": 2},
+    }
+    with pytest.raises(StudyError, match=r"sites\.n"):  # 24 nodes: only known once the file is read
+        Study.from_dict(d).run(tmp_path / "bad", progress=False)
+    d["sites"]["n"] = 10
+    result = Study.from_dict(d).run(tmp_path / "sf", progress=False)
+    assert len(result.siting.sites) == 3
+    assert (tmp_path / "sf" / "report.md").stat().st_size > 0
