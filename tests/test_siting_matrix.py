@@ -212,3 +212,10 @@ def test_time_limit_returns_flagged_incumbent() -> None:
     plan.verify()
     if plan.status == SolveStatus.TIME_LIMIT:
         assert plan.gap >= 0 and plan.bound >= plan.objective - 1e-9
+
+
+def test_p_median_without_demand_weight() -> None:
+    # found by the study tests: all-zero weights must give a zero-cost plan, not a crash
+    plan = p_median(LINE, [0.0, 0.0, 0.0], 2).verify()
+    assert plan.objective == 0.0 and len(plan.sites) == 2
+    assert p_median(LINE, [0.0, 0.0, 0.0], 2, method="heuristic").verify().objective == 0.0

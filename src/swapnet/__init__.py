@@ -7,7 +7,7 @@ linear-model kernel), :mod:`swapnet.io` (file loaders), :mod:`swapnet.synthetic`
 (generators) and :mod:`swapnet.geo` (GeoJSON).
 """
 
-from swapnet import economics, geo, io, operations, optim, simulation, siting, synthetic
+from swapnet import cli, economics, geo, io, operations, optim, report, simulation, siting, study, synthetic
 from swapnet.assets import BatteryPack, CandidateSites, StationDesign, capital_recovery_factor
 from swapnet.demand import DailyProfile, FleetSegment, NodeDemand
 from swapnet.errors import (
@@ -25,6 +25,8 @@ from swapnet.network import RoadNetwork
 from swapnet.optim import SolveOptions, SolveStatus
 from swapnet.simulation import SimulationResult, simulate
 from swapnet.siting import SitingPlan
+from swapnet.study import Study, StudyError, StudyResult
+from swapnet.sweep import SweepResult, sweep
 from swapnet.synthetic import city_demand, city_grid, random_geometric, service_store_sites
 from swapnet.tariff import TouTariff
 
@@ -48,7 +50,11 @@ __all__ = [
     "SolveStatus",
     "SolverError",
     "StationDesign",
+    "Study",
+    "StudyError",
+    "StudyResult",
     "SwapnetError",
+    "SweepResult",
     "TouTariff",
     "UnknownNodeError",
     "VerificationError",
@@ -56,15 +62,19 @@ __all__ = [
     "capital_recovery_factor",
     "city_demand",
     "city_grid",
+    "cli",
     "economics",
     "geo",
     "io",
     "operations",
     "optim",
     "random_geometric",
+    "report",
     "service_store_sites",
     "simulate",
     "simulation",
     "siting",
+    "study",
+    "sweep",
     "synthetic",
 ]

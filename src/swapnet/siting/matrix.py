@@ -410,7 +410,14 @@ def p_median(
     if method not in ("milp", "heuristic"):
         raise InvalidInputError("method", method, "must be 'milp' or 'heuristic'")
     start = _interchange(C, w, _greedy_median(C, w, pp, fx), fx)
-    mask, report, pyomo, info = _radius_solve(C, w, pp, fx, start, opts, t0, relax=method == "heuristic")
+    if (w > 0).any():
+        mask, report, pyomo, info = _radius_solve(C, w, pp, fx, start, opts, t0, relax=method == "heuristic")
+    else:  # no demand: every choice of p sites costs 0
+        mask, pyomo, info = start, None, {}
+        report = SolveReport(
+            status=SolveStatus.OPTIMAL, objective=0.0, bound=0.0, gap=0.0, build_seconds=time.perf_counter() - t0,
+            solve_seconds=0.0, n_rows=0, n_cols=0, n_nonzeros=0, n_integer=0,
+        )  # fmt: skip
     value = _median_value(C, w, mask)
     details: dict[str, Any] = {"p": pp, **info}
 
