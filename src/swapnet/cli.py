@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``swapnet`` command."""
     parser = argparse.ArgumentParser(
         prog="swapnet",
-        description="Plan battery-swap networks: run study files, check the installation.",
+        description="Plan battery-swap networks: run study files and sweeps, check the installation.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     study = sub.add_parser("study", help="validate or run a study file (TOML)", description="Study files.")
@@ -51,6 +51,22 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="validate a study file only", description="Validate a study file without solving anything."
     )
     check.add_argument("study", type=Path, help="study file (TOML)")
+    sw = sub.add_parser(
+        "sweep",
+        help="run a study over a parameter grid (local processes or a Dask cluster)",
+        description=(
+            "Evaluate STUDY over GRID and stream one JSON line per scenario into the store; "
+            "run again with the same store to resume. GRID is a TOML file with a [grid] table of "
+            "dotted study keys -> lists of values (Cartesian product), or [[scenario]] tables of overrides."
+        ),
+    )
+    sw.add_argument("study", type=Path, help="study file (TOML)")
+    sw.add_argument("grid", type=Path, help="grid file (TOML)")
+    sw.add_argument("-o", "--store", type=Path, default=Path("sweep.jsonl"), help="results store (JSON lines)")
+    sw.add_argument("-w", "--workers", type=int, default=None, help="local worker processes (default: all cores)")
+    sw.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786")
+    sw.add_argument("--retry-failed", action="store_true", help="run failed scenarios again")
+    sw.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     sub.add_parser(
         "doctor",
         help="check the installation (versions, HiGHS, Pyomo)",
@@ -79,6 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
     if args.command == "doctor":
         return _doctor()
+    if args.command == "sweep":
+        return _sweep(args)
     if args.command == "study":
         if args.action == "check":
             return _check(args.study)
@@ -89,6 +107,56 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     parser.print_help()
     return 2
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    import tomllib
+
+    from swapnet.sweep import StudyScenario, sweep
+
+    try:
+        scenario = StudyScenario.from_toml(args.study)
+        from swapnet.study import Study
+
+        Study.from_dict(scenario.base)  # fail fast on a bad base study
+        with args.grid.open("rb") as fh:
+            g = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError, InvalidInputError) as e:
+        print(f"swapnet: {e}", file=sys.stderr)
+        return 2
+    grid = g.get("grid") or g.get("scenario")
+    if not grid or set(g) - {"grid", "scenario"}:
+        print(f"swapnet: {args.grid}: needs a [grid] table or [[scenario]] tables (and nothing else)", file=sys.stderr)
+        return 2
+    executor = None
+    client = None
+    if args.scheduler:
+        from distributed import Client
+
+        client = Client(args.scheduler)
+        executor = client.get_executor()
+    try:
+        res = sweep(
+            scenario,
+            grid,
+            executor=executor,
+            store=args.store,
+            workers=args.workers,
+            retry_failed=args.retry_failed,
+            progress=not args.quiet,
+        )
+    except InvalidInputError as e:
+        print(f"swapnet: {args.grid}: {e}", file=sys.stderr)
+        return 2
+    finally:
+        if client is not None:
+            client.close()
+    print(res.summary())
+    table = res.table
+    csv = Path(args.store).with_suffix(".csv")
+    table.to_csv(csv, index=False)
+    print(f"table: {csv}")
+    return 0 if res.failed.empty else 1
 
 
 def _check(path: Path) -> int:
