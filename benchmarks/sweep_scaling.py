@@ -53,11 +53,11 @@ def main() -> None:
     from distributed import Client, LocalCluster
 
     for w in (1, 2):
-        with LocalCluster(n_workers=w, threads_per_worker=1, dashboard_address=None, silence_logs=50) as lc:
-            with Client(lc) as client:
-                timed(work, 4, executor=client.get_executor())  # warm the workers
-                t = timed(work, n, executor=client.get_executor())
-                e = timed(empty, n, executor=client.get_executor())
+        cluster = LocalCluster(n_workers=w, threads_per_worker=1, dashboard_address=None, silence_logs=50)
+        with cluster, Client(cluster) as client:
+            timed(work, 4, executor=client.get_executor())  # warm the workers
+            t = timed(work, n, executor=client.get_executor())
+            e = timed(empty, n, executor=client.get_executor())
         print(f"dask {w} worker(s): {t:.1f} s; empty scenarios {e:.2f} s -> overhead {e / n * 1000:.1f} ms/scenario")
         if w == 1:
             d1 = t
