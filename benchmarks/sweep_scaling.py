@@ -20,11 +20,13 @@ from swapnet.sweep import sweep
 def work(p: dict[str, Any]) -> dict[str, float]:
     import numpy as np
 
+    from swapnet.optim import SolveOptions
     from swapnet.siting import p_median
 
     rng = np.random.default_rng(p["seed"])
     C = rng.random((60, 15)) * 10
-    return {"cost": p_median(C, np.ones(60), 4).objective}
+    # one solver thread per scenario: the sweep supplies the parallelism
+    return {"cost": p_median(C, np.ones(60), 4, options=SolveOptions(threads=1)).objective}
 
 
 def empty(p: dict[str, Any]) -> dict[str, float]:

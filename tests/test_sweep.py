@@ -136,6 +136,16 @@ def test_dask_localcluster_matches_local(tmp_path: Path, cluster: Any) -> None:
 
 
 @pytest.mark.filterwarnings("ignore")
+def test_dask_resume_after_interruption(tmp_path: Path, cluster: Any) -> None:
+    store = tmp_path / "r.jsonl"
+    first = sweep(scenario, GRID, executor=cluster.get_executor(), store=store, progress=False, max_scenarios=4)
+    assert first.ran == 4
+    second = sweep(scenario, GRID, executor=cluster.get_executor(), store=store, progress=False)
+    assert second.ran == 2 and second.skipped == 4
+    assert {r["id"]: r["kpis"]["cost"] for r in second.records} == pytest.approx(expected())
+
+
+@pytest.mark.filterwarnings("ignore")
 def test_dask_worker_killed_mid_sweep(tmp_path: Path, cluster: Any) -> None:
     grid = [{**s, "die_once": str(tmp_path / "died")} for s in expand_grid(GRID)]
     res = sweep(scenario, grid, executor=cluster.get_executor(), store=tmp_path / "k.jsonl", progress=False)
