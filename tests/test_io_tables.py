@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import write  # shared helper (tests/ is on sys.path under pytest)
 
 from swapnet import FileFormatError, InvalidInputError, ODFlows, RoadNetwork
 from swapnet.io import (
@@ -23,21 +24,6 @@ from swapnet.io import (
     read_korean_expressway,
 )
 from swapnet.io import datasets as datasets_module
-
-
-@pytest.fixture(scope="module")
-def data() -> Path:
-    try:
-        return data_dir()
-    except InvalidInputError:
-        pytest.skip("shared data folder not found (set SWAPNET_DATA)")
-
-
-def write(path: Path, lines: list[str], *, newline: str = "\n", bom: bool = False) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + (newline.join(lines) + newline).encode("utf-8"))
-    return path
-
 
 # ---------------------------------------------------------------- every shipped network loads
 FACTS = {

@@ -9,12 +9,12 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 import pytest
+from conftest import write  # shared helper (tests/ is on sys.path under pytest)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from swapnet import FileFormatError, InvalidInputError, ODFlows, RoadNetwork
 from swapnet.io import (
-    data_dir,
     load_network,
     read_tntp_flow,
     read_tntp_network,
@@ -23,21 +23,6 @@ from swapnet.io import (
     write_tntp_network,
     write_tntp_trips,
 )
-
-
-@pytest.fixture(scope="module")
-def data() -> Path:
-    try:
-        return data_dir()
-    except InvalidInputError:
-        pytest.skip("shared data folder not found (set SWAPNET_DATA)")
-
-
-def write(path: Path, lines: list[str], *, newline: str = "\n", bom: bool = False) -> Path:
-    raw = newline.join(lines) + newline
-    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + raw.encode("utf-8"))
-    return path
-
 
 # ---------------------------------------------------------------- a small hand-made network
 NET = [
