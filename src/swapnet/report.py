@@ -3,7 +3,9 @@
 :func:`write_report` turns a :class:`~swapnet.study.StudyResult` into ``report.md`` with its tables
 (siting summary, station sizes, operations costs, simulation KPIs, plan comparison, operator cash
 flows), one CSV per table and three figures (network map with stations and service areas,
-inventory and charging power against the price, plan comparison). Every file is written to a
+inventory and charging power against the price, plan comparison). Studies of OD trips (flow siting)
+also get a trip table, a map of refuelled trips per link with the stations' daily swaps instead of
+service areas, and a histogram of offered and refuelled trips by length. Every file is written to a
 temporary file in the output folder first and moved into place with :func:`os.replace`, so a
 reader never sees a half-written file.
 """
@@ -27,6 +29,7 @@ __all__ = ["atomic_write", "markdown_table", "write_report"]
 
 #: Titles of the report's tables, in report order.
 TABLE_TITLES: dict[str, str] = {
+    "flows": "Trips and refuelling (OD studies; trips per day)",
     "siting": "Siting summary",
     "stations": "Station sizes and one planned day",
     "operations": "Operations costs (one day, CNY)",
@@ -46,6 +49,8 @@ def _umask() -> int:
 _UMASK = _umask()
 
 FIGURES: tuple[str, ...] = ("map.png", "operations.png", "plans.png")
+#: Figures of OD (flow-siting) studies.
+FLOW_FIGURES: tuple[str, ...] = ("map.png", "flows.png", "operations.png", "plans.png")
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
@@ -149,7 +154,11 @@ def write_report(result: StudyResult, outdir: Path) -> list[Path]:
     files: list[Path] = []
     for name, df in result.tables.items():
         files.append(_write_csv(outdir / f"{name}.csv", df))
-    figs = [_map(result, outdir / "map.png"), _operations(result, outdir / "operations.png")]
+    if result.trips is not None:
+        figs = [_flow_map(result, outdir / "map.png"), _trip_lengths(result, outdir / "flows.png")]
+    else:
+        figs = [_map(result, outdir / "map.png")]
+    figs.append(_operations(result, outdir / "operations.png"))
     figs.append(_plans(result, outdir / "plans.png"))
     report = _write_text(outdir / "report.md", _markdown(result, [f.name for f in figs]))
     return [report, *figs, *files]
@@ -158,13 +167,32 @@ def write_report(result: StudyResult, outdir: Path) -> list[Path]:
 def _markdown(result: StudyResult, figures: Sequence[str]) -> str:
     s = result.study
     t = result.timings
+    if result.trips is not None:
+        tr = result.trips
+        where = f"{s.network.kind}, {s.network.dataset}" if s.network.dataset else s.network.kind
+        source = (
+            "the dataset's OD table"
+            if s.demand.source == "dataset"
+            else f"gravity flows (beta {s.demand.gravity_beta:g})"
+        )
+        what = (
+            f"Network: {result.network.n_nodes:,} nodes ({where}); {tr.trips_per_day:,.0f} swap-seeking EV trips/day "
+            f"on {len(tr.flows):,} OD flows from {source} (ev_share {s.demand.ev_share:g}, swap_share "
+            f"{s.demand.swap_share:g}); {tr.refuelled_trips_per_day:,.0f} refuelled by the stations, "
+            f"{result.demand.total:,.0f} swaps/day; {len(result.sites)} candidate sites; pack {result.pack.name}; "
+            f"design {result.design.name}; tariff {result.tariff.name}."
+        )
+    else:
+        what = (
+            f"Network: {result.network.n_nodes:,} nodes ({s.network.kind}); demand {result.demand.total:,.0f} "
+            f"swaps/day from {', '.join(f'{g.vehicles:,.0f} {g.kind}' for g in s.demand.segments)} vehicles; "
+            f"{len(result.sites)} candidate sites; pack {result.pack.name}; design {result.design.name}; "
+            f"tariff {result.tariff.name}."
+        )
     lines = [
         f"# Study: {s.name}",
         "",
-        f"Network: {result.network.n_nodes:,} nodes ({s.network.kind}); demand {result.demand.total:,.0f} swaps/day "
-        f"from {', '.join(f'{g.vehicles:,.0f} {g.kind}' for g in s.demand.segments)} vehicles; "
-        f"{len(result.sites)} candidate sites; pack {result.pack.name}; design {result.design.name}; "
-        f"tariff {result.tariff.name}.",
+        what,
         "",
         "Stage times (s): " + ", ".join(f"{k} {v:.1f}" for k, v in t.items()) + ".",
         "",
@@ -172,8 +200,12 @@ def _markdown(result: StudyResult, figures: Sequence[str]) -> str:
     for name, title in TABLE_TITLES.items():
         if name in result.tables:
             lines += [f"## {title}", "", markdown_table(result.tables[name]), ""]
+    flow_study = result.trips is not None
     captions = {
-        "map.png": "Network, demand by service area and opened stations",
+        "map.png": "Refuelled trips per link and opened stations"
+        if flow_study
+        else "Network, demand by service area and opened stations",
+        "flows.png": "Offered and refuelled trips by trip length",
         "operations.png": "Charged inventory and charging power against the price",
         "plans.png": "Monthly user cost by plan and segment",
     }
@@ -292,5 +324,98 @@ def _plans(result: StudyResult, path: Path) -> Path:
     ax.set_xticklabels([str(c)[len("monthly[") : -1] for c in cols])
     ax.set_ylabel("user cost (CNY per month)")
     ax.set_title("BaaS plans by segment")
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def _edge_volumes(net: Any, paths: Sequence[Any], volumes: Any) -> dict[tuple[int, int], float]:
+    """Trips per day on each (undirected) link, summed over the flows' node-index paths."""
+    out: dict[tuple[int, int], float] = {}
+    for path, v in zip(paths, np.asarray(volumes, dtype=np.float64).tolist(), strict=True):
+        p = np.asarray(path, dtype=np.int64)
+        if p.size < 2 or v <= 0:
+            continue
+        a, b = np.minimum(p[:-1], p[1:]), np.maximum(p[:-1], p[1:])
+        for key in zip(a.tolist(), b.tolist(), strict=True):
+            out[key] = out.get(key, 0.0) + v
+    return out
+
+
+def _flow_map(result: StudyResult, path: Path) -> Path:
+    """Network with every link's refuelled and offered EV trips, the stations and their daily swaps."""
+    plt = _pyplot()
+    from matplotlib.collections import LineCollection
+
+    net = result.network
+    tr = result.trips
+    assert tr is not None
+    fig, ax = plt.subplots(figsize=(7.5, 7))
+    if net.coords is None:
+        ax.text(0.5, 0.5, "network has no coordinates", ha="center", va="center", transform=ax.transAxes)
+        return _save(fig, path)
+    xy = np.asarray(net.coords, dtype=np.float64)
+    segs = np.stack([xy[net.tails], xy[net.heads]], axis=1)
+    ax.add_collection(LineCollection(list(segs), colors="0.8", linewidths=0.5, zorder=1))
+    flows = tr.flows
+    paths = [net.index_of(p) for p in net.shortest_paths(flows.origins, flows.destinations)]
+    covered = result.siting.assignment["covered"].to_numpy(dtype=bool)
+    vol = np.asarray(flows.volumes, dtype=np.float64)
+    offered = _edge_volumes(net, paths, vol)
+    refuelled = _edge_volumes(net, paths, np.where(covered, vol, 0.0))
+    top = max(offered.values(), default=1.0)
+
+    def draw(vols: dict[tuple[int, int], float], colour: str, label: str, z: int) -> None:
+        if not vols:
+            return
+        keys = list(vols)
+        lines = [np.stack([xy[a], xy[b]]) for a, b in keys]
+        widths = [0.5 + 7.0 * vols[k] / top for k in keys]
+        ax.add_collection(LineCollection(lines, colors=colour, linewidths=widths, zorder=z, label=label))
+
+    draw(offered, "tab:orange", "offered EV trips (width)", 2)
+    draw(refuelled, "tab:blue", "refuelled EV trips (width)", 3)
+    sw = tr.station_swaps
+    st = net.index_of(list(result.site_nodes))
+    swaps = sw["swaps_per_day"].to_numpy(dtype=np.float64)
+    size = 60.0 + 340.0 * swaps / max(float(swaps.max(initial=0.0)), 1e-9)
+    ax.scatter(xy[st, 0], xy[st, 1], s=size, c="gold", marker="*", edgecolors="k", linewidths=0.8, zorder=4,
+               label="station (size: swaps/day)")  # fmt: skip
+    for k in range(len(st)):
+        ax.annotate(f"{swaps[k]:,.0f}", xy[st[k]], textcoords="offset points", xytext=(6, 6), fontsize=7, zorder=5)
+    ax.set_aspect("equal" if net.coord_crs != "lonlat" else 1.0 / max(np.cos(np.radians(np.mean(xy[:, 1]))), 0.2))
+    ax.autoscale()
+    unit = "lon" if net.coord_crs == "lonlat" else "x"
+    ax.set_xlabel(unit)
+    ax.set_ylabel("lat" if net.coord_crs == "lonlat" else "y")
+    share = tr.refuelled_trips_per_day / max(tr.trips_per_day, 1e-300)
+    ax.set_title(f"{len(st)} stations ({result.siting.model}) refuel {share:.0%} of {tr.trips_per_day:,.0f} trips/day")
+    ax.legend(loc="best", fontsize=8)
+    return _save(fig, path)
+
+
+def _trip_lengths(result: StudyResult, path: Path) -> Path:
+    """Offered and refuelled EV trips per day by trip length."""
+    plt = _pyplot()
+    tr = result.trips
+    assert tr is not None
+    L = np.asarray(tr.lengths, dtype=np.float64)
+    vol = np.asarray(tr.flows.volumes, dtype=np.float64)
+    covered = result.siting.assignment["covered"].to_numpy(dtype=bool)
+    edges = np.histogram_bin_edges(L, bins=min(20, max(len(np.unique(L)), 1)))
+    off, _ = np.histogram(L, bins=edges, weights=vol)
+    ref, _ = np.histogram(L[covered], bins=edges, weights=vol[covered])
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    width = np.diff(edges)
+    ax.bar(edges[:-1], off, width, align="edge", color="tab:orange", alpha=0.6, label="offered")
+    ax.bar(edges[:-1], ref, width, align="edge", color="tab:blue", alpha=0.8, label="refuelled")
+    st = result.study.siting
+    if st.range_km is not None:
+        for x, lab in ((st.range_km / 2, "R/2"), (st.range_km, "R")):
+            if x <= edges[-1]:
+                ax.axvline(x, color="k", linestyle=":", linewidth=1)
+                ax.text(x, ax.get_ylim()[1] * 0.95, f" {lab}", fontsize=8, va="top")
+    ax.set_xlabel(f"trip length ({result.network.length_unit})")
+    ax.set_ylabel("EV trips per day")
+    ax.set_title("Which trips the stations refuel")
     ax.legend(fontsize=8)
     return _save(fig, path)

@@ -45,6 +45,9 @@ __all__ = [
     "StudyError",
     "StudyResult",
     "TariffSpec",
+    "TripDemand",
+    "flow_station_swaps",
+    "trip_swaps",
 ]
 
 #: Battery-pack presets (names of :class:`~swapnet.assets.BatteryPack` class methods).
@@ -55,6 +58,20 @@ DESIGN_PRESETS: tuple[str, ...] = ("choco_swap", "nio_pss2", "nio_pss3", "nio_ps
 PLAN_PRESETS: tuple[str, ...] = ("nio_baas_75", "choco_swap_unlimited", "choco_family", "evogo_block")
 #: Fleet-segment kinds (names of :class:`~swapnet.demand.FleetSegment` class methods).
 SEGMENT_KINDS: tuple[str, ...] = ("private", "ride_hailing", "taxi")
+
+#: Flow-based siting models (they need ``demand.kind = "od"`` and a dataset network).
+FLOW_MODELS: tuple[str, ...] = ("flow_refueling", "flow_capturing")
+#: Hourly profiles for OD demand (names of :class:`~swapnet.demand.DailyProfile` presets).
+PROFILES: tuple[str, ...] = ("urban", "highway", "flat")
+#: Days per month used to turn daily swaps into monthly ones (as :class:`~swapnet.demand.FleetSegment`).
+DAYS_PER_MONTH = 30.4
+# datasets without an OD table (normalised names as in swapnet.io.load_network)
+_NO_OD_DATASETS = frozenset({"dcnybos", "25node"})
+
+
+def _dataset_key(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
 
 _SECTIONS_REQUIRED: tuple[str, ...] = ("network", "demand", "sites", "siting")
 _SECTIONS_OPTIONAL: tuple[str, ...] = (
@@ -86,6 +103,7 @@ class _Key:
     default: Any = _MISSING
     minimum: float | None = None
     exclusive: bool = False
+    maximum: float | None = None
     choices: tuple[str, ...] | None = None
     nullable: bool = False
 
@@ -132,6 +150,8 @@ def _value(value: Any, path: str, spec: _Key) -> Any:
             raise StudyError(path, value, f"must be greater than {spec.minimum:g}")
         if not spec.exclusive and num < spec.minimum:
             raise StudyError(path, value, f"must be at least {spec.minimum:g}")
+    if spec.maximum is not None and num > spec.maximum:
+        raise StudyError(path, value, f"must be at most {spec.maximum:g}")
     return value
 
 
@@ -201,7 +221,21 @@ class NetworkSpec:
         v = _table(raw, path, cls._SCHEMA)
         if v["kind"] == "file":
             _require(v["dataset"] is not None, f"{path}.dataset", None, 'required when kind = "file"')
+            from swapnet.io.datasets import DATASETS
+
+            names = {_dataset_key(n): n for n in DATASETS}
+            if _dataset_key(v["dataset"]) not in names:
+                close = difflib.get_close_matches(v["dataset"], list(DATASETS), n=1, cutoff=0.6)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise StudyError(
+                    f"{path}.dataset", v["dataset"], f"unknown dataset; choose from {', '.join(DATASETS)}{hint}"
+                )
         return cls(**v)
+
+    @property
+    def has_od(self) -> bool:
+        """Whether the dataset ships an OD table (``False`` for grids, DC-NY-BOS and the 25-node default)."""
+        return self.kind == "file" and self.dataset is not None and _dataset_key(self.dataset) not in _NO_OD_DATASETS
 
     @property
     def n_nodes(self) -> int | None:
@@ -221,17 +255,23 @@ class SegmentSpec:
         Number of vehicles (non-negative).
     swaps_per_vehicle_month
         Swaps per vehicle and month; ``None`` = the preset's (4.5, 15, 37).
+    baas_share
+        Share of the segment's vehicles that subscribe to the operator's plan (``economics.operator_plan``),
+        in ``[0, 1]``; default 1 (every vehicle). Only the operator's revenue (and the battery wear billed
+        with it) scales with it: every vehicle's swaps are still served and planned for.
     """
 
     kind: str
     vehicles: float
     swaps_per_vehicle_month: float | None = None
+    baas_share: float = 1.0
 
     _SCHEMA = MappingProxyType(
         {
             "kind": _Key("str", choices=SEGMENT_KINDS),
             "vehicles": _Key("float", minimum=0.0),
             "swaps_per_vehicle_month": _Key("float", None, minimum=0.0, nullable=True),
+            "baas_share": _Key("float", 1.0, minimum=0.0, maximum=1.0),
         }
     )
 
@@ -254,24 +294,68 @@ class SegmentSpec:
 
 @dataclass(frozen=True)
 class DemandSpec:
-    """``[demand]``: fleets whose swaps spread over the nodes, denser downtown.
+    """``[demand]``: fleets whose swaps spread over the nodes, or origin-destination trips of EVs.
 
     Attributes
     ----------
     segments
-        Fleet segments (at least one).
+        Fleet segments (``kind = "segments"``: at least one; empty for ``"od"``).
     seed
-        Seed of the spatial noise.
+        Seed of the spatial noise (``segments``).
     centre_weight
         How strongly demand concentrates in the centre (see :func:`swapnet.synthetic.city_demand`).
     noise
         Log-standard deviation of the node weights' noise.
+    kind
+        ``"segments"`` (fleet segments spread over the nodes) or ``"od"`` (trips along paths, for the
+        flow siting models).
+    source
+        ``"dataset"`` (the network dataset's OD table) or ``"gravity"`` (``W_i W_j / d_ij**beta`` with
+        ``W`` the dataset's trip ends, or 1 per node without an OD table, scaled to ``trips_per_day``).
+    trip_scale
+        Dataset OD units -> one-way vehicle trips per day (e.g. 10 for Sioux Falls, whose table holds
+        0.1 of the daily flows).
+    trips_per_day
+        Total one-way vehicle trips per day of the gravity flows (required for ``source = "gravity"``).
+    gravity_beta
+        Distance-decay exponent of the gravity flows.
+    ev_share
+        Share of the trips made by electric cars, ``(0, 1]`` (required for ``"od"``).
+    swap_share
+        Share of the EV trips made by swap-capable cars due for a swap, ``(0, 1]``.
+    min_trip_km
+        Leave out trips shorter than this (network length unit): they charge at home or at their ends.
+    swaps_per_trip
+        Swaps per refuelled one-way trip; ``None`` = automatic (see :func:`flow_station_swaps`).
+    profile
+        Hourly profile of the swaps at the stations: ``"urban"``, ``"highway"`` or ``"flat"``.
+    segment
+        The user segment (``private``, ``ride_hailing``, ``taxi``) whose monthly driving prices the plans.
+    swaps_per_vehicle_month
+        Swaps per subscriber and month (``None`` = the segment preset's); with ``"od"`` demand the
+        operator's subscribers are the swaps per month served divided by it.
+    baas_share
+        Share of those subscriber-equivalents on the operator's plan (``"od"``; see
+        :attr:`SegmentSpec.baas_share`).
     """
 
     segments: tuple[SegmentSpec, ...]
     seed: int = 0
     centre_weight: float = 1.0
     noise: float = 0.3
+    kind: str = "segments"
+    source: str = "dataset"
+    trip_scale: float = 1.0
+    trips_per_day: float | None = None
+    gravity_beta: float = 1.5
+    ev_share: float | None = None
+    swap_share: float = 1.0
+    min_trip_km: float = 0.0
+    swaps_per_trip: float | None = None
+    profile: str = "urban"
+    segment: str = "private"
+    swaps_per_vehicle_month: float | None = None
+    baas_share: float = 1.0
 
     _SCHEMA = MappingProxyType(
         {
@@ -280,18 +364,59 @@ class DemandSpec:
             "noise": _Key("float", 0.3, minimum=0.0),
         }
     )
+    _OD_SCHEMA = MappingProxyType(
+        {
+            "source": _Key("str", "dataset", choices=("dataset", "gravity")),
+            "trip_scale": _Key("float", 1.0, minimum=0.0, exclusive=True),
+            "trips_per_day": _Key("float", None, minimum=0.0, exclusive=True, nullable=True),
+            "gravity_beta": _Key("float", 1.5, minimum=0.0),
+            "ev_share": _Key("float", None, minimum=0.0, exclusive=True, maximum=1.0, nullable=True),
+            "swap_share": _Key("float", 1.0, minimum=0.0, exclusive=True, maximum=1.0),
+            "min_trip_km": _Key("float", 0.0, minimum=0.0),
+            "swaps_per_trip": _Key("float", None, minimum=0.0, exclusive=True, nullable=True),
+            "profile": _Key("str", "urban", choices=PROFILES),
+            "segment": _Key("str", "private", choices=SEGMENT_KINDS),
+            "swaps_per_vehicle_month": _Key("float", None, minimum=0.0, exclusive=True, nullable=True),
+            "baas_share": _Key("float", 1.0, minimum=0.0, maximum=1.0),
+        }
+    )
 
     @classmethod
     def parse(cls, raw: Any, path: str = "demand") -> DemandSpec:
         """Validate a ``[demand]`` table."""
         if not isinstance(raw, Mapping):
             raise StudyError(path, raw, "must be a table")
-        rest = {k: v for k, v in raw.items() if k != "segments"}
-        schema = {**cls._SCHEMA, "segments": _Key("str")}
+        kind = _value(raw.get("kind", "segments"), f"{path}.kind", _Key("str", choices=("segments", "od")))
+        rest = {k: v for k, v in raw.items() if k not in ("segments", "kind")}
+        schema = {**cls._SCHEMA, **cls._OD_SCHEMA, "segments": _Key("str"), "kind": _Key("str")}
         for key in rest:
             if key not in schema:
                 raise StudyError(_join(path, str(key)), rest[key], _suggest(str(key), list(schema)))
-        v = _table(rest, path, cls._SCHEMA)
+        own, other = (cls._SCHEMA, cls._OD_SCHEMA) if kind == "segments" else (cls._OD_SCHEMA, cls._SCHEMA)
+        for key in rest:
+            if key in other:
+                raise StudyError(_join(path, str(key)), rest[key], f'not used when kind = "{kind}"')
+        v = _table(rest, path, own)
+        if kind == "od":
+            _require(
+                "segments" not in raw,
+                f"{path}.segments",
+                raw.get("segments"),
+                'not used when kind = "od" (the subscribers follow from the swaps; see demand.segment)',
+            )
+            _require(v["ev_share"] is not None, f"{path}.ev_share", None, 'required when kind = "od"')
+            if v["source"] == "gravity":
+                _require(
+                    v["trips_per_day"] is not None, f"{path}.trips_per_day", None, 'required when source = "gravity"'
+                )
+            else:
+                _require(
+                    v["trips_per_day"] is None,
+                    f"{path}.trips_per_day",
+                    v["trips_per_day"],
+                    'only used when source = "gravity" (scale dataset trips with trip_scale)',
+                )
+            return cls(segments=(), kind="od", **v)
         segs: Any = raw.get("segments")
         _require(segs is not None, f"{path}.segments", None, "missing required key (a list of fleet segments)")
         _require(isinstance(segs, list) and len(segs) > 0, f"{path}.segments", segs, "must be a non-empty list")
@@ -304,6 +429,20 @@ class DemandSpec:
         _require(sum(s.fleet_segment().swaps_per_day for s in parsed) > 0, f"{path}.segments", segs, "no swaps at all")
         return cls(segments=parsed, **v)
 
+    @property
+    def trip_factor(self) -> float:
+        """Dataset OD units -> swap-seeking EV trips per day: ``trip_scale * ev_share * swap_share`` (``"od"``)."""
+        if self.source == "gravity":
+            return (self.ev_share or 0.0) * self.swap_share
+        return self.trip_scale * (self.ev_share or 0.0) * self.swap_share
+
+    def user_segment(self) -> Any:
+        """The :class:`~swapnet.economics.UserSegment` of ``segment`` (``"od"`` demand)."""
+        from swapnet.economics import UserSegment
+
+        make = getattr(UserSegment, self.segment)
+        return make() if self.swaps_per_vehicle_month is None else make(self.swaps_per_vehicle_month)
+
 
 @dataclass(frozen=True)
 class SitesSpec:
@@ -312,24 +451,35 @@ class SitesSpec:
     Attributes
     ----------
     kind
-        ``"service_stores"`` (:func:`swapnet.synthetic.service_store_sites`, weighted by demand).
+        ``"service_stores"`` (:func:`swapnet.synthetic.service_store_sites`, weighted by demand) or
+        ``"nodes"`` (every network node is a candidate, e.g. interchanges of a highway network).
     n
-        Number of candidate sites (positive, at most the number of nodes).
+        Number of candidate sites (``service_stores``: required, positive, at most the number of nodes).
     seed
         Random seed.
     """
 
     kind: str = "service_stores"
-    n: int = 60
+    n: int | None = 60
     seed: int = 0
 
     _SCHEMA = MappingProxyType(
         {
-            "kind": _Key("str", "service_stores", choices=("service_stores",)),
-            "n": _Key("int", minimum=1),
+            "kind": _Key("str", "service_stores", choices=("service_stores", "nodes")),
+            "n": _Key("int", None, minimum=1, nullable=True),
             "seed": _Key("int", 0, minimum=0),
         }
     )
+
+    @classmethod
+    def parse(cls, raw: Any, path: str = "sites") -> SitesSpec:
+        """Validate a ``[sites]`` table."""
+        v = _table(raw, path, cls._SCHEMA)
+        if v["kind"] == "service_stores":
+            _require(v["n"] is not None, f"{path}.n", None, 'required when kind = "service_stores"')
+        else:
+            _require(v["n"] is None, f"{path}.n", v["n"], 'not used when kind = "nodes" (every node is a candidate)')
+        return cls(**v)
 
 
 @dataclass(frozen=True)
@@ -402,16 +552,23 @@ class SitingSpec:
     Attributes
     ----------
     model
-        ``"size_stations"`` (open and size stations to serve the peak hour within ``service_km``) or
-        ``"p_median"`` (open ``p`` stations closest to demand, built to the design as it is).
+        ``"size_stations"`` (open and size stations to serve the peak hour within ``service_km``),
+        ``"p_median"`` (open ``p`` stations closest to demand, built to the design as it is),
+        ``"flow_refueling"`` (FRLM, Kuby & Lim 2005: open ``p`` stations refuelling the most trips of
+        range ``range_km``) or ``"flow_capturing"`` (FCLM, Hodgson 1990: open ``p`` stations on the paths
+        of the most trips).
     service_km
         Service distance, km (``size_stations``; positive).
     p
-        Number of stations (``p_median``; at most ``sites.n``).
+        Number of stations (``p_median`` and the flow models; at most the number of candidates).
     max_stations
         Optional cap on the number of stations (``size_stations``).
     penalty_per_swap
         Cost of one unserved peak-hour swap, CNY (``size_stations``).
+    range_km
+        Vehicle range on a full pack, in the network's length unit (``flow_refueling``; positive).
+    method
+        ``"milp"`` (exact, warm-started from greedy) or ``"greedy"`` (flow models).
     """
 
     model: str = "size_stations"
@@ -419,14 +576,18 @@ class SitingSpec:
     p: int | None = None
     max_stations: int | None = None
     penalty_per_swap: float = 200.0
+    range_km: float | None = None
+    method: str = "milp"
 
     _SCHEMA = MappingProxyType(
         {
-            "model": _Key("str", "size_stations", choices=("size_stations", "p_median")),
+            "model": _Key("str", "size_stations", choices=("size_stations", "p_median", *FLOW_MODELS)),
             "service_km": _Key("float", None, minimum=0.0, exclusive=True, nullable=True),
             "p": _Key("int", None, minimum=1, nullable=True),
             "max_stations": _Key("int", None, minimum=1, nullable=True),
             "penalty_per_swap": _Key("float", 200.0, minimum=0.0),
+            "range_km": _Key("float", None, minimum=0.0, exclusive=True, nullable=True),
+            "method": _Key("str", "milp", choices=("milp", "greedy")),
         }
     )
 
@@ -434,11 +595,25 @@ class SitingSpec:
     def parse(cls, raw: Any, path: str = "siting") -> SitingSpec:
         """Validate a ``[siting]`` table."""
         v = _table(raw, path, cls._SCHEMA)
-        if v["model"] == "size_stations":
+        model = v["model"]
+        if model == "size_stations":
             _require(v["service_km"] is not None, f"{path}.service_km", None, 'required when model = "size_stations"')
         else:
-            _require(v["p"] is not None, f"{path}.p", None, 'required when model = "p_median"')
+            _require(v["p"] is not None, f"{path}.p", None, f'required when model = "{model}"')
+        if model == "flow_refueling":
+            _require(v["range_km"] is not None, f"{path}.range_km", None, 'required when model = "flow_refueling"')
+        else:
+            _require(
+                v["range_km"] is None, f"{path}.range_km", v["range_km"], 'only used when model = "flow_refueling"'
+            )
+        if model not in FLOW_MODELS:
+            _require(v["method"] == "milp", f"{path}.method", v["method"], "only used by the flow models")
         return cls(**v)
+
+    @property
+    def is_flow(self) -> bool:
+        """Whether the model is a flow model (FRLM or FCLM)."""
+        return self.model in FLOW_MODELS
 
 
 @dataclass(frozen=True)
@@ -600,13 +775,17 @@ class EconomicsSpec:
     rate
         Users' yearly discount rate.
     operator_plan
-        Index (0-based) in ``plans`` of the plan the operator sells; every fleet vehicle subscribes.
+        Index (0-based) in ``plans`` of the plan the operator sells; each segment's ``baas_share`` of
+        the vehicles subscribes to it.
     horizon_years
         Operator horizon, years.
     discount_rate
         Operator's yearly discount rate.
     degradation_cny_per_kwh
         Battery wear per kWh delivered, CNY.
+    vehicle_packs
+        Also buy one pack per subscriber (the rented pack in each car, which the plan's rent pays for)
+        in year 0; default ``False`` (only the stations' packs, the earlier behaviour).
     """
 
     months: int = 60
@@ -615,6 +794,7 @@ class EconomicsSpec:
     horizon_years: int = 10
     discount_rate: float = 0.08
     degradation_cny_per_kwh: float = 0.0
+    vehicle_packs: bool = False
 
     _SCHEMA = MappingProxyType(
         {
@@ -624,6 +804,7 @@ class EconomicsSpec:
             "horizon_years": _Key("int", 10, minimum=1),
             "discount_rate": _Key("float", 0.08, minimum=0.0),
             "degradation_cny_per_kwh": _Key("float", 0.0, minimum=0.0),
+            "vehicle_packs": _Key("bool", False),
         }
     )
 
@@ -649,6 +830,38 @@ class SolverSpec:
             "mip_gap": _Key("float", 0.01, minimum=0.0),
         }
     )
+
+
+def _check_flow_study(network: NetworkSpec, demand: DemandSpec, sites: SitesSpec, siting: SitingSpec) -> None:
+    """Cross-section checks of flow studies (before anything is loaded or solved)."""
+    if siting.is_flow:
+        _require(
+            network.kind == "file",
+            "siting.model",
+            siting.model,
+            'needs a dataset network (network.kind = "file") for the trips\' paths',
+        )
+        _require(demand.kind == "od", "siting.model", siting.model, 'needs trips: set demand.kind = "od"')
+        _require(
+            sites.kind == "nodes",
+            "sites.kind",
+            sites.kind,
+            f'must be "nodes" with siting.model = "{siting.model}" (stations at nodes on the paths)',
+        )
+        if demand.source == "dataset":
+            _require(
+                network.has_od,
+                "demand.source",
+                demand.source,
+                f'network.dataset = {network.dataset!r} has no OD table; use source = "gravity"',
+            )
+    else:
+        _require(
+            demand.kind == "segments",
+            "demand.kind",
+            demand.kind,
+            f'OD trips need a flow siting model ({", ".join(FLOW_MODELS)}), not "{siting.model}"',
+        )
 
 
 def _simple(cls: Any, raw: Any, path: str) -> Any:
@@ -728,13 +941,15 @@ class Study:
         _require(isinstance(name, str), "name", name, "must be a string")
         network = NetworkSpec.parse(d["network"])
         demand = DemandSpec.parse(d["demand"])
-        sites = _simple(SitesSpec, d["sites"], "sites")
+        sites = SitesSpec.parse(d["sites"])
         nn = network.n_nodes
-        if nn is not None:
+        if nn is not None and sites.n is not None:
             _require(sites.n <= nn, "sites.n", sites.n, f"more sites than network nodes ({nn})")
         siting = SitingSpec.parse(d["siting"])
-        if siting.p is not None:
-            _require(siting.p <= sites.n, "siting.p", siting.p, f"more stations than candidate sites ({sites.n})")
+        n_cand = sites.n if sites.kind == "service_stores" else nn
+        if siting.p is not None and n_cand is not None:
+            _require(siting.p <= n_cand, "siting.p", siting.p, f"more stations than candidate sites ({n_cand})")
+        _check_flow_study(network, demand, sites, siting)
         raw_plans = d.get("plans")
         plans: tuple[PlanSpec, ...]
         if raw_plans is None:
@@ -837,17 +1052,189 @@ class StudyResult:
     tables: Mapping[str, pd.DataFrame]
     timings: Mapping[str, float]
     files: tuple[Path, ...] = ()
+    trips: TripDemand | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class TripDemand:
+    """The trips of an OD study (``demand.kind = "od"``) and how they turned into swaps.
+
+    Attributes
+    ----------
+    flows
+        Swap-seeking EV trips per day (:class:`~swapnet.flows.ODFlows`, one-way), after the
+        ``min_trip_km`` filter: the siting model's input.
+    lengths
+        Shortest-path length of each flow, network length unit.
+    all_trips_per_day
+        One-way vehicle trips per day of the whole OD table (``trip_scale`` applied), before EV
+        scaling and filtering.
+    short_trips_per_day
+        Swap-seeking EV trips per day left out as shorter than ``min_trip_km`` (or unreachable).
+    swaps_per_trip
+        Swaps per refuelled one-way trip of each flow (see :func:`flow_station_swaps`).
+    station_swaps
+        One row per station: ``site``, ``node``, ``swaps_per_day``, ``flows`` (refuelled flows using
+        it) and ``trips_per_day`` (refuelled trips passing it).
+    """
+
+    flows: Any
+    lengths: Any
+    all_trips_per_day: float
+    short_trips_per_day: float
+    swaps_per_trip: Any
+    station_swaps: pd.DataFrame
+
+    @property
+    def trips_per_day(self) -> float:
+        """Swap-seeking EV trips per day offered to the siting model."""
+        return float(self.flows.total)
+
+    @property
+    def refuelled_trips_per_day(self) -> float:
+        """EV trips per day the stations refuel (FRLM) or capture (FCLM)."""
+        return float(self.station_swaps.attrs.get("refuelled_trips", 0.0))
+
+
+def trip_swaps(lengths: Any, *, range_km: float | None, swaps_per_trip: float | None) -> Any:
+    """Swaps per refuelled one-way trip of each flow.
+
+    ``swaps_per_trip`` when given; otherwise, for the FRLM (``range_km`` given),
+    ``max(1, ceil(2 L / R)) / 2``: the fewest swaps a round trip of length ``2 L`` can need with range
+    ``R`` (at least one, as the FRLM's round-trip rule requires), split over its two one-way legs; for
+    the FCLM (no range), 1 (a captured trip is a swap-seeking trip that swaps once).
+
+    Parameters
+    ----------
+    lengths
+        Path length of each flow (network length unit).
+    range_km
+        Vehicle range (FRLM) or ``None`` (FCLM).
+    swaps_per_trip
+        Fixed swaps per trip, or ``None``.
+
+    Returns
+    -------
+    numpy.ndarray
+        One value per flow.
+    """
+    import numpy as np
+
+    L = np.asarray(lengths, dtype=np.float64)
+    if swaps_per_trip is not None:
+        return np.full(L.shape, float(swaps_per_trip))
+    if range_km is None:
+        return np.ones(L.shape)
+    return np.maximum(1.0, np.ceil(2.0 * L / range_km - 1e-9)) / 2.0
+
+
+def flow_station_swaps(plan: Any, swaps: Any, nodes: Sequence[Any] | None = None) -> pd.DataFrame:
+    """Daily swaps at each station of a flow siting plan (FRLM or FCLM).
+
+    Each refuelled (captured) flow ``q`` with ``f_q`` trips per day and ``s_q`` swaps per trip
+    (:func:`trip_swaps`) brings ``f_q s_q`` swaps per day, split equally over the open stations on its
+    path (``plan.assignment["stations"]``). The stations' swaps thus sum to ``sum_q f_q s_q`` over the
+    refuelled flows.
+
+    Parameters
+    ----------
+    plan
+        A :class:`~swapnet.siting.SitingPlan` of :func:`~swapnet.siting.flow_refueling` or
+        :func:`~swapnet.siting.flow_capturing`.
+    swaps
+        ``s_q``, one value per flow (assignment row).
+    nodes
+        Network node of each site (default: the site labels).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per site in ``plan.sites`` order: ``site``, ``node``, ``swaps_per_day``, ``flows``,
+        ``trips_per_day``; ``attrs["refuelled_trips"]`` and ``attrs["swaps"]`` hold the totals.
+    """
+    import numpy as np
+
+    a = plan.assignment
+    vol = a["volume"].to_numpy(dtype=np.float64)
+    cov = a["covered"].to_numpy(dtype=bool) & (vol > 0)
+    s_q = np.asarray(swaps, dtype=np.float64)
+    if s_q.shape != vol.shape:
+        raise StudyError("swaps", s_q.shape, f"needs one value per flow ({vol.size})")
+    pos = {site: k for k, site in enumerate(plan.sites)}
+    m = len(pos)
+    swaps_at, flows_at, trips_at = np.zeros(m), np.zeros(m, dtype=np.int64), np.zeros(m)
+    stations_col = a["stations"].tolist()
+    for q in np.flatnonzero(cov).tolist():
+        on_path = [pos[k] for k in stations_col[q] if k in pos]
+        if not on_path:  # a covered flow always has an open station on its path
+            raise StudyError("siting", plan.model, f"flow {q} is covered but has no open station on its path")
+        idx = np.asarray(on_path, dtype=np.int64)
+        swaps_at[idx] += vol[q] * s_q[q] / idx.size
+        flows_at[idx] += 1
+        trips_at[idx] += vol[q]
+    out = pd.DataFrame(
+        {
+            "site": list(plan.sites),
+            "node": list(plan.sites) if nodes is None else list(nodes),
+            "swaps_per_day": swaps_at,
+            "flows": flows_at,
+            "trips_per_day": trips_at,
+        }
+    )
+    out.attrs["refuelled_trips"] = float(vol[cov].sum())
+    out.attrs["swaps"] = float((vol[cov] * s_q[cov]).sum())
+    return out
+
+
+def _od_trips(study: Study, network: Any, table: Any) -> tuple[Any, Any, float, float]:
+    """Swap-seeking EV trips of an OD study: (flows, lengths, all trips per day, short trips per day)."""
+    import numpy as np
+
+    from swapnet.flows import ODFlows
+
+    dm = study.demand
+    if dm.source == "gravity":
+        if table is not None:
+            ends: dict[Any, float] = dict.fromkeys(network.labels, 0.0)
+            for o, d, v in zip(table.origins, table.destinations, table.volumes.tolist(), strict=True):
+                ends[o] += v
+                ends[d] += v
+            weights = {k: w for k, w in ends.items() if w > 0}
+        else:
+            weights = dict.fromkeys(network.labels, 1.0)
+        raw = ODFlows.gravity(network, weights, beta=dm.gravity_beta, symmetric=False)
+        assert dm.trips_per_day is not None
+        base = ODFlows(raw.origins, raw.destinations, raw.volumes * (dm.trips_per_day / max(raw.total, 1e-300)))
+    else:
+        if table is None:
+            raise StudyError("demand.source", dm.source, f"network.dataset = {study.network.dataset!r} has no OD table")
+        base = ODFlows(table.origins, table.destinations, table.volumes * dm.trip_scale)
+    all_trips = base.total
+    labels = list(dict.fromkeys([*base.origins, *base.destinations]))
+    where = {lab: i for i, lab in enumerate(labels)}
+    dist = network.distances(labels, labels)
+    oi = np.asarray([where[o] for o in base.origins], dtype=np.int64)
+    di = np.asarray([where[d] for d in base.destinations], dtype=np.int64)
+    lengths = dist[oi, di] if len(base) else np.zeros(0)
+    ev = base.volumes * (dm.ev_share or 0.0) * dm.swap_share
+    keep = np.isfinite(lengths) & (lengths >= dm.min_trip_km) & (ev > 0) & (oi != di)
+    short = float(ev[~keep].sum())
+    flows = ODFlows(
+        [base.origins[i] for i in np.flatnonzero(keep)], [base.destinations[i] for i in np.flatnonzero(keep)], ev[keep]
+    )
+    return flows, lengths[keep], all_trips, short
 
 
 def _run(study: Study, *, progress: bool) -> StudyResult:
     import numpy as np
 
-    from swapnet.demand import NodeDemand
+    from swapnet.assets import CandidateSites
+    from swapnet.demand import DailyProfile, NodeDemand
     from swapnet.economics import OperatorCase, PlanUsers, compare_plans
     from swapnet.operations import TruckFleet, demand_at_stations, plan_operations, stations_from_plan
     from swapnet.optim import SolveOptions
     from swapnet.simulation import simulate
-    from swapnet.siting import p_median, size_stations
+    from swapnet.siting import flow_capturing, flow_refueling, p_median, size_stations
     from swapnet.synthetic import city_demand, city_grid, service_store_sites
 
     timings: dict[str, float] = {}
@@ -859,36 +1246,57 @@ def _run(study: Study, *, progress: bool) -> StudyResult:
     # 1. inputs
     t = time.perf_counter()
     net = study.network
+    table = None
     if net.kind == "city_grid":
         network = city_grid(net.rows, net.cols, spacing_km=net.spacing_km, seed=net.seed)
     else:
         from swapnet.io import load_network
 
         assert net.dataset is not None
-        network, _ = load_network(net.dataset)
+        network, table = load_network(net.dataset)
     dm = study.demand
-    segments = [s.fleet_segment() for s in dm.segments]
-    weights = None
-    if network.coords is not None:
-        w = city_demand(network, total_swaps_per_day=1.0, seed=dm.seed, centre_weight=dm.centre_weight, noise=dm.noise)
-        weights = w.as_dict()
-    demand = NodeDemand.from_segments(network, segments, weights=weights)
-    n_sites = study.sites.n
-    if n_sites > network.n_nodes:
-        raise StudyError("sites.n", n_sites, f"more sites than network nodes ({network.n_nodes})")
-    sites = service_store_sites(network, n_sites, seed=study.sites.seed, demand=demand)
     pack, design, tariff = study.pack.build(), study.design.build(), study.tariff.build()
+    od = dm.kind == "od"
+    flows: Any = None
+    lengths: Any = None
+    all_trips = short_trips = 0.0
+    if od:
+        flows, lengths, all_trips, short_trips = _od_trips(study, network, table)
+        if len(flows) == 0:
+            raise StudyError("demand.min_trip_km", dm.min_trip_km, "no trip left to serve (all shorter or unreachable)")
+        demand: Any = None
+        labels = list(network.labels)
+        sites = CandidateSites(labels, labels, design.capex_cny, kind="node")
+        what = f"{len(flows):,} OD flows, {flows.total:,.0f} swap-seeking EV trips/day"
+    else:
+        segments = [s.fleet_segment() for s in dm.segments]
+        weights = None
+        if network.coords is not None:
+            w = city_demand(
+                network, total_swaps_per_day=1.0, seed=dm.seed, centre_weight=dm.centre_weight, noise=dm.noise
+            )
+            weights = w.as_dict()
+        demand = NodeDemand.from_segments(network, segments, weights=weights)
+        if study.sites.kind == "nodes":
+            labels = list(network.labels)
+            sites = CandidateSites(labels, labels, design.capex_cny, kind="node")
+        else:
+            n_sites = study.sites.n
+            assert n_sites is not None
+            if n_sites > network.n_nodes:
+                raise StudyError("sites.n", n_sites, f"more sites than network nodes ({network.n_nodes})")
+            sites = service_store_sites(network, n_sites, seed=study.sites.seed, demand=demand)
+        what = f"{demand.total:,.0f} swaps/day"
+    st = study.siting
+    if st.p is not None and st.p > len(sites):
+        raise StudyError("siting.p", st.p, f"more stations than candidate sites ({len(sites)})")
     timings["inputs"] = time.perf_counter() - t
-    say(
-        f"[1/6] inputs: {network.n_nodes} nodes, {demand.total:,.0f} swaps/day, {len(sites)} candidate sites "
-        f"({timings['inputs']:.1f} s)"
-    )
+    say(f"[1/6] inputs: {network.n_nodes} nodes, {what}, {len(sites)} candidate sites ({timings['inputs']:.1f} s)")
 
     # 2. siting
     t = time.perf_counter()
     sv = study.solver
     sopts = SolveOptions(time_limit=sv.time_limit, mip_gap=sv.mip_gap)
-    st = study.siting
     if st.model == "size_stations":
         assert st.service_km is not None
         siting = size_stations(
@@ -902,20 +1310,46 @@ def _run(study: Study, *, progress: bool) -> StudyResult:
             max_stations=st.max_stations,
             options=sopts,
         )
-    else:
+    elif st.model == "p_median":
         assert st.p is not None
         siting = p_median(network, None, st.p, demand=demand, candidates=sites, options=sopts)
+    elif st.model == "flow_refueling":
+        assert st.range_km is not None
+        siting = flow_refueling(
+            network, flows, st.range_km, st.p, candidates=list(sites.nodes), options=sopts, method=st.method
+        )
+    else:
+        siting = flow_capturing(network, flows, st.p, candidates=list(sites.nodes), options=sopts, method=st.method)
     siting = siting.verify()
     node_of = dict(zip(sites.labels, sites.nodes, strict=True))
     site_nodes = tuple(node_of[s] for s in siting.sites)
+    trips: TripDemand | None = None
+    if od:
+        assert flows is not None
+        s_q = trip_swaps(lengths, range_km=st.range_km, swaps_per_trip=dm.swaps_per_trip)
+        table_sw = flow_station_swaps(siting, s_q, site_nodes)
+        trips = TripDemand(flows, lengths, all_trips, short_trips, s_q, table_sw)
+        if table_sw.attrs["swaps"] <= 0:
+            bad = ("siting.range_km", st.range_km) if st.range_km is not None else ("siting.p", st.p)
+            raise StudyError(bad[0], bad[1], "no trip can be refuelled by the stations; nothing to operate")
+        profile = getattr(DailyProfile, dm.profile)()
+        at_stations = NodeDemand(site_nodes, table_sw["swaps_per_day"].to_numpy(dtype=np.float64), profile)
+        demand = at_stations
     timings["siting"] = time.perf_counter() - t
-    say(f"[2/6] {siting.summary()}")
+    extra = ""
+    if trips is not None:
+        extra = (
+            f"; {trips.refuelled_trips_per_day:,.0f} of {trips.trips_per_day:,.0f} trips/day refuelled "
+            f"({trips.refuelled_trips_per_day / trips.trips_per_day:.1%}), {demand.total:,.0f} swaps/day"
+        )
+    say(f"[2/6] {siting.summary()}{extra}")
 
     # 3. operations
     t = time.perf_counter()
     op = study.operations
     stations = stations_from_plan(siting, design, nodes=list(site_nodes))
-    at_stations = demand_at_stations(siting, demand, nodes=list(site_nodes))
+    if not od:
+        at_stations = demand_at_stations(siting, demand, nodes=list(site_nodes))
     trucks = TruckFleet(count=op.trucks, capacity=op.truck_capacity, every=op.truck_every) if op.trucks else None
     ops = plan_operations(
         stations,
@@ -931,12 +1365,12 @@ def _run(study: Study, *, progress: bool) -> StudyResult:
     timings["operations"] = time.perf_counter() - t
     say(f"[3/6] {ops.summary()}")
 
-    # 4. simulation
+    # 4. simulation (OD studies: the stations' derived hourly swap rates arrive at the stations)
     t = time.perf_counter()
     sm = study.simulation
     sim = simulate(
         siting,
-        demand,
+        at_stations.hourly() if od else demand,
         pack=pack,
         network=network,
         design=design,
@@ -956,23 +1390,37 @@ def _run(study: Study, *, progress: bool) -> StudyResult:
     t = time.perf_counter()
     ec = study.economics
     plans = [p.build() for p in study.plans]
-    labels = _unique([p.name for p in plans])
-    users = [s.user_segment() for s in dm.segments]
-    comparison = compare_plans(dict(zip(labels, plans, strict=True)), users, months=ec.months, rate=ec.rate)
+    labels_p = _unique([p.name for p in plans])
+    sold = plans[ec.operator_plan]
+    if od:
+        user = dm.user_segment()
+        users = [user]
+        # subscriber-equivalents: the swaps served per month over one subscriber's swaps per month
+        equiv = demand.total * DAYS_PER_MONTH / user.swaps_per_month
+        subscribers: tuple[Any, ...] = (PlanUsers(sold, user, dm.baas_share * equiv),)
+    else:
+        users = [s.user_segment() for s in dm.segments]
+        subscribers = tuple(
+            PlanUsers(sold, u, s.vehicles * s.baas_share) for u, s in zip(users, dm.segments, strict=True)
+        )
+    comparison = compare_plans(dict(zip(labels_p, plans, strict=True)), users, months=ec.months, rate=ec.rate)
     sized = siting.details.get("stations")
     if sized is not None and len(sized):
         batteries = round(float(np.mean(sized["batteries"].to_numpy(dtype=float))))
     else:
         batteries = design.batteries
-    sold = plans[ec.operator_plan]
+    n_sub = sum(u.count for u in subscribers)
+    n_st = max(len(siting.sites), 1)
+    if ec.vehicle_packs:  # the subscribers' packs, spread over the stations (OperatorCase counts packs per station)
+        batteries += math.ceil(n_sub / n_st - 1e-9)
     operator = OperatorCase(
-        stations=max(len(siting.sites), 1),
+        stations=n_st,
         capex_per_station_cny=design.capex_cny,
         batteries_per_station=int(batteries),
         pack_cost_cny=pack.cost_cny,
         opex_per_station_cny_per_year=design.opex_cny_per_year,
         electricity_cny_per_year=ops,
-        users=tuple(PlanUsers(sold, u, s.vehicles) for u, s in zip(users, dm.segments, strict=True)),
+        users=subscribers,
         degradation_cny_per_kwh=ec.degradation_cny_per_kwh,
         horizon_years=ec.horizon_years,
         discount_rate=ec.discount_rate,
@@ -980,10 +1428,12 @@ def _run(study: Study, *, progress: bool) -> StudyResult:
     timings["economics"] = time.perf_counter() - t
     summ = operator.summary()
     say(
-        f"[5/6] economics: {len(plans)} plans x {len(users)} segments; operator NPV {summ['npv']:,.0f} CNY, "
-        f"IRR {summ['irr']:.1%} ({timings['economics']:.1f} s)"
+        f"[5/6] economics: {len(plans)} plans x {len(users)} segments; {n_sub:,.0f} subscribers; operator NPV "
+        f"{summ['npv']:,.0f} CNY, IRR {summ['irr']:.1%} ({timings['economics']:.1f} s)"
     )
     tables = _tables(siting, ops, sim, comparison, operator)
+    if trips is not None:
+        tables = _flow_tables(tables, trips, siting)
     return StudyResult(
         study=study,
         network=network,
@@ -999,7 +1449,36 @@ def _run(study: Study, *, progress: bool) -> StudyResult:
         operator=operator,
         tables=MappingProxyType(tables),
         timings=MappingProxyType(timings),
+        trips=trips,
     )
+
+
+def _flow_tables(tables: dict[str, pd.DataFrame], trips: TripDemand, siting: Any) -> dict[str, pd.DataFrame]:
+    """Add the trip summary (``flows``) and the derived swaps per station to an OD study's tables."""
+    import numpy as np
+
+    out = dict(tables)
+    sw = trips.station_swaps[["site", "node", "swaps_per_day", "flows", "trips_per_day"]]
+    out["stations"] = sw.merge(tables["stations"], on="site", how="left")
+    covered = siting.assignment["covered"].to_numpy(dtype=bool)
+    vol = trips.flows.volumes
+    L = np.asarray(trips.lengths, dtype=np.float64)
+    rows = [
+        ("all one-way trips per day (OD table x trip_scale)", trips.all_trips_per_day),
+        ("swap-seeking EV trips per day (x ev_share x swap_share)", trips.trips_per_day + trips.short_trips_per_day),
+        ("  of which shorter than min_trip_km (left out)", trips.short_trips_per_day),
+        ("EV trips per day offered to the siting model", trips.trips_per_day),
+        ("OD flows offered", float(len(trips.flows))),
+        ("refuelled EV trips per day", trips.refuelled_trips_per_day),
+        ("refuelled share of offered trips", trips.refuelled_trips_per_day / max(trips.trips_per_day, 1e-300)),
+        ("refuelled OD flows", float(covered.sum())),
+        ("mean trip length (offered, trip-weighted)", float((vol * L).sum() / max(vol.sum(), 1e-300))),
+        ("mean trip length (refuelled, trip-weighted)",
+         float((vol * L)[covered].sum() / max(vol[covered].sum(), 1e-300))),
+        ("swaps per day at the stations", float(trips.station_swaps["swaps_per_day"].sum())),
+    ]  # fmt: skip
+    out = {"flows": pd.DataFrame(rows, columns=["metric", "value"]), **out}
+    return out
 
 
 def _unique(names: Sequence[str]) -> list[str]:
