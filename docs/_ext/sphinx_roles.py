@@ -8,6 +8,7 @@ cross-reference: a link when the target is documented on some page of the site, 
 otherwise (external names such as ``scipy.sparse.csgraph``, or attributes documented only in an
 ``Attributes`` section). Relative names are resolved in the docstring's scope (the object, its
 class, its module and their imports), as Sphinx would. ``~`` shows the last component only.
+``:math:`...``` and ``.. math::`` blocks become ``$...$`` and ``$$...$$`` for pymdownx.arithmatex.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 
 import griffe
 
+_MATH_ROLE = re.compile(r":math:`(?P<tex>[^`]+)`")
+_MATH_BLOCK = re.compile(r"^(?P<indent>[ \t]*)\.\. math::[ \t]*\n(?P<body>(?:(?P=indent)[ \t]+\S.*\n|[ \t]*\n)+)", re.M)
 _ROLE = re.compile(r":(?:py:)?(?:class|meth|func|mod|attr|data|exc|obj|const):`(?P<tilde>~?)(?P<target>[^`<>]+)`")
 
 
@@ -45,6 +48,12 @@ def _rewrite(obj: griffe.Object, text: str) -> str:
             return f"`{shown}`"
         return f'<autoref identifier="{html.escape(path)}" optional><code>{shown}</code></autoref>'
 
+    def block(m: re.Match[str]) -> str:
+        body = "\n".join(line.strip() for line in m["body"].strip("\n").splitlines())
+        return f"{m['indent']}$$\n{body}\n$$\n\n"
+
+    text = _MATH_BLOCK.sub(block, text)
+    text = _MATH_ROLE.sub(lambda m: f"${m['tex']}$", text)
     return _ROLE.sub(sub, text)
 
 
