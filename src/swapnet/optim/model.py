@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import enum
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,7 +62,10 @@ class SolveOptions:
     Attributes
     ----------
     time_limit
-        Wall-clock limit in seconds for the solver (``None``: no limit).
+        Wall-clock budget in seconds (``None``: no limit). :meth:`LinearModel.solve`
+        gives it to HiGHS; the siting models treat it as a budget for the *whole*
+        call (heuristics, bounds, every solve) and report ``TIME_LIMIT`` with the
+        gap when it runs out.
     mip_gap
         Relative optimality gap at which a MIP counts as solved (HiGHS's and
         Gurobi's default, 1e-4; use 0 to close the gap completely).
@@ -76,6 +79,8 @@ class SolveOptions:
         Let the solver presolve.
     lp_method
         HiGHS LP algorithm for LPs: ``"choose"``, ``"simplex"``, ``"ipm"`` or ``"pdlp"``.
+    highs_options
+        Further HiGHS options by name (e.g. ``{"mip_heuristic_effort": 0.2}``), set last.
     """
 
     time_limit: float | None = None
@@ -85,6 +90,7 @@ class SolveOptions:
     log: bool = False
     presolve: bool = True
     lp_method: str = "choose"
+    highs_options: Mapping[str, bool | int | float | str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.time_limit is not None and not (self.time_limit > 0):
@@ -358,6 +364,7 @@ class LinearModel:
         *,
         start: NDArray[np.float64] | None = None,
         relax: bool = False,
+        deadline: float | None = None,
     ) -> Solution:
         """Solve with HiGHS.
 
@@ -369,6 +376,10 @@ class LinearModel:
             A feasible solution to warm-start the MIP (full column vector).
         relax
             Solve the LP relaxation (integrality dropped).
+        deadline
+            Absolute :func:`time.perf_counter` time by which the solver must stop:
+            HiGHS gets ``min(options.time_limit, deadline - now)`` measured just
+            before it starts, so the time spent handing over the model counts.
         """
         import highspy
 
@@ -394,8 +405,7 @@ class LinearModel:
         lp.a_matrix_.value_ = csc.data
         if integ.any():
             lp.integrality_ = [highspy.HighsVarType.kInteger if b else highspy.HighsVarType.kContinuous for b in integ]
-        h = highspy.Highs()  # type: ignore[no-untyped-call]
-        h.setOptionValue("output_flag", bool(opts.log))
+        h = new_highs(log=opts.log)
         h.setOptionValue("random_seed", int(opts.seed))
         h.setOptionValue("mip_rel_gap", float(opts.mip_gap))
         h.setOptionValue("presolve", "on" if opts.presolve else "off")
@@ -405,13 +415,22 @@ class LinearModel:
             h.setOptionValue("time_limit", float(opts.time_limit))
         if opts.threads is not None:
             h.setOptionValue("threads", int(opts.threads))
+        for key, value in opts.highs_options.items():
+            if h.setOptionValue(str(key), value) != highspy.HighsStatus.kOk:
+                raise InvalidInputError(f"highs_options[{key!r}]", value, "is not a valid HiGHS option setting")
         h.passModel(lp)
         if start is not None and integ.any():
             hs = highspy.HighsSolution()
-            hs.col_value = list(np.asarray(start, dtype=np.float64))
+            hs.col_value = np.asarray(start, dtype=np.float64)
             hs.value_valid = True
             h.setSolution(hs)
         t1 = time.perf_counter()
+        left = opts.time_limit
+        if deadline is not None:
+            left = max(deadline - t1, 1e-3) if left is None else min(max(deadline - t1, 1e-3), float(left))
+            h.setOptionValue("time_limit", float(left))
+        if left is not None:
+            _interrupt_after(h, t1 + float(left) + _GRACE_ABS + _GRACE_REL * float(left))
         h.run()
         t2 = time.perf_counter()
         sol = self._read(h, integ, build=t1 - t0, solve=t2 - t1, nnz=int(A.nnz))
@@ -419,7 +438,7 @@ class LinearModel:
             if start is not None:
                 # HiGHS 1.x can mis-map a MIP start through presolve (it then reports the objective of a
                 # different point than the one it returns). Solve again from scratch.
-                return self.solve(options, start=None, relax=relax)
+                return self.solve(options, start=None, relax=relax, deadline=deadline)
             raise SolverError(f"HiGHS returned an inconsistent solution for {self.name!r}")
         return sol
 
@@ -467,7 +486,13 @@ class LinearModel:
         )
         if x is not None and mip:
             x = np.where(integ, np.round(x), x)
-        return Solution(report, x, self)
+        col_dual = row_dual = None
+        if not mip and status == SolveStatus.OPTIMAL:
+            hs = h.getSolution()
+            if hs.dual_valid:
+                col_dual = np.asarray(hs.col_dual, dtype=np.float64) * sign
+                row_dual = np.asarray(hs.row_dual, dtype=np.float64) * sign
+        return Solution(report, x, self, col_dual, row_dual)
 
     # ------------------------------------------------------------------- pyomo
     def to_pyomo(self) -> Any:
@@ -521,11 +546,19 @@ class LinearModel:
 
 @dataclass(frozen=True)
 class Solution:
-    """A solved :class:`LinearModel`: the report and the column values (``None`` without a solution)."""
+    """A solved :class:`LinearModel`: the report and the column values (``None`` without a solution).
+
+    For LPs solved to optimality ``col_dual`` holds the reduced costs and
+    ``row_dual`` the row duals, in the model's own sense (for a maximisation a
+    column at its lower bound has a reduced cost <= 0: raising it by one unit
+    lowers the optimum by at least ``-col_dual``); ``None`` otherwise.
+    """
 
     report: SolveReport
     x: NDArray[np.float64] | None
     model: LinearModel
+    col_dual: NDArray[np.float64] | None = None
+    row_dual: NDArray[np.float64] | None = None
 
     @property
     def status(self) -> SolveStatus:
@@ -542,6 +575,52 @@ class Solution:
         if self.x is None:
             raise SolverError(f"no solution available (status {self.report.status.value})")
         return self.model.block(name).values(self.x)
+
+
+def new_highs(*, log: bool = False) -> Any:
+    """A fresh HiGHS instance with its output switched on or off *before* anything is printed.
+
+    highspy's ``Highs()`` wrapper prints the "Running HiGHS ..." banner while it is
+    constructed (it registers callbacks), whatever ``output_flag`` is set to later;
+    the bare core class ``_Highs`` prints nothing until ``run()``, which respects
+    ``output_flag``. The core class is used when available (it has every method
+    used here), else the wrapper.
+    """
+    import highspy
+
+    cls = getattr(highspy, "_Highs", None) or highspy.Highs
+    h = cls()
+    h.setOptionValue("output_flag", bool(log))
+    return h
+
+
+_GRACE_ABS = 0.5
+_GRACE_REL = 0.02
+"""HiGHS checks its own time limit only now and then (a large root LP or presolve can overrun it
+by minutes); past ``limit + _GRACE_ABS + _GRACE_REL * limit`` an interrupt callback stops it."""
+
+
+def _interrupt_after(h: Any, hard_end: float) -> None:
+    """Make HiGHS's simplex, IPM and MIP interrupt callbacks stop the run after ``hard_end`` (perf_counter)."""
+    try:
+        from highspy import cb
+    except ImportError:  # pragma: no cover - old highspy without callbacks
+        return
+
+    def callback(_type: Any, _message: str, _out: Any, data_in: Any, _user: Any) -> None:
+        if data_in is not None and time.perf_counter() > hard_end:
+            data_in.user_interrupt = True
+
+    try:
+        h.setCallback(callback, None)
+        for kind in (
+            cb.HighsCallbackType.kCallbackSimplexInterrupt,
+            cb.HighsCallbackType.kCallbackIpmInterrupt,
+            cb.HighsCallbackType.kCallbackMipInterrupt,
+        ):
+            h.startCallback(kind)
+    except (AttributeError, TypeError):  # pragma: no cover - highspy without core callbacks
+        return
 
 
 def _consistent(
