@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import time
 
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from swapnet import InfeasibleError, InvalidInputError, RoadNetwork, UnknownNodeError, VerificationError
 from swapnet.optim import SolveOptions, SolveStatus, solve_pyomo
-from swapnet.siting import max_coverage, p_median, set_cover
+from swapnet.siting import matrix, max_coverage, p_median, set_cover
+from swapnet.siting._budget import Budget
 
 EXACT = SolveOptions(mip_gap=0.0)
 
@@ -219,3 +222,125 @@ def test_p_median_without_demand_weight() -> None:
     plan = p_median(LINE, [0.0, 0.0, 0.0], 2).verify()
     assert plan.objective == 0.0 and len(plan.sites) == 2
     assert p_median(LINE, [0.0, 0.0, 0.0], 2, method="heuristic").verify().objective == 0.0
+
+
+# ------------------------------------------------ p-median internals: sorted rows, interchange, Lagrangian
+@st.composite
+def median_cases(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, int, int]:  # type: ignore[type-arg]
+    n = draw(st.integers(1, 9))
+    m = draw(st.integers(2, 6))
+    rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
+    C = np.round(rng.random((n, m)) * 10, 1)  # ties
+    if draw(st.booleans()):  # some impossible pairs, every row keeps one finite entry
+        C[rng.random((n, m)) < 0.3] = np.inf
+        C[np.arange(n), rng.integers(0, m, n)] = np.round(rng.random(n) * 10, 1)
+    w = np.round(rng.random(n) * 5, 1) + 0.1
+    p = draw(st.integers(1, m))
+    return C, w, p, draw(st.integers(0, m - 1))
+
+
+@settings(max_examples=60, deadline=None)
+@given(median_cases())
+def test_sorted_rows_and_row_search(case: tuple[np.ndarray, np.ndarray, int, int]) -> None:  # type: ignore[type-arg]
+    C, _, _, _ = case
+    S = matrix._Sorted.of(C)
+    n, m = C.shape
+    assert np.array_equal(np.take_along_axis(C, S.order.astype(np.int64), axis=1), S.srt)
+    assert np.array_equal(np.take_along_axis(S.rank, S.order.astype(np.int64), axis=1), np.tile(np.arange(m), (n, 1)))
+    v = np.array([C[i, i % m] for i in range(n)])
+    assert np.array_equal(matrix._row_count_below(S.srt, v), (S.srt < v[:, None]).sum(axis=1))
+    assert np.array_equal(matrix._row_count_below(S.srt, v, strict=False), (S.srt <= v[:, None]).sum(axis=1))
+    assert np.array_equal(S.finite_lv, np.array([len(set(r[np.isfinite(r)].tolist())) for r in C]))
+
+
+def _median(C: np.ndarray, w: np.ndarray, S: tuple[int, ...]) -> float:  # type: ignore[type-arg]
+    return float((w * C[:, list(S)].min(axis=1)).sum())
+
+
+@settings(max_examples=60, deadline=None)
+@given(median_cases())
+def test_fast_interchange_reaches_a_swap_local_optimum(case: tuple[np.ndarray, np.ndarray, int, int]) -> None:  # type: ignore[type-arg]
+    C, w, p, _ = case
+    S = matrix._Sorted.of(C)
+    fx = np.zeros(0, dtype=np.int64)
+    start = matrix._greedy_median(S, C, w, p, fx)
+    assert start.sum() == p
+    out = matrix._interchange(S, w, start, fx, Budget(None))
+    assert out.sum() == p
+    m = C.shape[1]
+    sites = tuple(np.flatnonzero(out).tolist())
+    value = _median(C, w, sites)
+    assert value <= _median(C, w, tuple(np.flatnonzero(start).tolist())) + 1e-9
+    if not np.isfinite(value):
+        return
+    for r in sites:  # no single swap improves (brute force)
+        for j in set(range(m)) - set(sites):
+            swapped = tuple(sorted((set(sites) - {r}) | {j}))
+            assert _median(C, w, swapped) >= value - 1e-9 * max(1.0, value)
+
+
+@settings(max_examples=60, deadline=None)
+@given(median_cases())
+def test_lagrangian_bound_is_valid(case: tuple[np.ndarray, np.ndarray, int, int]) -> None:  # type: ignore[type-arg]
+    C, w, p, j = case
+    m = C.shape[1]
+    fx = np.array([j], dtype=np.int64) if p > 1 else np.zeros(0, dtype=np.int64)
+    best = min(_median(C, w, S) for S in itertools.combinations(range(m), p) if set(fx.tolist()) <= set(S))
+    S = matrix._Sorted.of(C)
+    start = matrix._interchange(S, w, matrix._greedy_median(S, C, w, p, fx), fx, Budget(None))
+    bound, lam, primal, iters = matrix._lagrangian(S, w, p, fx, start, Budget(None))
+    assert bound <= best + 1e-7 * max(1.0, abs(best))
+    assert iters >= 1 and lam.shape == (C.shape[0],)
+    assert primal.sum() == p and primal[fx].all()
+    assert _median(C, w, tuple(np.flatnonzero(primal).tolist())) >= best - 1e-9
+
+
+def test_total_time_budget_is_respected() -> None:
+    # a p-median far too big to solve in 2 s: the whole call (sorting, heuristics, Lagrangian, MIP) must stop
+    rng = np.random.default_rng(11)
+    pts, sites = rng.random((3000, 2)), rng.random((400, 2))
+    C = np.linalg.norm(pts[:, None] - sites[None], axis=2)
+    w = rng.integers(1, 100, 3000).astype(float)
+    t = time.perf_counter()
+    plan = p_median(C, w, 25, options=SolveOptions(time_limit=2.0, mip_gap=0.0))
+    wall = time.perf_counter() - t
+    assert wall < 2.0 + 8.0  # generous slack for a loaded machine; before, each phase had its own limit
+    plan.verify()
+    assert plan.status == SolveStatus.TIME_LIMIT
+    assert np.isfinite(plan.gap) and plan.gap > 0 and plan.bound <= plan.objective
+    # the same budget caps set cover and max coverage calls
+    t = time.perf_counter()
+    mc = max_coverage(C, w, 0.05, 25, options=SolveOptions(time_limit=1.0, mip_gap=0.0)).verify()
+    assert time.perf_counter() - t < 1.0 + 8.0
+    assert mc.status in (SolveStatus.TIME_LIMIT, SolveStatus.OPTIMAL)
+
+
+@settings(max_examples=60, deadline=None)
+@given(instances(), st.integers(0, 2**31 - 1), st.booleans())
+def test_cover_dominance_reductions_keep_the_optimum(
+    case: tuple[np.ndarray, np.ndarray, int, float],  # type: ignore[type-arg]
+    seed: int,
+    with_fixed: bool,
+) -> None:
+    C, _, _, r = case
+    m = C.shape[1]
+    rng = np.random.default_rng(seed)
+    costs = rng.integers(1, 4, m).astype(float)  # ties on purpose
+    fixed = [int(rng.integers(0, m))] if with_fixed else []
+    feasible = [
+        float(costs[list(S)].sum())
+        for k in range(1, m + 1)
+        for S in itertools.combinations(range(m), k)
+        if set(fixed) <= set(S) and (C[:, list(S)] <= r).any(axis=1).all()
+    ]
+    if not feasible:
+        return
+    plan = set_cover(C, r, site_costs=costs, fixed=fixed, options=EXACT).verify()
+    assert plan.objective == pytest.approx(min(feasible))
+    assert plan.details["rows_after_dominance"] <= plan.details["rows_after_merge"]
+    # the reduced matrix: no row contains another, no kept site is dominated
+    A = (C <= r).astype(float)
+    Ar, keep = matrix._reduce_cover(sp.csr_matrix(A), costs, np.asarray(fixed, dtype=np.int64))
+    assert keep[fixed].all()
+    rows = [frozenset(np.flatnonzero(row).tolist()) for row in Ar.toarray()]
+    assert not any(a < b for a in rows for b in rows)

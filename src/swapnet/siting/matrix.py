@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from swapnet.errors import InfeasibleError, InvalidInputError
 from swapnet.optim import LinearModel, SolveOptions, SolveReport, SolveStatus
+from swapnet.siting._budget import Budget
 from swapnet.siting._inputs import (
     as_cost_matrix,
     as_site_costs,
@@ -112,7 +114,11 @@ def set_cover(
     if fx.size:
         need &= np.asarray(A[:, fx].sum(axis=1)).ravel() == 0
     Ar, _, _ = merge_identical_rows(A[need], np.ones(int(need.sum())))
-    open_mask, report, pyomo = _solve_cover(Ar, c, fx, opts, method, t0)
+    n_merged = Ar.shape[0]
+    keep_cols = np.ones(m, dtype=bool)
+    if method == "milp":
+        Ar, keep_cols = _reduce_cover(Ar, c, fx)
+    open_mask, report, pyomo = _solve_cover(Ar, c, fx, opts, method, t0, keep_cols)
 
     def verify(plan: SitingPlan, tol: float) -> list[str]:
         chosen = _mask_of(plan.sites, slab)
@@ -127,12 +133,70 @@ def set_cover(
     return _finish(
         "lscp", open_mask, float(c[open_mask].sum()), report, t0, slab,
         _nearest_assignment(C, open_mask, dlab, slab, r), covered=float(n), method=method,
-        verify=verify, pyomo=pyomo, details={"rows_after_merge": Ar.shape[0], "radius": r},
+        verify=verify, pyomo=pyomo, details={
+            "rows_after_merge": n_merged, "rows_after_dominance": Ar.shape[0],
+            "sites_after_dominance": int(keep_cols.sum()), "radius": r,
+        },
     )  # fmt: skip
 
 
+def _reduce_cover(A: sp.csr_matrix, c: FloatArray, fx: IntArray) -> tuple[sp.csr_matrix, NDArray[np.bool_]]:
+    """Dominance reductions of the set-cover matrix, repeated until nothing changes.
+
+    * A row whose cover set contains another row's set is redundant (covering
+      the smaller set covers it).
+    * A site whose covered rows are a subset of another site's, at no lower cost,
+      is dominated (ties: the lower index survives): in any cover it can be
+      swapped for its dominator. Fixed sites are never removed.
+
+    Returns the reduced matrix (rows removed; dominated columns emptied, so the
+    column count is unchanged) and the mask of sites that remain eligible.
+    """
+    m = A.shape[1]
+    keep = np.ones(m, dtype=bool)
+    fixed = np.zeros(m, dtype=bool)
+    fixed[fx] = True
+    A = sp.csr_matrix(A, dtype=np.float64)
+    for _ in range(20):
+        changed = False
+        # row dominance: i redundant when S_k is a strict subset of S_i for some k
+        size = np.diff(A.indptr).astype(np.float64)
+        ov = (A @ A.T).tocoo()
+        sub = (ov.data == size[ov.col]) & (size[ov.row] > size[ov.col])
+        red = np.zeros(A.shape[0], dtype=bool)
+        red[ov.row[sub]] = True
+        if red.any():
+            A = sp.csr_matrix(A[~red])
+            changed = True
+        # column dominance: T_j subset of T_j' and c_j >= c_j'
+        AT = A.T.tocsr()
+        deg = np.diff(AT.indptr).astype(np.float64)
+        Q = (AT @ A).tocoo()
+        j, jj = Q.row, Q.col
+        better = (c[jj] < c[j]) | ((c[jj] == c[j]) & ((deg[jj] > deg[j]) | ((deg[jj] == deg[j]) & (jj < j))))
+        dom = (Q.data == deg[j]) & (j != jj) & (c[jj] <= c[j]) & better & keep[jj]
+        out = np.zeros(m, dtype=bool)
+        out[j[dom]] = True
+        out |= (deg == 0) & keep
+        out &= keep & ~fixed
+        if out.any():
+            keep &= ~out
+            A = sp.csr_matrix(A @ sp.diags(keep.astype(np.float64)))
+            A.eliminate_zeros()
+            changed = True
+        if not changed:
+            break
+    return A, keep
+
+
 def _solve_cover(
-    A: sp.csr_matrix, c: FloatArray, fx: IntArray, opts: SolveOptions, method: str, t0: float
+    A: sp.csr_matrix,
+    c: FloatArray,
+    fx: IntArray,
+    opts: SolveOptions,
+    method: str,
+    t0: float,
+    keep: NDArray[np.bool_] | None = None,
 ) -> tuple[NDArray[np.bool_], SolveReport | None, Any]:
     m = A.shape[1]
     start = _greedy_cover(A, c, fx)
@@ -145,13 +209,14 @@ def _solve_cover(
         lm = LinearModel("lscp")
         lb = np.zeros(m)
         lb[fx] = 1.0
-        y = lm.add_vars("y", m, lb=lb, cost=c, binary=True)
+        ub = np.ones(m) if keep is None else np.maximum(keep, lb)
+        y = lm.add_vars("y", m, lb=lb, ub=ub, cost=c, binary=True)
         coo = A.tocoo()
         lm.add_constraints("cover", rows=coo.row, cols=y.index[coo.col], vals=1.0, lo=1.0, n=A.shape[0])
         return lm
 
     lm = build()
-    sol = lm.solve(opts, start=start.astype(np.float64))
+    sol = lm.solve(opts, start=start.astype(np.float64), deadline=Budget.of(opts, t0).end)
     _raise_if_infeasible(sol.report, "set cover")
     mask = sol.values("y") > 0.5
     return mask, _rebase(sol.report, t0), build
@@ -276,7 +341,7 @@ def max_coverage(
 
         lm = build()
         x0 = np.concatenate([start.astype(np.float64), np.minimum(Ar @ start.astype(np.float64), 1.0)])
-        sol = lm.solve(opts, start=x0)
+        sol = lm.solve(opts, start=x0, deadline=Budget.of(opts, t0).end)
         _raise_if_infeasible(sol.report, "max coverage")
         mask = sol.values("y") > 0.5
         report, pyomo = _rebase(sol.report, t0), build
@@ -409,11 +474,13 @@ def p_median(
         raise InfeasibleError(f"p-median infeasible: demand {first!r} reaches no candidate site")
     if method not in ("milp", "heuristic"):
         raise InvalidInputError("method", method, "must be 'milp' or 'heuristic'")
-    start = _interchange(C, w, _greedy_median(C, w, pp, fx), fx)
+    budget = Budget.of(opts, t0)
     if (w > 0).any():
-        mask, report, pyomo, info = _radius_solve(C, w, pp, fx, start, opts, t0, relax=method == "heuristic")
+        mask, report, pyomo, info = _radius_solve(C, w, pp, fx, opts, budget, t0, relax=method == "heuristic")
     else:  # no demand: every choice of p sites costs 0
-        mask, pyomo, info = start, None, {}
+        mask, pyomo, info = np.zeros(m, dtype=bool), None, {}
+        mask[fx] = True
+        mask[np.flatnonzero(~mask)[: pp - int(mask.sum())]] = True
         report = SolveReport(
             status=SolveStatus.OPTIMAL, objective=0.0, bound=0.0, gap=0.0, build_seconds=time.perf_counter() - t0,
             solve_seconds=0.0, n_rows=0, n_cols=0, n_nonzeros=0, n_integer=0,
@@ -444,118 +511,286 @@ def _median_value(C: FloatArray, w: FloatArray, mask: NDArray[np.bool_]) -> floa
     return float((w[pos] * d[pos]).sum())
 
 
-def _greedy_median(C: FloatArray, w: FloatArray, p: int, fx: IntArray) -> NDArray[np.bool_]:
-    """Greedy p-median (add the site that lowers the weighted cost most), vectorised over sites."""
-    n, m = C.shape
-    Cf = np.where(np.isfinite(C), C, 1e300)
+# ------------------------------------------------------------- p-median: sorted rows
+@dataclass(frozen=True)
+class _Sorted:
+    """Every demand's candidate costs in increasing order, with their levels and the sites' ranks.
+
+    The heuristics, the Lagrangian bound and the radius model only ever touch a
+    *prefix* of each sorted row (the sites closer than some threshold), so after
+    the one sort nothing scans the whole ``n x m`` matrix again.
+    """
+
+    srt: FloatArray
+    """``(n, m)`` costs, each row sorted increasingly (``inf`` last)."""
+    order: NDArray[np.int32]
+    """Site at each sorted position."""
+    lvl: NDArray[np.int32]
+    """0-based level (index of the distinct cost) at each sorted position."""
+    rank: NDArray[np.int32]
+    """Sorted position of each site in each row."""
+    finite_lv: IntArray
+    """Number of levels with a finite cost, per row."""
+    big: float
+    """A finite stand-in for infinite costs in the heuristics."""
+
+    @classmethod
+    def of(cls, C: FloatArray) -> _Sorted:
+        """Sort every row of ``C`` (each row needs one finite entry)."""
+        n, m = C.shape
+        order = np.argsort(C, axis=1, kind="stable").astype(np.int32)
+        srt = np.take_along_axis(C, order, axis=1)
+        new = np.empty((n, m), dtype=bool)
+        new[:, 0] = False
+        np.not_equal(srt[:, 1:], srt[:, :-1], out=new[:, 1:])
+        lvl = np.cumsum(new, axis=1, dtype=np.int32)
+        del new
+        rank = np.empty_like(order)
+        np.put_along_axis(rank, order, np.arange(m, dtype=np.int32)[None, :], axis=1)
+        nfin = _row_count_below(srt, np.full(n, np.inf))
+        finite_lv = lvl[np.arange(n), np.maximum(nfin - 1, 0)].astype(np.int64) + 1
+        top = float(srt[np.arange(n), np.maximum(nfin - 1, 0)].max(initial=0.0))
+        return cls(srt, order, lvl, rank, finite_lv, (top + 1.0) * 1e6)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(n, m)``."""
+        n, m = self.srt.shape
+        return int(n), int(m)
+
+    def open_positions(self, mask: NDArray[np.bool_]) -> tuple[IntArray, IntArray]:
+        """Sorted positions of each row's nearest and second-nearest open site (``m`` when none)."""
+        n, m = self.shape
+        opened = np.flatnonzero(mask)
+        if opened.size == 0:
+            return np.full(n, m, dtype=np.int64), np.full(n, m, dtype=np.int64)
+        rk = self.rank[:, opened]
+        if opened.size == 1:
+            return rk[:, 0].astype(np.int64), np.full(n, m, dtype=np.int64)
+        part = np.partition(rk, 1, axis=1)
+        return part[:, 0].astype(np.int64), part[:, 1].astype(np.int64)
+
+    def cost_at(self, f: IntArray) -> FloatArray:
+        """Cost at sorted position ``f[i]`` of every row (``big`` for ``m`` or an infinite cost)."""
+        n, m = self.shape
+        out = np.full(n, self.big)
+        ok = f < m
+        out[ok] = np.minimum(self.srt[np.flatnonzero(ok), f[ok]], self.big)
+        return out
+
+    def level_of_open(self, mask: NDArray[np.bool_]) -> IntArray:
+        """Level of each row's nearest open site."""
+        n, m = self.shape
+        f1, _ = self.open_positions(mask)
+        out: IntArray = self.lvl[np.arange(n), np.minimum(f1, m - 1)].astype(np.int64)
+        return out
+
+    def prefix(self, t: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+        """Rows, sorted positions and flat indices of the first ``t[i]`` positions of every row."""
+        n, m = self.shape
+        t = t.astype(np.int64)
+        rows = np.repeat(np.arange(n, dtype=np.int64), t)
+        pos = _ragged_arange(t)
+        return rows, pos, rows * m + pos
+
+    def value(self, w: FloatArray, mask: NDArray[np.bool_]) -> float:
+        """Weighted cost of serving every row from its nearest open site (``big`` when unreachable)."""
+        f1, _ = self.open_positions(mask)
+        return float((w * self.cost_at(f1)).sum())
+
+
+def _bincount(x: NDArray[np.integer[Any]], weights: FloatArray, minlength: int) -> FloatArray:
+    """``np.bincount`` with weights, always float (numpy returns ints for empty input)."""
+    out: FloatArray = np.bincount(x, weights=weights, minlength=minlength).astype(np.float64, copy=False)
+    return out
+
+
+def _ragged_arange(cnt: IntArray) -> IntArray:
+    """``concatenate([arange(c) for c in cnt])`` without a Python loop."""
+    total = int(cnt.sum())
+    starts = np.cumsum(cnt) - cnt
+    out: IntArray = np.arange(total, dtype=np.int64) - np.repeat(starts, cnt)
+    return out
+
+
+def _row_count_below(a: NDArray[Any], v: NDArray[Any], *, strict: bool = True) -> IntArray:
+    """Per row of the row-sorted ``a``: how many entries are ``< v[i]`` (``<= v[i]`` unless ``strict``).
+
+    A vectorised binary search: ``log2(m)`` gathers of one entry per row.
+    """
+    n, m = a.shape
+    lo = np.zeros(n, dtype=np.int64)
+    hi = np.full(n, m, dtype=np.int64)
+    rows = np.arange(n)
+    while True:
+        act = lo < hi
+        if not act.any():
+            return lo
+        mid = (lo + hi) // 2
+        x = a[rows, np.minimum(mid, m - 1)]
+        go = (x < v) if strict else (x <= v)
+        lo = np.where(act & go, mid + 1, lo)
+        hi = np.where(act & ~go, mid, hi)
+
+
+def _greedy_median(S: _Sorted, C: FloatArray, w: FloatArray, p: int, fx: IntArray) -> NDArray[np.bool_]:
+    """Greedy p-median: add the site that lowers the weighted cost most.
+
+    After the first site only the demands' entries closer than their current
+    nearest open site are visited (prefixes of the sorted rows).
+    """
+    m = S.shape[1]
     chosen = np.zeros(m, dtype=bool)
     chosen[fx] = True
-    best = Cf[:, chosen].min(axis=1) if fx.size else np.full(n, 1e300)
+    if not chosen.any():
+        total = w @ np.minimum(C, S.big)
+        chosen[int(np.argmin(total))] = True
     while chosen.sum() < p:
-        total = (w[:, None] * np.minimum(best[:, None], Cf)).sum(axis=0)
-        total[chosen] = np.inf
-        j = int(np.argmin(total))
-        chosen[j] = True
-        best = np.minimum(best, Cf[:, j])
+        f1, _ = S.open_positions(chosen)
+        d1 = S.cost_at(f1)
+        rows, _, flat = S.prefix(f1)
+        d = np.minimum(S.srt.ravel()[flat], S.big)
+        gain = _bincount(S.order.ravel()[flat], weights=w[rows] * (d1[rows] - d), minlength=m)
+        gain[chosen] = -np.inf
+        chosen[int(np.argmax(gain))] = True
     return chosen
 
 
-def _interchange(C: FloatArray, w: FloatArray, mask: NDArray[np.bool_], fx: IntArray) -> NDArray[np.bool_]:
-    """Teitz-Bart vertex substitution with the fast-interchange bookkeeping of Whitaker (1983).
+def _interchange(S: _Sorted, w: FloatArray, mask: NDArray[np.bool_], fx: IntArray, budget: Budget) -> NDArray[np.bool_]:
+    r"""Teitz-Bart vertex substitution with fast-interchange bookkeeping (Whitaker 1983; Resende & Werneck 2007).
 
-    Repeatedly applies the best improving swap (one open site out, one closed in) until none improves.
-    Each pass is vectorised over candidate sites: with ``d1``/``d2`` the nearest and second-nearest
-    open costs, removing site ``r`` and adding ``j`` changes demand ``i``'s cost to
-    ``min(c_ij, d1_i if nearest != r else d2_i)``.
+    Applies the best improving swap (one open site ``r`` out, one closed ``j``
+    in) until none improves or the budget runs out. With ``d1``/``d2`` the
+    nearest and second-nearest open costs of demand ``i``, the change of a swap is
+
+    .. math::
+
+        \Delta(r, j) = \sum_i w_i \min(0, d_{ij} - d1_i) + \sum_{i: \text{near}(i) = r} w_i (d2_i - d1_i)
+        - \sum_{i: \text{near}(i) = r,\, d_{ij} < d2_i} w_i (d2_i - \max(d_{ij}, d1_i)),
+
+    so each pass visits only the sorted-row prefixes up to ``d2`` (sparse) and
+    evaluates every swap at once in a ``p x m`` array.
     """
-    n, m = C.shape
-    Cf = np.where(np.isfinite(C), C, 1e300)
+    n, m = S.shape
     mask = mask.copy()
     movable = mask.copy()
     movable[fx] = False
-    value = _median_value(Cf, w, mask)
-    rows = np.arange(n)
+    value = S.value(w, mask)
+    srt, order = S.srt.ravel(), S.order.ravel()
     for _ in range(10 * m):
-        opened = np.flatnonzero(mask)
-        if opened.size == 0 or not (~mask).any():
+        if not movable.any() or mask.all() or budget.expired():
             break
-        sub = Cf[:, opened]
-        order = np.argsort(sub, axis=1)[:, :2]
-        near = opened[order[:, 0]]
-        d1 = sub[rows, order[:, 0]]
-        d2 = sub[rows, order[:, 1]] if opened.size > 1 else np.full(n, 1e300)
-        closed = np.flatnonzero(~mask)
-        Cc = Cf[:, closed]  # n x k
-        # cost if we add j and keep all: min(d1, c_ij)
-        best_delta = 0.0
-        best_move: tuple[int, int] | None = None
-        for r in np.flatnonzero(movable):
-            base = np.where(near == r, d2, d1)  # cost per demand without r
-            new = (w[:, None] * np.minimum(base[:, None], Cc)).sum(axis=0)
-            k = int(np.argmin(new))
-            delta = float(new[k]) - value
-            if delta < best_delta - 1e-9 * max(1.0, abs(value)):
-                best_delta, best_move = delta, (int(r), int(closed[k]))
-        if best_move is None:
+        f1, f2 = S.open_positions(mask)
+        d1, d2 = S.cost_at(f1), S.cost_at(f2)
+        near = S.order[np.arange(n), np.minimum(f1, m - 1)].astype(np.int64)
+        r1, _, fl1 = S.prefix(f1)
+        G = _bincount(order[fl1], weights=w[r1] * (np.minimum(srt[fl1], S.big) - d1[r1]), minlength=m)
+        loss = _bincount(near, weights=w * (d2 - d1), minlength=m)
+        mv = np.flatnonzero(movable)
+        rid = np.full(m, -1, dtype=np.int64)
+        rid[mv] = np.arange(mv.size, dtype=np.int64)
+        r2, _, fl2 = S.prefix(f2)
+        rr = rid[near[r2]]
+        keep = rr >= 0
+        r2, fl2, rr = r2[keep], fl2[keep], rr[keep]
+        val = w[r2] * (d2[r2] - np.maximum(np.minimum(srt[fl2], S.big), d1[r2]))
+        extra = _bincount(rr * m + order[fl2], weights=val, minlength=mv.size * m).reshape(mv.size, m)
+        delta = G[None, :] + loss[mv][:, None] - extra
+        delta[:, mask] = np.inf
+        k = int(np.argmin(delta))
+        if not delta.flat[k] < -1e-9 * max(1.0, abs(value)):
             break
-        mask[best_move[0]] = False
-        mask[best_move[1]] = True
-        movable[best_move[0]] = False
-        movable[best_move[1]] = True
-        value = _median_value(Cf, w, mask)
+        out_site, in_site = int(mv[k // m]), int(k % m)
+        trial = mask.copy()
+        trial[out_site], trial[in_site] = False, True
+        new_value = S.value(w, trial)
+        if not new_value < value - 1e-12 * max(1.0, abs(value)):  # rounding: the formula promised a gain
+            break
+        mask, value = trial, new_value
+        movable[out_site], movable[in_site] = False, True
     return mask
 
 
+_LAG_ITERS = 400
+"""Most subgradient iterations of the p-median Lagrangian bound."""
+_LAG_STALL = 20
+_LAG_WARMUP = 100
+"""Iterations before the subproblem's site choices count towards the primal."""
+"""Iterations without a better bound before the step is halved."""
+_LAG_MIN_STEP = 0.02
+"""The subgradient phase stops when the step factor falls below this."""
+
+
 def _lagrangian(
-    C: FloatArray, w: FloatArray, p: int, fx: IntArray, incumbent: NDArray[np.bool_], iters: int = 400
-) -> tuple[float, FloatArray, NDArray[np.bool_]]:
+    S: _Sorted,
+    w: FloatArray,
+    p: int,
+    fx: IntArray,
+    incumbent: NDArray[np.bool_],
+    budget: Budget,
+    *,
+    rel_gap: float = 0.0,
+) -> tuple[float, FloatArray, NDArray[np.bool_], int]:
     r"""Lagrangian bound for the p-median (assignment constraints relaxed), by subgradient optimisation.
 
     For multipliers :math:`\lambda`, :math:`L(\lambda) = \sum_i \lambda_i + \min_{|S| = p}
     \sum_{j \in S} \rho_j` with :math:`\rho_j = \sum_i \min(0, w_i d_{ij} - \lambda_i)`; every
-    :math:`L(\lambda)` is a lower bound. The sites chosen along the way are evaluated as primal
-    solutions. Returns the best bound, its multipliers and the best site set found (incl. ``incumbent``).
+    :math:`L(\lambda)` is a lower bound. Only the entries with :math:`w_i d_{ij} < \lambda_i` (a
+    prefix of each sorted row, found by binary search) contribute, so an iteration costs the size
+    of those prefixes, not ``n x m``. Stops when the bound meets the incumbent (within
+    ``rel_gap``), when the step has been halved below ``_LAG_MIN_STEP`` (halved after
+    ``_LAG_STALL`` iterations without progress), after ``_LAG_ITERS`` iterations, or when the
+    budget runs out. The sites chosen most often are improved by interchange as a primal.
+    Returns the best bound, its multipliers, the best site set found (incl. ``incumbent``) and the
+    number of iterations.
     """
-    m = C.shape[1]
-    Wd = w[:, None] * np.where(np.isfinite(C), C, 1e30)
+    m = S.shape[1]
+    srt, order = S.srt.ravel(), S.order.ravel()
     best_mask = incumbent.copy()
-    ub = _median_value(C, w, incumbent)
+    ub = S.value(w, incumbent)
     forced = np.zeros(m, dtype=bool)
     forced[fx] = True
-    lam = Wd[:, incumbent].min(axis=1) if incumbent.any() else Wd.min(axis=1)
+    f1, _ = S.open_positions(incumbent)
+    lam = w * S.cost_at(f1)
     best_L, best_lam = -np.inf, lam.copy()
     theta, stall = 2.0, 0
     freq = np.zeros(m)
-    for it in range(iters):
-        R = np.minimum(0.0, Wd - lam[:, None])
-        rho = R.sum(axis=0)
+    it = 0
+    while it < _LAG_ITERS and not budget.expired():
+        it += 1
+        t = _row_count_below(S.srt, lam / w * (1 + 1e-12))
+        rows, _, flat = S.prefix(t)
+        j = order[flat]
+        R = np.minimum(0.0, w[rows] * srt[flat] - lam[rows])
+        rho = _bincount(j, weights=R, minlength=m)
         score = np.where(forced, -np.inf, rho)
         chosen = np.zeros(m, dtype=bool)
         chosen[np.argsort(score, kind="stable")[:p]] = True
         L = float(lam.sum() + rho[chosen].sum())
-        if L > best_L + 1e-12 * max(1.0, abs(L)):
+        if L > best_L + 1e-9 * max(1.0, abs(best_L) if np.isfinite(best_L) else 1.0):
             best_L, best_lam, stall = L, lam.copy(), 0
         else:
             stall += 1
-            if stall >= 20:
+            if stall >= _LAG_STALL:
                 theta, stall = theta / 2.0, 0
-        if it >= iters // 4:
+        if it > _LAG_WARMUP:
             freq += chosen
-        if ub - best_L <= 1e-9 * max(1.0, abs(ub)) or theta < 1e-6:
+        if ub - best_L <= max(rel_gap, 1e-9) * max(1.0, abs(ub)) or theta < _LAG_MIN_STEP:
             break
-        g = 1.0 - ((R < 0) & chosen[None, :]).sum(axis=1)
+        # subgradient: 1 - number of chosen sites demand i is assigned to (those with w_i d_ij < lambda_i)
+        g = 1.0 - (S.rank[:, np.flatnonzero(chosen)] < t[:, None]).sum(axis=1)
         norm = float((g * g).sum())
         if norm == 0.0:
             break
         lam = np.maximum(lam + theta * (ub - L) / norm * g, 0.0)
-    # primal: the sites chosen most often by the subproblem in later iterations, then interchange
-    if freq.any():
+    # primal: the sites chosen most often by the subproblem, then interchange
+    if freq.any() and not budget.expired():
         top = forced.copy()
         top[np.argsort(-(freq + np.where(forced, np.inf, 0.0)), kind="stable")[:p]] = True
-        top = _interchange(C, w, top, fx)
-        if _median_value(C, w, top) < ub:
+        top = _interchange(S, w, top, fx, budget)
+        if S.value(w, top) < ub:
             best_mask = top
-    return best_L, best_lam, best_mask
+    return float(best_L), best_lam, best_mask, it
 
 
 def _radius_solve(
@@ -563,177 +798,181 @@ def _radius_solve(
     w: FloatArray,
     p: int,
     fx: IntArray,
-    start: NDArray[np.bool_],
     opts: SolveOptions,
+    budget: Budget,
     t0: float,
     *,
     relax: bool,
 ) -> tuple[NDArray[np.bool_], SolveReport, Any, dict[str, Any]]:
-    """Solve the radius formulation with level generation (see :func:`p_median`).
+    """Heuristics, Lagrangian bound and the radius formulation with level generation (see :func:`p_median`).
 
-    A Lagrangian relaxation (subgradient) gives a bound, a primal solution
-    (improved by interchange) and, through its multipliers, the levels each
-    demand is likely to need. The MIP is then solved on those levels
-    (warm-started), adding levels for demands served beyond them until none
-    is, which makes the truncated optimum the true optimum. With ``relax``
-    only the Lagrangian heuristic runs.
+    Greedy + interchange give a first plan; a Lagrangian relaxation
+    (subgradient) gives a bound, a second primal and, through its multipliers,
+    the levels each demand is likely to need. The MIP is then solved on those
+    levels (warm-started), adding levels for demands served beyond them until
+    none is, which makes the truncated optimum the true optimum. With ``relax``
+    only the heuristics run. Every phase draws on ``budget``: when it runs out
+    the best plan so far is returned with status ``TIME_LIMIT`` and the best
+    bound (the Lagrangian one, or the truncated MIP's).
     """
     pos = w > 0
     Cs = C[pos]
     ws = w[pos]
-    ns, m = Cs.shape
-    order = np.argsort(Cs, axis=1, kind="stable")
-    srt = np.take_along_axis(Cs, order, axis=1)
-    newlvl = np.ones_like(srt, dtype=bool)
-    newlvl[:, 1:] = srt[:, 1:] != srt[:, :-1]
-    lvl = np.cumsum(newlvl, axis=1) - 1  # 0-based level of each sorted position
-    nlev = lvl[:, -1] + 1
-    finite_lv = np.where(np.isfinite(srt), lvl, -1).max(axis=1) + 1  # levels with a finite distance
+    S = _Sorted.of(Cs)
+    ns, m = S.shape
     rows = np.arange(ns)
-    # initial truncation: the level of the start solution's cost (+1 so that it is costed exactly)
-    dstart = np.where(start[None, :], Cs, np.inf).min(axis=1)
-    first_ge = np.minimum((srt < dstart[:, None]).sum(axis=1), m - 1)
-    k0 = lvl[rows, first_ge] + 1
-    K = np.minimum(np.maximum(2 * k0, k0 + 8), finite_lv)  # LP solutions spread wider than integer ones
+    t_h = time.perf_counter()
+    start = _interchange(S, ws, _greedy_median(S, Cs, ws, p, fx), fx, budget)
+    lag_bound, lam, best, lag_iters = _lagrangian(S, ws, p, fx, start, budget, rel_gap=opts.mip_gap)
+    info: dict[str, Any] = {
+        "lagrangian_bound": lag_bound, "lagrangian_iterations": lag_iters,
+        "heuristic_seconds": time.perf_counter() - t_h,
+    }  # fmt: skip
+    best_val = _median_value(Cs, ws, best)
 
-    def short_of(y: FloatArray, K: IntArray) -> NDArray[np.bool_]:
-        # coverage of demand i by (fractional) open sites within its K_i levels
-        cov = np.cumsum(y[order], axis=1)[rows, _last_pos_of_level(lvl, K - 1)]
-        out: NDArray[np.bool_] = (cov < 1.0 - 1e-7) & (K < finite_lv)
-        return out
-
-    def grow(K: IntArray, short: NDArray[np.bool_]) -> IntArray:
-        return np.where(short, np.minimum(np.maximum(2 * K, K + 4), finite_lv), K)
-
-    solve_total = 0.0
-    if relax:
-        bound, _, lag_mask = _lagrangian(C, w, p, fx, start)
-        best = lag_mask
-        value = _median_value(C, w, best)
-        report = SolveReport(
-            status=SolveStatus.FEASIBLE, objective=value, bound=bound,
-            gap=abs(value - bound) / max(abs(value), 1e-9), build_seconds=time.perf_counter() - t0,
+    def heuristic_report(status: SolveStatus) -> SolveReport:
+        gap = abs(best_val - lag_bound) / max(abs(best_val), 1e-9) if np.isfinite(lag_bound) else float("inf")
+        if status != SolveStatus.FEASIBLE:
+            status = SolveStatus.OPTIMAL if gap <= opts.mip_gap else SolveStatus.TIME_LIMIT
+        return SolveReport(
+            status=status, objective=best_val, bound=lag_bound, gap=gap, build_seconds=time.perf_counter() - t0,
             solve_seconds=0.0, n_rows=0, n_cols=0, n_nonzeros=0, n_integer=0,
         )  # fmt: skip
-        return best, report, None, {"lagrangian_bound": bound}
-    # Lagrangian bound and primal; its multipliers say how far each demand may look: in an optimal
-    # LP solution demand i pays at most lambda_i, so levels with w_i * D > lambda_i are rarely needed
-    lag_bound, lam, best = _lagrangian(C, w, p, fx, start)
-    reach = lam[pos] / np.maximum(ws, 1e-300)
-    k_lam = np.minimum((srt <= reach[:, None] * (1 + 1e-9)).sum(axis=1), m - 1)
-    K = np.maximum(K, np.minimum(lvl[rows, k_lam] + 2, finite_lv))
-    info: dict[str, Any] = {"lagrangian_bound": lag_bound}
-    lp_bound = lag_bound
-    # phase 2: MIP with level generation, warm-started from the best heuristic
+
+    if relax:
+        return best, heuristic_report(SolveStatus.FEASIBLE), None, info
+    lag_gap_ok = best_val - lag_bound <= opts.mip_gap * max(abs(best_val), 1e-9)
+    if lag_gap_ok or budget.expired(0.05):
+
+        def build_full() -> LinearModel:  # no MIP was needed: the full radius model (every level)
+            return _radius_model(S, ws, S.finite_lv.copy(), p, fx)
+
+        return best, heuristic_report(SolveStatus.TIME_LIMIT), build_full, {**info, "mip_iterations": 0}
+
+    finite_lv = S.finite_lv
+    # initial truncation: the level of the start plan's cost (+1 so that it is costed exactly), widened
+    k0 = S.level_of_open(start) + 1
+    K = np.minimum(np.maximum(2 * k0, k0 + 8), finite_lv)  # LP solutions spread wider than integer ones
+    # the multipliers say how far each demand may look: in an optimal LP solution demand i pays at
+    # most lambda_i, so levels with w_i * D > lambda_i are rarely needed
+    k_lam = np.minimum(_row_count_below(S.srt, lam / ws * (1 + 1e-9), strict=False), m - 1)
+    K = np.maximum(K, np.minimum(S.lvl[rows, k_lam].astype(np.int64) + 2, finite_lv))
+
+    def short_of(mask: NDArray[np.bool_], K: IntArray) -> NDArray[np.bool_]:
+        out: NDArray[np.bool_] = (S.level_of_open(mask) >= K) & (K < finite_lv)
+        return out
+
+    solve_total = 0.0
     x0 = best
     mip_iter = 0
-    while True:
+    sol = None
+    proven = False
+    while not budget.expired(0.05):
         mip_iter += 1
         # make sure the warm start is costed exactly
-        d0 = np.where(x0[None, :], Cs, np.inf).min(axis=1)
-        fge = np.minimum((srt < d0[:, None]).sum(axis=1), m - 1)
-        K = np.maximum(K, np.minimum(lvl[rows, fge] + 1, finite_lv))
-        lm = _radius_model(srt, order, lvl, ws, K, p, fx, m)
-        sol = lm.solve(opts, start=_radius_start(lm, x0.astype(np.float64), order, lvl, K))
+        K = np.maximum(K, np.minimum(S.level_of_open(x0) + 1, finite_lv))
+        lm = _radius_model(S, ws, K, p, fx)
+        sol = lm.solve(opts, start=_radius_start(lm, S, x0, K), deadline=budget.end)
         solve_total += sol.report.solve_seconds
         _raise_if_infeasible(sol.report, "p-median")
         if sol.x is None:
             break
         mask = sol.values("y") > 0.5
-        x0 = mask if _median_value(C, w, mask) <= _median_value(C, w, x0) else x0
-        short = short_of(mask.astype(np.float64), K)
-        if not short.any() or sol.status != SolveStatus.OPTIMAL:
+        x0 = mask if _median_value(Cs, ws, mask) <= _median_value(Cs, ws, x0) else x0
+        short = short_of(mask, K)
+        if sol.status != SolveStatus.OPTIMAL:
             break
-        K = grow(K, short)
+        if not short.any():
+            proven = True
+            break
+        K = np.where(short, np.minimum(np.maximum(2 * K, K + 4), finite_lv), K)
     Kf = K.copy()
 
     def build() -> LinearModel:
-        return _radius_model(srt, order, lvl, ws, Kf, p, fx, m)
+        return _radius_model(S, ws, Kf, p, fx)
 
-    info.update(levels_used=int(K.sum()), levels_total=int(nlev.sum()), mip_iterations=mip_iter)
-    true_val = _median_value(C, w, x0)
-    r = sol.report
-    status = r.status if r.status.has_solution else SolveStatus.FEASIBLE
-    bound = r.bound if status == SolveStatus.OPTIMAL else max(lp_bound, min(r.bound, true_val))
+    info.update(levels_used=int(K.sum()), levels_total=int(S.lvl[:, -1].sum()) + ns, mip_iterations=mip_iter)
+    true_val = _median_value(Cs, ws, x0)
+    bound = lag_bound
+    if sol is not None and np.isfinite(sol.report.bound):
+        bound = max(bound, min(sol.report.bound, true_val))
+    if proven:
+        assert sol is not None
+        status, bound = SolveStatus.OPTIMAL, sol.report.bound
+    else:
+        gap_ok = true_val - bound <= opts.mip_gap * max(abs(true_val), 1e-9)
+        status = SolveStatus.OPTIMAL if gap_ok else SolveStatus.TIME_LIMIT
+    n_rows, n_cols, nnz, n_int = (
+        (sol.report.n_rows, sol.report.n_cols, sol.report.n_nonzeros, sol.report.n_integer) if sol else (0, 0, 0, 0)
+    )
     report = SolveReport(
         status=status, objective=true_val, bound=bound, gap=abs(true_val - bound) / max(abs(true_val), 1e-9),
-        build_seconds=time.perf_counter() - t0 - solve_total, solve_seconds=solve_total, n_rows=r.n_rows,
-        n_cols=r.n_cols, n_nonzeros=r.n_nonzeros, n_integer=r.n_integer,
+        build_seconds=time.perf_counter() - t0 - solve_total, solve_seconds=solve_total, n_rows=n_rows,
+        n_cols=n_cols, n_nonzeros=nnz, n_integer=n_int,
     )  # fmt: skip
     return x0, report, build, info
 
 
-def _last_pos_of_level(lvl: IntArray, k: IntArray) -> IntArray:
-    """Sorted position of the last entry of level ``k[i]`` in each row."""
-    out: IntArray = (lvl <= k[:, None]).sum(axis=1) - 1
-    return out
-
-
-def _radius_model(
-    srt: FloatArray, order: IntArray, lvl: IntArray, w: FloatArray, K: IntArray, p: int, fx: IntArray, m: int
-) -> LinearModel:
-    ns = srt.shape[0]
+def _radius_model(S: _Sorted, w: FloatArray, K: IntArray, p: int, fx: IntArray) -> LinearModel:
+    """The radius formulation truncated to levels ``0 .. K_i - 1`` of each demand (prefixes of the sorted rows)."""
+    ns, m = S.shape
     lm = LinearModel("p_median")
     lb = np.zeros(m)
     lb[fx] = 1.0
     y = lm.add_vars("y", m, lb=lb, binary=True)
-    # distinct level distances D_i^k for k < K_i
-    first_of_level = np.zeros_like(lvl, dtype=bool)
-    first_of_level[:, 0] = True
-    first_of_level[:, 1:] = lvl[:, 1:] != lvl[:, :-1]
-    ri, ci = np.nonzero(first_of_level & (lvl < K[:, None]))
-    D = srt[ri, ci]  # row-major: per demand, levels 0..K_i-1 in order
-    lev = lvl[ri, ci]
+    # sorted positions with level < K_i
+    P = _row_count_below(S.lvl, K)
+    ri, pos, flat = S.prefix(P)
+    lv = S.lvl.ravel()[flat].astype(np.int64)
+    site = S.order.ravel()[flat].astype(np.int64)
+    first = pos == 0
+    first[1:] |= lv[1:] != lv[:-1]
+    sel = np.flatnonzero(first)
+    lri, lev = ri[sel], lv[sel]
+    D = S.srt.ravel()[flat[sel]]  # row-major: per demand, levels 0..K_i-1 in order
     # z variables for levels 1..K_i-1: z_i^k, cost w_i (D^k - D^{k-1})
     zsel = lev >= 1
-    zr = ri[zsel]
+    zr = lri[zsel]
     zcost = w[zr] * (D[zsel] - D[np.flatnonzero(zsel) - 1])
     nz = int(zsel.sum())
     z = lm.add_vars("z", nz, ub=1.0, cost=zcost)
-    lm.offset = float((w * srt[:, 0]).sum())
-    # z index of (i, k): position among zsel entries
+    lm.offset = float((w * S.srt[:, 0]).sum())
     zid = np.full(D.size, -1, dtype=np.int64)
     zid[zsel] = z.index
     # constraint for (i, k>=1): z_ik + sum_{j: d_ij = D_i^{k-1}} y_j - z_i,k-1 >= 0  (z_i0 := 1 on the rhs)
-    crow = np.arange(nz)
-    entry_of_z = np.flatnonzero(zsel)  # index into (ri, lev) arrays
+    crow = np.arange(nz, dtype=np.int64)
+    entry_of_z = np.flatnonzero(zsel)
     prev_is_level0 = lev[entry_of_z] == 1
-    # sites at level k-1 of demand i: sorted positions with lvl == k-1
-    site_mask = lvl < (K[:, None] - 1)  # levels 0..K_i-2 feed constraints for k = 1..K_i-1
-    si, sj = np.nonzero(site_mask)
-    # map (i, level) -> constraint row: rows are ordered by (i, k); row of (i, k) = base_i + (k - 1)
+    # sites at levels 0..K_i-2 feed the constraints for k = 1..K_i-1; row of (i, k) = base_i + (k - 1)
+    smask = lv < (K[ri] - 1)
     base = np.concatenate([[0], np.cumsum(np.maximum(K - 1, 0))[:-1]])
-    srow = base[si] + lvl[si, sj]
+    srow = base[ri[smask]] + lv[smask]
     rows = np.concatenate([crow, srow, crow[~prev_is_level0]])
-    cols = np.concatenate([z.index, y.index[order[si, sj]], zid[entry_of_z[~prev_is_level0] - 1]])
+    cols = np.concatenate([z.index, y.index[site[smask]], zid[entry_of_z[~prev_is_level0] - 1]])
     vals = np.concatenate([np.ones(nz), np.ones(srow.size), -np.ones(int((~prev_is_level0).sum()))])
     lo = np.where(prev_is_level0, 1.0, 0.0)
     lm.add_constraints("radius", rows=rows, cols=cols, vals=vals, lo=lo, n=nz)
     # demands that cannot reach every site (inf costs) and whose levels are exhausted must be served within
     # their last finite level: sum_{j: d_ij <= D^{K-1}} y_j >= 1
-    finite_lv = np.where(np.isfinite(srt), lvl, -1).max(axis=1) + 1
-    must = np.flatnonzero((K >= finite_lv) & ~np.isfinite(srt[:, -1]))
+    must = np.flatnonzero((K >= S.finite_lv) & ~np.isfinite(S.srt[:, -1]))
     if must.size:
-        sel = np.isfinite(srt[must])
-        mi, mj = np.nonzero(sel)
-        lm.add_constraints("reach", rows=mi, cols=y.index[order[must[mi], mj]], vals=1.0, lo=1.0, n=must.size)
+        mid = np.full(ns, -1, dtype=np.int64)
+        mid[must] = np.arange(must.size, dtype=np.int64)
+        msel = mid[ri] >= 0
+        lm.add_constraints(
+            "reach", rows=mid[ri[msel]], cols=y.index[site[msel]], vals=1.0, lo=1.0, n=must.size
+        )  # fmt: skip
     lm.add_constraints("count", rows=np.zeros(m, dtype=np.int64), cols=y.index, vals=1.0, lo=p, hi=p, n=1)
-    del ns
     return lm
 
 
-def _radius_start(lm: LinearModel, y0: FloatArray, order: IntArray, lvl: IntArray, K: IntArray) -> FloatArray:
-    """Column values of the radius model for open sites ``y0`` (z = 1 while no open site within D^{k-1})."""
-    # open site count within each level, cumulative
-    opened_sorted = y0[order] > 0.5
-    ns = order.shape[0]
-    max_l = int(lvl.max()) + 1
-    per_level = np.zeros((ns, max_l))
-    np.add.at(per_level, (np.repeat(np.arange(ns), lvl.shape[1]), lvl.ravel()), opened_sorted.ravel())
-    cum = np.cumsum(per_level, axis=1)
-    # z_ik for k = 1..K_i-1 is 1 if cum[i, k-1] == 0; entries in row-major (i, k) order like the model
-    valid = np.arange(1, max_l)[None, :] < K[:, None]
-    z = (cum[:, : max_l - 1] == 0)[valid].astype(np.float64)
+def _radius_start(lm: LinearModel, S: _Sorted, mask: NDArray[np.bool_], K: IntArray) -> FloatArray:
+    """Column values of the radius model for open sites ``mask`` (z = 1 while no open site within D^{k-1})."""
+    lf = S.level_of_open(mask)
+    nk = np.maximum(K - 1, 0)
+    kk = _ragged_arange(nk) + 1
+    z = (kk <= np.repeat(lf, nk)).astype(np.float64)
+    y0 = mask.astype(np.float64)
     return np.concatenate([y0, z, np.zeros(lm.n_cols - y0.size - z.size)])
 
 
@@ -784,7 +1023,7 @@ def _cap_p_median(
         return lm
 
     lm = build()
-    sol = lm.solve(opts)
+    sol = lm.solve(opts, deadline=Budget.of(opts, t0).end)
     _raise_if_infeasible(sol.report, "capacitated p-median")
     if not sol.status.has_solution:
         mask = np.zeros(m, dtype=bool)
