@@ -184,6 +184,14 @@ def main() -> None:
     if "lp_bound" in d:
         print(f"  LP bound (Benders)      {d['lp_bound']:>12,.1f}  after {d['lp_iterations']} master LPs")
         print(f"  restricted MILP on      {d.get('restricted_candidates', '-'):>12} candidates")
+        if "n_fixed_closed" in d:
+            print(
+                f"  reduced-cost fixing     {d['n_fixed_closed']:>12,} closed, {d['n_fixed_open']} opened "
+                f"(of {d['n_candidates']:,})"
+            )
+        phases = ", ".join(f"{k} {d[k]:.1f} s" for k in ("lp_seconds", "restricted_seconds", "milp_seconds") if k in d)
+        if phases:
+            print(f"  phases (wall)           {phases}")
     print(f"greedy objective          {d['greedy_objective']:>12,.1f}")
     print(f"objective (refuelled)     {plan.objective:>12,.1f}  = {plan.objective / flows.total:.2%} of all trips")
     print(f"bound                     {plan.bound:>12,.1f}")

@@ -313,13 +313,13 @@ def test_walk_paths_match_brute_force(inst: tuple[RoadNetwork, ODFlows, float, i
 @settings(max_examples=15, derandomize=True, deadline=None)
 @given(instances(), st.booleans())
 def test_decomposition_path_matches_brute_force(inst: tuple[RoadNetwork, ODFlows, float, int], fclm: bool) -> None:
-    # the LP-bound + restricted + full MILP strategy used for large instances, forced on small ones
+    # the LP-bound + restricted + reduced-cost fixing + MILP strategy used for large instances, forced on small ones
     net, flows, R, p = inst
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(flow_models, "_LARGE_PAIRS", -1)
         plan = flow_capturing(net, flows, p) if fclm else flow_refueling(net, flows, R, p)
     plan.verify()
-    assert plan.details["strategy"] == "lp-bound+restricted+milp"
+    assert plan.details["strategy"] == "lp-bound+restricted+fixing+milp"
     assert plan.status == SolveStatus.OPTIMAL
     assert plan.objective == pytest.approx(brute(net, flows, p, None if fclm else R))
     assert plan.details["lp_bound"] >= plan.objective - 1e-6

@@ -38,6 +38,7 @@ from swapnet.errors import InfeasibleError, InvalidInputError, SolverError
 from swapnet.flows import ODFlows
 from swapnet.network import RoadNetwork
 from swapnet.optim import LinearModel, SolveOptions, SolveReport, SolveStatus
+from swapnet.siting._budget import Budget
 from swapnet.siting._inputs import as_site_costs, check_p, fixed_indices
 from swapnet.siting.plan import SitingPlan, default_options
 
@@ -840,6 +841,10 @@ _LP_CLUSTERS = 100
 _LP_TOL = 1e-3
 _LP_MAX_ITER = 200
 _INOUT_ALPHA = 0.5
+_LP_SHARE = 0.3
+"""Share of the time left that the LP bound may use."""
+_RESTRICTED_SHARE = 0.3
+"""Share of the time left (after the LP bound) for the MILP restricted to the LP support."""
 
 IntervalsFn = Callable[[_Instance], _Intervals]
 
@@ -913,6 +918,10 @@ class _LPBound:
     center: FloatArray
     iterations: int
     solve_seconds: float
+    master: float = float("nan")
+    """Optimum of the last master LP (an upper bound; ``bound`` is the smallest of them)."""
+    rc: FloatArray | None = None
+    """Reduced costs of the stations in the last master LP (``None`` if it was not solved)."""
 
 
 def _lp_bound(cov: _Cover, inst: _Instance, opts: SolveOptions, x0: FloatArray, deadline: float | None) -> _LPBound:
@@ -969,6 +978,8 @@ def _lp_bound(cov: _Cover, inst: _Instance, opts: SolveOptions, x0: FloatArray, 
     n_iter = 0
     lb_x = np.zeros(m)
     lb_x[inst.fixed] = 1.0
+    master = float("nan")
+    rc: FloatArray | None = None
     while n_iter < _LP_MAX_ITER:
         n_iter += 1
         left = None if deadline is None else deadline - time.perf_counter()
@@ -993,12 +1004,14 @@ def _lp_bound(cov: _Cover, inst: _Instance, opts: SolveOptions, x0: FloatArray, 
             lm.add_constraints("count", rows=zm, cols=x, vals=1.0, lo=inst.p, hi=inst.p, n=1)
         if inst.budget is not None:
             lm.add_constraints("budget", rows=zm, cols=x, vals=inst.costs, hi=inst.budget, n=1)
-        sol = lm.solve(dataclasses.replace(opts, time_limit=left))
+        sol = lm.solve(opts, deadline=deadline)
         spent += sol.report.solve_seconds
         if sol.status != SolveStatus.OPTIMAL:
             break
         ub = min(ub, sol.objective)
         xbar, tbar = sol.values("x"), sol.values("theta")
+        if sol.col_dual is not None:
+            master, rc = sol.objective, sol.col_dual[x]
         if ub - best <= _LP_TOL * max(ub, 1e-9):
             break
         added = False
@@ -1017,7 +1030,7 @@ def _lp_bound(cov: _Cover, inst: _Instance, opts: SolveOptions, x0: FloatArray, 
         if not added:  # the master's point is exact: the bound is reached
             best = max(best, ub)
             break
-    return _LPBound(ub, xbar, center, n_iter, spent)
+    return _LPBound(ub, xbar, center, n_iter, spent, master, rc)
 
 
 # -------------------------------------------------------------------------------- common
@@ -1059,9 +1072,8 @@ def _solve_full(
     allowed: BoolArray | None = None,
 ) -> tuple[Any, dict[str, int]]:
     lm, info = _build_model(inst, cov, name, capacity=capacity, allowed=allowed)
-    o = dataclasses.replace(opts, time_limit=_remaining(deadline))
     start = _start_vector(lm, cov, start_open) if capacity is None else None
-    sol = lm.solve(o, start=start)
+    sol = lm.solve(opts, start=start, deadline=deadline)
     if sol.status == SolveStatus.INFEASIBLE:  # pragma: no cover - inputs are checked beforehand
         raise InfeasibleError(f"{name}: the solver proved the model infeasible")
     if sol.status == SolveStatus.UNBOUNDED:  # pragma: no cover - all variables are bounded
@@ -1079,18 +1091,27 @@ def _exact(
     details: dict[str, Any],
     capacity: _Capacity | None,
     value_of: Callable[[BoolArray], float],
+    budget: Budget,
 ) -> _Outcome:
-    """Solve the MILP; on large uncapacitated instances bound it first by decomposition.
+    """Solve the MILP; on large uncapacitated instances bound it first by decomposition and fix stations.
 
     Small instances go straight to HiGHS (warm-started from greedy). Large ones
-    (more than ``_LARGE_PAIRS`` flow-set pairs) first get the LP bound from
-    :func:`_lp_bound`, then the MILP restricted to the candidates in the support
-    of the LP solutions (plus the greedy ones) for a strong plan, then the full
-    MILP warm-started from the best plan for the time left. The bound reported
-    is the best of the LP bound and the full MILP's bound, so the gap is honest.
+    (more than ``_LARGE_PAIRS`` flow-set pairs):
+
+    1. the LP bound from :func:`_lp_bound` (Benders master LPs);
+    2. the MILP restricted to the candidates in the support of the LP solutions
+       (plus the greedy ones) for a strong plan;
+    3. **reduced-cost fixing** from the last master LP (a relaxation): a station
+       at 0 with reduced cost ``r_k < 0`` cannot be in any plan better than
+       ``master + r_k``, so it is closed when that is below the best plan's value
+       (and a station at 1 with ``master - r_k`` below it is opened);
+    4. the MILP over the stations left, warm-started from the best plan, for the
+       time left. Its bound is valid for the whole problem (closed stations
+       cannot improve on the incumbent), so the reported gap is honest.
+
+    Every phase draws on ``budget`` (the whole call's time limit).
     """
-    t_start = time.perf_counter()
-    deadline = None if opts.time_limit is None else t_start + opts.time_limit
+    deadline = budget.end
     if capacity is not None or cov.gpair_set.size <= _LARGE_PAIRS:
         sol, info = _solve_full(inst, cov, name, opts, greedy_open, deadline, capacity=capacity)
         details.update(info, strategy="milp")
@@ -1105,23 +1126,27 @@ def _exact(
             spent += s2
         return _Outcome(greedy_open, SolveStatus.TIME_LIMIT, sol.report.bound, sol.report, spent, served, swaps)
 
-    T = opts.time_limit
     best_open, best_val = greedy_open, value_of(greedy_open)
-    lp = _lp_bound(cov, inst, opts, greedy_open.astype(np.float64), None if T is None else t_start + 0.35 * T)
+
+    def gap_ok() -> bool:
+        return bound - best_val <= opts.mip_gap * max(abs(best_val), 1e-9)
+
+    t_phase = time.perf_counter()
+    lp = _lp_bound(cov, inst, opts, greedy_open.astype(np.float64), budget.share(_LP_SHARE))
+    details["lp_seconds"] = time.perf_counter() - t_phase
+    t_phase = time.perf_counter()
     spent = lp.solve_seconds
     bound = lp.bound
-    details.update(strategy="lp-bound+restricted+milp", lp_bound=lp.bound, lp_iterations=lp.iterations)
+    details.update(strategy="lp-bound+restricted+fixing+milp", lp_bound=lp.bound, lp_iterations=lp.iterations)
     report: SolveReport | None = None
-    gap_ok = bound - best_val <= opts.mip_gap * max(abs(best_val), 1e-9)
-    if not gap_ok:
+    if not gap_ok() and not budget.expired(0.5):
         support = (lp.xbar > 1e-6) | (lp.center > 1e-6) | best_open
         support[inst.fixed] = True
         if inst.p is not None and support.sum() < inst.p:  # pragma: no cover - LP support has >= p points
             support[np.argsort(-lp.xbar, kind="stable")[: inst.p]] = True
         inst_r = _masked(inst, support)
         cov_r = _without_fixed_hits(_reduce(inst_r, intervals(inst_r)), inst)
-        sub_deadline = None if T is None else t_start + 0.7 * T
-        sol, _ = _solve_full(inst, cov_r, name, opts, best_open, sub_deadline, allowed=support)
+        sol, _ = _solve_full(inst, cov_r, name, opts, best_open, budget.share(_RESTRICTED_SHARE), allowed=support)
         spent += sol.report.solve_seconds
         details.update(restricted_candidates=int(support.sum()))
         report = sol.report
@@ -1130,12 +1155,22 @@ def _exact(
             val = value_of(cand)
             if val > best_val:
                 best_open, best_val = cand, val
-        gap_ok = bound - best_val <= opts.mip_gap * max(abs(best_val), 1e-9)
-    if gap_ok or (deadline is not None and deadline - time.perf_counter() <= 1.0):
+    details["restricted_seconds"] = time.perf_counter() - t_phase
+    t_phase = time.perf_counter()
+    keep = np.ones(inst.n_cands, dtype=bool)
+    force = np.zeros(inst.n_cands, dtype=bool)
+    if lp.rc is not None and not gap_ok():
+        keep, force = _reduced_cost_fixing(lp, inst, best_open, best_val)
+        details.update(n_fixed_closed=int((~keep).sum()), n_fixed_open=int(force.sum()))
+    if gap_ok() or budget.expired(1.0):
         lm, info = _build_model(inst, cov, name)  # sizes of the full model, for the record
         details.update(info, rows=lm.n_rows, cols=lm.n_cols, nonzeros=int(lm.arrays()[4].nnz))
     else:
-        sol, info = _solve_full(inst, cov, name, opts, best_open, deadline)
+        inst_k, cov_k = inst, cov
+        if not keep.all() or force.any():
+            inst_k = dataclasses.replace(_masked(inst, keep), fixed=np.flatnonzero(force | _mask_of(inst.fixed, keep)))
+            cov_k = _without_fixed_hits(_reduce(inst_k, intervals(inst_k)), inst_k)
+        sol, info = _solve_full(inst_k, cov_k, name, opts, best_open, deadline, allowed=keep)
         spent += sol.report.solve_seconds
         details.update(info, rows=sol.report.n_rows, cols=sol.report.n_cols, nonzeros=sol.report.n_nonzeros)
         report = sol.report
@@ -1144,14 +1179,40 @@ def _exact(
             val = value_of(cand)
             if val >= best_val:
                 best_open, best_val = cand, val
-            if sol.status == SolveStatus.OPTIMAL:
-                bound = min(bound, max(sol.report.bound, best_val))
+        details["milp_seconds"] = time.perf_counter() - t_phase
         if np.isfinite(sol.report.bound):
-            bound = min(bound, sol.report.bound)
+            # valid for the whole problem: a plan using a closed station is worth less than best_val
+            bound = min(bound, max(sol.report.bound, best_val))
     bound = max(bound, best_val)
-    gap_ok = bound - best_val <= opts.mip_gap * max(abs(best_val), 1e-9)
-    status = SolveStatus.OPTIMAL if gap_ok else SolveStatus.TIME_LIMIT
+    status = SolveStatus.OPTIMAL if gap_ok() else SolveStatus.TIME_LIMIT
     return _Outcome(best_open, status, bound, report, spent)
+
+
+def _mask_of(idx: IntArray, like: BoolArray) -> BoolArray:
+    out = np.zeros(like.size, dtype=bool)
+    out[idx] = True
+    return out
+
+
+def _reduced_cost_fixing(
+    lp: _LPBound, inst: _Instance, best_open: BoolArray, best_val: float
+) -> tuple[BoolArray, BoolArray]:
+    """Stations that may stay (``keep``) and stations that must open (``force``), from the master LP's reduced costs.
+
+    The master LP is a relaxation with optimum ``master``; for a station at 0 with
+    reduced cost ``r < 0`` every plan opening it is worth at most ``master + r``
+    (LP duality), for a station at 1 with ``r > 0`` every plan closing it at most
+    ``master - r``. When that is below ``best_val`` (with a safety margin) no
+    better plan does so. Stations of the incumbent are never closed.
+    """
+    assert lp.rc is not None
+    m = inst.n_cands
+    rc, x = lp.rc, lp.xbar
+    margin = 1e-7 * max(abs(best_val), 1.0)
+    fixed = _mask_of(inst.fixed, np.zeros(m, dtype=bool))
+    close = (x <= 1e-9) & (rc < 0) & (lp.master + rc < best_val - margin) & ~best_open & ~fixed
+    force = (x >= 1 - 1e-9) & (rc > 0) & (lp.master - rc < best_val - margin) & best_open & ~fixed
+    return ~close, force
 
 
 def _solve_and_plan(
@@ -1168,6 +1229,7 @@ def _solve_and_plan(
     capacity: _Capacity | None = None,
 ) -> SitingPlan:
     opts = default_options(options)
+    budget = Budget.of(opts, t0)
     if capacity is None:
         inst_m, cov, n_dom = _model_cover(inst, cov_eval, intervals)
         details.update(n_dominated_candidates=n_dom, n_cover_sets_model=cov.n_sets)
@@ -1190,7 +1252,7 @@ def _solve_and_plan(
         if capacity is not None:
             out.served_g, out.swaps_g, out.solve_seconds = _service_lp(inst, cov, model, capacity, greedy_open, opts)
     else:
-        out = _exact(inst_m, cov, model, opts, greedy_open, intervals, details, capacity, value_of)
+        out = _exact(inst_m, cov, model, opts, greedy_open, intervals, details, capacity, value_of, budget)
     is_open = out.is_open
     node_open = np.zeros(inst.network.n_nodes, dtype=bool)
     node_open[inst.cand_nodes[is_open]] = True
