@@ -163,7 +163,8 @@ def test_example_flow_studies_are_valid() -> None:
     kr = Study.from_toml(ROOT / "examples" / "korea_corridor" / "study.toml")
     assert kr.network.dataset == "KoreanExpressway" and kr.demand.min_trip_km == 100.0
     nc = Study.from_toml(ROOT / "examples" / "national_car" / "study.toml")
-    assert all(0 < g.baas_share < 1 for g in nc.demand.segments)
+    assert all(g.baas_share == 1.0 for g in nc.demand.segments) and nc.economics.vehicle_packs
+    assert nc.operations.periods == 96
 
 
 # ------------------------------------------------------------------ the swaps rule
