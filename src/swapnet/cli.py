@@ -167,10 +167,12 @@ def _check(path: Path) -> int:
     except InvalidInputError as e:
         print(f"swapnet: {path}: {e}", file=sys.stderr)
         return 2
-    n_seg = len(study.demand.segments)
+    net = study.network.dataset if study.network.kind == "file" else study.network.kind
+    demand = "OD trips" if study.demand.kind == "od" else f"{len(study.demand.segments)} fleet segment(s)"
+    sites = "every node a candidate site" if study.sites.n is None else f"{study.sites.n} candidate sites"
     print(
-        f"{path}: OK ({study.name}: {study.network.kind} network, {n_seg} fleet segment(s), "
-        f"{study.sites.n} candidate sites, siting {study.siting.model}, {len(study.plans)} plan(s))"
+        f"{path}: OK ({study.name}: {net} network, {demand}, {sites}, "
+        f"siting {study.siting.model}, {len(study.plans)} plan(s))"
     )
     return 0
 
