@@ -244,24 +244,10 @@ class StationSim:
                         bayq.append(k)
                 else:
                     avail += 1
-                while dep:
-                    nch = len(charges)
-                    if nch >= K or (nch >= cap and avail + nch >= reserve):
-                        break
-                    dep -= 1
-                    charges.append(t + dch)
-                    cstart(t)
             elif t == ts:
                 # a swap ended: the bay is free and the car's depleted pack waits for a charger
                 pop(swaps)
                 dep += 1
-                while dep:
-                    nch = len(charges)
-                    if nch >= K or (nch >= cap and avail + nch >= reserve):
-                        break
-                    dep -= 1
-                    charges.append(t + dch)
-                    cstart(t)
                 if bayq:
                     k = bayq.popleft()
                     push(swaps, t + dur[k])
@@ -279,14 +265,6 @@ class StationSim:
                         served_start(t)
                     else:
                         bayq.append(k)
-                    if dep and cap < K:
-                        while dep:
-                            nch = len(charges)
-                            if nch >= K or (nch >= cap and avail + nch >= reserve):
-                                break
-                            dep -= 1
-                            charges.append(t + dch)
-                            cstart(t)
                 elif pat > 0.0:
                     waitq.append(k)
                 else:
@@ -314,25 +292,20 @@ class StationSim:
                     rec.transfer_charged.append(0)
                     rec.transfer_depleted.append(m)
                 rec.transfer_time.append(t)
-                while dep:
-                    nch = len(charges)
-                    if nch >= K or (nch >= cap and avail + nch >= reserve):
-                        break
-                    dep -= 1
-                    charges.append(t + dch)
-                    cstart(t)
             else:
                 # a new charging period
                 pidx += 1
                 cap = caps[pidx % ncaps]
                 tp = (pidx + 1) * period_h
-                while dep:
-                    nch = len(charges)
-                    if nch >= K or (nch >= cap and avail + nch >= reserve):
-                        break
-                    dep -= 1
-                    charges.append(t + dch)
-                    cstart(t)
+            # After any event, start charging depleted packs while a slot is free and the period's
+            # cap (or the reserve rule) allows. Events that cannot enable a start leave this a no-op.
+            while dep:
+                nch = len(charges)
+                if nch >= K or (nch >= cap and avail + nch >= reserve):
+                    break
+                dep -= 1
+                charges.append(t + dch)
+                cstart(t)
         self.i = i
         self.avail = avail
         self.dep = dep
