@@ -320,6 +320,11 @@ class LinearModel:
         self.n_rows += nrows
         return range(fam.start, fam.start + nrows)
 
+    @property
+    def n_entries(self) -> int:
+        """Number of constraint coefficients added so far (duplicates not yet summed)."""
+        return int(sum(v.size for v in self._vals))
+
     def family_rows(self, name: str) -> range:
         """Global row indices of a constraint family."""
         f = self._families[name]

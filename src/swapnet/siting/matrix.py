@@ -14,6 +14,7 @@ Every function accepts a cost matrix (array or DataFrame with labels) or a
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
@@ -140,6 +141,10 @@ def set_cover(
     )  # fmt: skip
 
 
+_COVER_NO_PRESOLVE_NNZ = 50_000
+"""Reduced set-cover models up to this many nonzeros are solved without HiGHS's presolve."""
+
+
 def _reduce_cover(A: sp.csr_matrix, c: FloatArray, fx: IntArray) -> tuple[sp.csr_matrix, NDArray[np.bool_]]:
     """Dominance reductions of the set-cover matrix, repeated until nothing changes.
 
@@ -216,6 +221,8 @@ def _solve_cover(
         return lm
 
     lm = build()
+    if keep is not None and A.nnz <= _COVER_NO_PRESOLVE_NNZ and "presolve" not in opts.highs_options:
+        opts = dataclasses.replace(opts, presolve=False)  # reduced already; HiGHS's presolve costs more than it saves
     sol = lm.solve(opts, start=start.astype(np.float64), deadline=Budget.of(opts, t0).end)
     _raise_if_infeasible(sol.report, "set cover")
     mask = sol.values("y") > 0.5
@@ -865,6 +872,7 @@ def _radius_solve(
     solve_total = 0.0
     x0 = best
     mip_iter = 0
+    size = (0, 0, 0, 0)
     sol = None
     proven = False
     while not budget.expired(0.05):
@@ -872,6 +880,13 @@ def _radius_solve(
         # make sure the warm start is costed exactly
         K = np.maximum(K, np.minimum(S.level_of_open(x0) + 1, finite_lv))
         lm = _radius_model(S, ws, K, p, fx)
+        nnz = lm.n_entries
+        size = (lm.n_rows, lm.n_cols, nnz, m)
+        if budget.left() < nnz / _MIP_NNZ_PER_SECOND:
+            # HiGHS would not get through presolve and the root LP in the time left (and overruns its limit
+            # there): keep the heuristic plan and the Lagrangian bound
+            info["mip_skipped"] = f"{nnz:,} nonzeros need >= {nnz / _MIP_NNZ_PER_SECOND:.0f} s"
+            break
         sol = lm.solve(opts, start=_radius_start(lm, S, x0, K), deadline=budget.end)
         solve_total += sol.report.solve_seconds
         _raise_if_infeasible(sol.report, "p-median")
@@ -903,7 +918,7 @@ def _radius_solve(
         gap_ok = true_val - bound <= opts.mip_gap * max(abs(true_val), 1e-9)
         status = SolveStatus.OPTIMAL if gap_ok else SolveStatus.TIME_LIMIT
     n_rows, n_cols, nnz, n_int = (
-        (sol.report.n_rows, sol.report.n_cols, sol.report.n_nonzeros, sol.report.n_integer) if sol else (0, 0, 0, 0)
+        (sol.report.n_rows, sol.report.n_cols, sol.report.n_nonzeros, sol.report.n_integer) if sol else size
     )
     report = SolveReport(
         status=status, objective=true_val, bound=bound, gap=abs(true_val - bound) / max(abs(true_val), 1e-9),
@@ -911,6 +926,10 @@ def _radius_solve(
         n_cols=n_cols, n_nonzeros=nnz, n_integer=n_int,
     )  # fmt: skip
     return x0, report, build, info
+
+
+_MIP_NNZ_PER_SECOND = 10_000.0
+"""The p-median MIP is only attempted with at least ``nonzeros / this`` seconds left in the budget."""
 
 
 def _radius_model(S: _Sorted, w: FloatArray, K: IntArray, p: int, fx: IntArray) -> LinearModel:
