@@ -184,12 +184,18 @@ def main() -> None:
     if "lp_bound" in d:
         print(f"  LP bound (Benders)      {d['lp_bound']:>12,.1f}  after {d['lp_iterations']} master LPs")
         print(f"  restricted MILP on      {d.get('restricted_candidates', '-'):>12} candidates")
+        if "benders_milp_iterations" in d:
+            print(f"  Benders master MILPs    {d['benders_milp_iterations']:>12,}")
         if "n_fixed_closed" in d:
             print(
                 f"  reduced-cost fixing     {d['n_fixed_closed']:>12,} closed, {d['n_fixed_open']} opened "
                 f"(of {d['n_candidates']:,})"
             )
-        phases = ", ".join(f"{k} {d[k]:.1f} s" for k in ("lp_seconds", "restricted_seconds", "milp_seconds") if k in d)
+        phases = ", ".join(
+            f"{k} {d[k]:.1f} s"
+            for k in ("lp_seconds", "restricted_seconds", "benders_milp_seconds", "milp_seconds")
+            if k in d
+        )
         if phases:
             print(f"  phases (wall)           {phases}")
     print(f"greedy objective          {d['greedy_objective']:>12,.1f}")

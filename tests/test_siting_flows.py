@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import time
 from collections.abc import Hashable, Sequence
 from pathlib import Path
 
@@ -574,3 +575,73 @@ def test_sioux_falls_fclm(sioux_falls: tuple[RoadNetwork, ODFlows]) -> None:
     assert all(b >= a - 1e-6 for a, b in itertools.pairwise(values))
     # with unlimited range, refuelling is capturing
     assert flow_refueling(net, flows, 1e6, 4).objective == pytest.approx(values[3])
+
+
+@settings(max_examples=20, derandomize=True, deadline=None)
+@given(instances())
+def test_benders_master_milp_reaches_brute_force(inst: tuple[RoadNetwork, ODFlows, float, int]) -> None:
+    # the iterated master MILPs alone (from greedy and the LP phase's cuts) must prove the optimum
+    net, flows, R, p = inst
+    fi = flow_models._prepare(net, flows, p, None, None, None, None, round_trip=True)
+    cov = flow_models._reduce(fi, flow_models._frlm_intervals(fi, R))
+    greedy = flow_models._greedy(cov, fi)
+
+    def value_of(is_open: np.ndarray) -> float:  # type: ignore[type-arg]
+        return float(fi.volumes[flow_models._flow_covered(cov, is_open)].sum())
+
+    lp = flow_models._lp_bound(cov, fi, SolveOptions(), greedy.astype(np.float64), None)
+    assert lp.pool is not None
+    best = brute(net, flows, p, R)
+    assert lp.bound >= best - 1e-6
+    keep = np.ones(fi.n_cands, dtype=bool)
+    force = np.zeros(fi.n_cands, dtype=bool)
+    exact = SolveOptions(mip_gap=0.0)
+    bm = flow_models._benders_milp(
+        lp.pool, fi, exact, keep, force, greedy, value_of(greedy), lp.bound, value_of, None
+    )  # fmt: skip
+    assert bm.bound >= best - 1e-6
+    assert bm.best_val == pytest.approx(best)
+    assert value_of(bm.best_open) == pytest.approx(bm.best_val)
+
+
+@settings(max_examples=20, derandomize=True, deadline=None)
+@given(instances())
+def test_reduced_cost_fixing_closes_only_useless_stations(inst: tuple[RoadNetwork, ODFlows, float, int]) -> None:
+    # every station the fixing closes: no plan that opens it beats the incumbent (brute force with it fixed open)
+    net, flows, R, p = inst
+    fi = flow_models._prepare(net, flows, p, None, None, None, None, round_trip=True)
+    cov = flow_models._reduce(fi, flow_models._frlm_intervals(fi, R))
+    greedy = flow_models._greedy(cov, fi)
+    val = float(fi.volumes[flow_models._flow_covered(cov, greedy)].sum())
+    lp = flow_models._lp_bound(cov, fi, SolveOptions(), greedy.astype(np.float64), None)
+    if lp.rc is None:
+        return
+    keep, force = flow_models._reduced_cost_fixing(lp, fi, greedy, val)
+    assert keep[greedy].all() and greedy[force].all()
+    for k in np.flatnonzero(~keep).tolist():
+        label = fi.cand_labels[k]
+        assert brute(net, flows, p, R, candidates=fi.cand_labels, fixed=(label,)) <= val + 1e-6
+    for k in np.flatnonzero(force).tolist():
+        others = [c for j, c in enumerate(fi.cand_labels) if j != k]
+        assert brute(net, flows, p, R, candidates=others) <= val + 1e-6
+
+
+def test_total_time_budget_covers_the_whole_call() -> None:
+    # the decomposition path (LP bound, restricted MILP, fixing, master MILPs) must share one budget
+    rng = np.random.default_rng(5)
+    n = 150
+    edges = [(i, i + 1, float(rng.integers(1, 6))) for i in range(n - 1)]
+    edges += [(int(a), int(b), float(rng.integers(2, 12))) for a, b in rng.integers(0, n, (400, 2)) if a != b]
+    net = RoadNetwork.from_edges(edges)
+    o = rng.integers(0, n, 6000)
+    d = (o + rng.integers(1, n, 6000)) % n
+    flows = ODFlows(o.tolist(), d.tolist(), rng.random(6000))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(flow_models, "_LARGE_PAIRS", -1)
+        t = time.perf_counter()
+        plan = flow_refueling(net, flows, 14.0, 12, options=SolveOptions(time_limit=2.0, mip_gap=0.0))
+        wall = time.perf_counter() - t
+    assert wall < 2.0 + 10.0  # generous slack for a loaded machine
+    plan.verify()
+    assert plan.status in (SolveStatus.TIME_LIMIT, SolveStatus.OPTIMAL)
+    assert np.isfinite(plan.gap) and plan.bound >= plan.objective - 1e-6

@@ -922,6 +922,64 @@ class _LPBound:
     """Optimum of the last master LP (an upper bound; ``bound`` is the smallest of them)."""
     rc: FloatArray | None = None
     """Reduced costs of the stations in the last master LP (``None`` if it was not solved)."""
+    pool: _CutPool | None = None
+    """The Benders cuts, to go on with a master MILP."""
+
+
+@dataclass
+class _CutPool:
+    """Benders cuts ``theta_c <= b + M x`` over clusters ``c`` of flow groups, and how to make more."""
+
+    cuts_at: Callable[[FloatArray], tuple[FloatArray, FloatArray, sp.csr_matrix]]
+    cap: FloatArray
+    """Volume of each cluster (upper bound of its theta)."""
+    c: list[IntArray]
+    b: list[FloatArray]
+    M: list[sp.csr_matrix]
+
+    def master(self, inst: _Instance, *, integer: bool) -> LinearModel:
+        """The master problem ``max sum theta`` over the cuts so far (stations binary with ``integer``)."""
+        m, K = inst.n_cands, self.cap.size
+        lm = LinearModel("frlm_master", sense="max")
+        lb_x = np.zeros(m)
+        lb_x[inst.fixed] = 1.0
+        x = lm.add_vars("x", m, lb=lb_x, ub=1.0, binary=integer).index
+        th = lm.add_vars("theta", K, ub=self.cap, cost=1.0).index
+        Mall = sp.vstack(self.M).tocoo()
+        kall = np.concatenate(self.c)
+        n = kall.size
+        lm.add_constraints(
+            "cuts",
+            rows=np.concatenate([np.arange(n, dtype=np.int64), Mall.row.astype(np.int64)]),
+            cols=np.concatenate([th[kall], x[Mall.col.astype(np.int64)]]),
+            vals=np.concatenate([np.ones(n), -Mall.data]),
+            hi=np.concatenate(self.b),
+            n=n,
+        )
+        zm = np.zeros(m, dtype=np.int64)
+        if inst.p is not None:
+            lm.add_constraints("count", rows=zm, cols=x, vals=1.0, lo=inst.p, hi=inst.p, n=1)
+        if inst.budget is not None:
+            lm.add_constraints("budget", rows=zm, cols=x, vals=inst.costs, hi=inst.budget, n=1)
+        return lm
+
+    def theta_at(self, x: FloatArray) -> FloatArray:
+        """The largest feasible ``theta`` for stations ``x`` under the cuts so far."""
+        th = self.cap.copy()
+        for c, b, M in zip(self.c, self.b, self.M, strict=True):
+            np.minimum.at(th, c, b + M @ x)
+        return np.maximum(th, 0.0)
+
+    def add_violated(self, xq: FloatArray, at: FloatArray, theta: FloatArray) -> tuple[float, bool]:
+        """Cuts made at ``xq``, keeping those violated at ``(at, theta)``; returns ``phi(xq)`` and whether any was."""
+        phi, const, M = self.cuts_at(xq)
+        val = const + M @ at
+        viol = np.flatnonzero(val < theta - 1e-9 * np.maximum(1.0, theta))
+        if viol.size:
+            self.c.append(viol)
+            self.b.append(const[viol])
+            self.M.append(M[viol])
+        return float(phi.sum()), bool(viol.size)
 
 
 def _lp_bound(cov: _Cover, inst: _Instance, opts: SolveOptions, x0: FloatArray, deadline: float | None) -> _LPBound:
@@ -936,7 +994,7 @@ def _lp_bound(cov: _Cover, inst: _Instance, opts: SolveOptions, x0: FloatArray, 
     is a valid upper bound at every iteration and converges to the LP bound.
     Only small LPs (candidates + clusters columns) are solved.
     """
-    m, G = inst.n_cands, cov.n_groups
+    G = cov.n_groups
     F = cov.group_volume
     A = cov.sets.tocsr()
     order = np.argsort(cov.gpair_group, kind="stable")
@@ -963,21 +1021,14 @@ def _lp_bound(cov: _Cover, inst: _Instance, opts: SolveOptions, x0: FloatArray, 
         W = sp.csr_matrix((F[low], (clus[low], star[low])), shape=(K, A.shape[0]))
         return phi, const, sp.csr_matrix(W @ A)
 
-    cut_c: list[IntArray] = []
-    cut_b: list[FloatArray] = []
-    cut_M: list[sp.csr_matrix] = []
     center = x0.astype(np.float64)
     phi, const, M = cuts_at(center)
     best = float(phi.sum())
-    cut_c.append(np.arange(K, dtype=np.int64))
-    cut_b.append(const)
-    cut_M.append(M)
+    pool = _CutPool(cuts_at, np.asarray(V, dtype=np.float64), [np.arange(K, dtype=np.int64)], [const], [M])
     ub = float(F.sum())
     xbar = center
     spent = 0.0
     n_iter = 0
-    lb_x = np.zeros(m)
-    lb_x[inst.fixed] = 1.0
     master = float("nan")
     rc: FloatArray | None = None
     while n_iter < _LP_MAX_ITER:
@@ -985,25 +1036,8 @@ def _lp_bound(cov: _Cover, inst: _Instance, opts: SolveOptions, x0: FloatArray, 
         left = None if deadline is None else deadline - time.perf_counter()
         if left is not None and left <= 0.05:
             break
-        lm = LinearModel("lp_master", sense="max")
-        x = lm.add_vars("x", m, lb=lb_x, ub=1.0).index
-        th = lm.add_vars("theta", K, ub=V, cost=1.0).index
-        Mall = sp.vstack(cut_M).tocoo()
-        kall = np.concatenate(cut_c)
-        n = kall.size
-        lm.add_constraints(
-            "cuts",
-            rows=np.concatenate([np.arange(n, dtype=np.int64), Mall.row.astype(np.int64)]),
-            cols=np.concatenate([th[kall], x[Mall.col.astype(np.int64)]]),
-            vals=np.concatenate([np.ones(n), -Mall.data]),
-            hi=np.concatenate(cut_b),
-            n=n,
-        )
-        zm = np.zeros(m, dtype=np.int64)
-        if inst.p is not None:
-            lm.add_constraints("count", rows=zm, cols=x, vals=1.0, lo=inst.p, hi=inst.p, n=1)
-        if inst.budget is not None:
-            lm.add_constraints("budget", rows=zm, cols=x, vals=inst.costs, hi=inst.budget, n=1)
+        lm = pool.master(inst, integer=False)
+        x = lm.block("x").index
         sol = lm.solve(opts, deadline=deadline)
         spent += sol.report.solve_seconds
         if sol.status != SolveStatus.OPTIMAL:
@@ -1016,21 +1050,15 @@ def _lp_bound(cov: _Cover, inst: _Instance, opts: SolveOptions, x0: FloatArray, 
             break
         added = False
         for xq in (_INOUT_ALPHA * center + (1 - _INOUT_ALPHA) * xbar, xbar):
-            phi, const, M = cuts_at(xq)
-            if phi.sum() > best:
-                best, center = float(phi.sum()), xq
-            cut_val = const + M @ xbar
-            viol = np.flatnonzero(cut_val < tbar - 1e-9 * np.maximum(1.0, tbar))
-            if viol.size:
-                cut_c.append(viol)
-                cut_b.append(const[viol])
-                cut_M.append(M[viol])
-                added = True
+            val, added = pool.add_violated(xq, xbar, tbar)
+            if val > best:
+                best, center = val, xq
+            if added:
                 break
         if not added:  # the master's point is exact: the bound is reached
             best = max(best, ub)
             break
-    return _LPBound(ub, xbar, center, n_iter, spent, master, rc)
+    return _LPBound(ub, xbar, center, n_iter, spent, master, rc, pool)
 
 
 # -------------------------------------------------------------------------------- common
@@ -1139,7 +1167,8 @@ def _exact(
     bound = lp.bound
     details.update(strategy="lp-bound+restricted+fixing+milp", lp_bound=lp.bound, lp_iterations=lp.iterations)
     report: SolveReport | None = None
-    if not gap_ok() and not budget.expired(0.5):
+    reserve = 0.0 if opts.time_limit is None else min(0.5, 0.05 * opts.time_limit)
+    if not gap_ok() and not budget.expired(reserve):
         support = (lp.xbar > 1e-6) | (lp.center > 1e-6) | best_open
         support[inst.fixed] = True
         if inst.p is not None and support.sum() < inst.p:  # pragma: no cover - LP support has >= p points
@@ -1162,7 +1191,17 @@ def _exact(
     if lp.rc is not None and not gap_ok():
         keep, force = _reduced_cost_fixing(lp, inst, best_open, best_val)
         details.update(n_fixed_closed=int((~keep).sum()), n_fixed_open=int(force.sum()))
-    if gap_ok() or budget.expired(1.0):
+    details["fixing_seconds"] = time.perf_counter() - t_phase
+    t_phase = time.perf_counter()
+    if lp.pool is not None and not gap_ok() and not budget.expired(reserve):
+        bm = _benders_milp(lp.pool, inst, opts, keep, force, best_open, best_val, bound, value_of, deadline)
+        spent += bm.solve_seconds
+        if bm.best_val > best_val:
+            best_open, best_val = bm.best_open, bm.best_val
+        bound = min(bound, bm.bound)
+        details.update(benders_milp_iterations=bm.iterations, benders_milp_seconds=time.perf_counter() - t_phase)
+        t_phase = time.perf_counter()
+    if gap_ok() or budget.expired(reserve):
         lm, info = _build_model(inst, cov, name)  # sizes of the full model, for the record
         details.update(info, rows=lm.n_rows, cols=lm.n_cols, nonzeros=int(lm.arrays()[4].nnz))
     else:
@@ -1186,6 +1225,67 @@ def _exact(
     bound = max(bound, best_val)
     status = SolveStatus.OPTIMAL if gap_ok() else SolveStatus.TIME_LIMIT
     return _Outcome(best_open, status, bound, report, spent)
+
+
+@dataclass
+class _BendersMilp:
+    best_open: BoolArray
+    best_val: float
+    bound: float
+    iterations: int
+    solve_seconds: float
+
+
+def _benders_milp(
+    pool: _CutPool,
+    inst: _Instance,
+    opts: SolveOptions,
+    keep: BoolArray,
+    force: BoolArray,
+    best_open: BoolArray,
+    best_val: float,
+    bound: float,
+    value_of: Callable[[BoolArray], float],
+    deadline: float | None,
+) -> _BendersMilp:
+    """Branch-and-cut by iterated master MILPs: integer stations over the Benders cuts so far.
+
+    The master MILP is a relaxation (its dual bound is an upper bound on the
+    optimum); its plan is scored exactly and cuts violated there are added, until
+    the bound meets the best plan (within ``mip_gap``), no cut is violated (the
+    master's plan is optimal) or time runs out. Stations closed by reduced-cost
+    fixing stay closed, forced ones open.
+    """
+    it, spent = 0, 0.0
+    reserve = 0.0 if opts.time_limit is None else min(0.5, 0.05 * opts.time_limit)
+    while deadline is None or deadline - time.perf_counter() > reserve:
+        if bound - best_val <= opts.mip_gap * max(abs(best_val), 1e-9):
+            break
+        it += 1
+        lm = pool.master(inst, integer=True)
+        x = lm.block("x").index
+        lm.set_bounds(x[~keep], ub=0.0)
+        lm.set_bounds(x[force], lb=1.0)
+        x0 = best_open.astype(np.float64)
+        sol = lm.solve(opts, start=np.concatenate([x0, pool.theta_at(x0)]), deadline=deadline)
+        spent += sol.report.solve_seconds
+        if np.isfinite(sol.report.bound):
+            bound = min(bound, max(sol.report.bound, best_val))
+        if not sol.status.has_solution:
+            break
+        xs = sol.values("x") > 0.5
+        val = value_of(xs)
+        if val > best_val:
+            best_open, best_val = xs, val
+        xf = xs.astype(np.float64)
+        _, added = pool.add_violated(xf, xf, sol.values("theta"))
+        if not added:  # the master's plan is worth what the master says: its bound is reached
+            if sol.status == SolveStatus.OPTIMAL:
+                bound = min(bound, max(sol.report.bound, best_val))
+            break
+        if sol.status != SolveStatus.OPTIMAL:
+            break
+    return _BendersMilp(best_open, best_val, bound, it, spent)
 
 
 def _mask_of(idx: IntArray, like: BoolArray) -> BoolArray:
