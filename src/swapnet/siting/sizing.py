@@ -47,6 +47,7 @@ from swapnet.demand import NodeDemand
 from swapnet.errors import InvalidInputError
 from swapnet.network import RoadNetwork
 from swapnet.optim import LinearModel, SolveOptions, SolveStatus
+from swapnet.siting._budget import Budget
 from swapnet.siting.matrix import _raise_if_infeasible, _rebase
 from swapnet.siting.plan import SitingPlan, default_options
 
@@ -172,7 +173,7 @@ def size_stations(
         return lm
 
     lm = build()
-    sol = lm.solve(opts)
+    sol = lm.solve(opts, deadline=Budget.of(opts, t0).end)  # the time limit is the whole call's budget
     _raise_if_infeasible(sol.report, "station sizing")
     report = _rebase(sol.report, t0)
     if sol.x is None:
