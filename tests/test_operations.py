@@ -228,3 +228,59 @@ def test_batteries_are_conserved(seed: int, cyclic: bool, trucks: bool) -> None:
             span = np.arange(a, b)
             on_road[span % 24 if cyclic else span[span < 24]] += load
     assert np.allclose(held.to_numpy() + on_road, total, atol=1e-6)
+
+
+def _models(sts: list[OpsStation], dem: np.ndarray, **kw: object) -> tuple[object, object]:
+    from swapnet.operations import model as ops_model
+
+    inst = ops_model._instance(
+        sts,
+        dem,
+        GD,
+        periods=int(dem.shape[1]),
+        days=1,
+        pack=PACK,
+        hubs=(),
+        start_soc=0.2,
+        lost_penalty=200.0,
+        degradation=0.0,
+        peak_limit=None,
+        demand_charge=0.0,
+        **kw,  # type: ignore[arg-type]
+    )
+    return ops_model._build(dataclasses.replace(inst, strengthen=False)), ops_model._build(inst)
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.booleans())
+def test_strengthening_keeps_the_mip_optimum_and_raises_the_lp_bound(seed: int, trucks: bool) -> None:
+    # the cuts are valid: the exact MIP optimum is the same with and without them (cyclic day,
+    # fractional demand, with or without trucks); the LP bound can only rise
+    rng = np.random.default_rng(seed)
+    net = RoadNetwork.from_edges([(0, 1, 3.0), (1, 2, 4.0)])
+    sts = [
+        station(f"S{i}", i, batteries=int(rng.integers(1, 4)), chargers=int(rng.integers(0, 3)), grid=1000.0)
+        for i in range(2)
+    ]
+    dem = rng.gamma(0.5, 1.2, (2, 12))
+    fleet = TruckFleet(1, 2, cost_per_km=0.5, every=2) if trucks else None
+    plain, strong = _models(sts, dem, trucks=fleet, network=net, cyclic=True)
+    a = plain.solve(EXACT)  # type: ignore[attr-defined]
+    b = strong.solve(EXACT)  # type: ignore[attr-defined]
+    assert a.status.value == b.status.value == "optimal"
+    assert b.objective == pytest.approx(a.objective, rel=1e-7, abs=1e-6)
+    assert strong.solve(relax=True).objective >= plain.solve(relax=True).objective - 1e-6  # type: ignore[attr-defined]
+
+
+def test_whole_swaps_cut_closes_the_fractional_loss() -> None:
+    # 10.4 swaps a day on a cyclic day: whole packs serve at most 10 (sum served = sum of integer starts);
+    # the plain LP serves all 10.4, the strengthened LP already charges the 0.4 lost swap
+    dem = np.full((1, 24), 10.4 / 24)
+    plain, strong = _models([station("S", batteries=20, chargers=20)], dem, trucks=None, network=None, cyclic=True)
+    lp0 = plain.solve(relax=True)  # type: ignore[attr-defined]
+    lp1 = strong.solve(relax=True)  # type: ignore[attr-defined]
+    mip = strong.solve(EXACT)  # type: ignore[attr-defined]
+    assert lp0.values("served").sum() == pytest.approx(10.4)
+    assert lp1.values("served").sum() == pytest.approx(10.0)
+    assert mip.values("served").sum() == pytest.approx(10.0)
+    assert lp1.objective > lp0.objective + 0.4 * 200.0 - 0.4 * E_GRID * 1.0  # penalty less the energy saved

@@ -102,6 +102,16 @@ class _Instance:
     km: FloatArray  # round-trip km per pair
     deps: IntArray  # allowed departure periods
     fleet: TruckFleet | None
+    # valid inequalities (see _strengthen); part of the formulation, so to_pyomo() carries them too
+    strengthen: bool = True
+    # state carried into a rolling-horizon window (None / 0: a fresh start)
+    E0: FloatArray | None = None  # depleted packs at the start (default batteries - F0)
+    hist: FloatArray | None = None  # (N, Lmax) packs started in periods -Lmax .. -1, still charging
+    fixed_f: FloatArray | None = None  # (N, T) net charged packs delivered by trucks already under way
+    fixed_g: FloatArray | None = None  # (N, T) net depleted packs delivered by trucks already under way
+    fixed_busy: FloatArray | None = None  # (T,) trucks busy on trips already under way
+    fixed_road_end: float = 0.0  # packs on trips already under way across the end of the horizon
+    peak_floor: float = 0.0  # network kW peak already reached before the horizon
 
     @property
     def N(self) -> int:  # noqa: N802
@@ -124,12 +134,29 @@ def _pipeline(inst: _Instance, n: FloatArray) -> tuple[FloatArray, FloatArray]:
 
 
 def _energy_cost(inst: _Instance) -> FloatArray:
-    """CNY of one charge started in each period (N, T): exact per-period energy times that period's price."""
+    """CNY of one charge started in each period (N, T): exact per-period energy times that period's price.
+
+    Without a cyclic horizon only the energy drawn inside the horizon counts (a charge still running
+    at the end pays for the periods it has run), as in :attr:`OperationsPlan.costs`.
+    """
     N, T = inst.N, inst.T
     cost = np.zeros((N, T))
     t = np.arange(T)
     for j in range(inst.prof.shape[1]):
-        cost += inst.prof[:, j : j + 1] * inst.dt * inst.price[(t + j) % T][None, :]
+        inside = np.ones(T) if inst.cyclic else (t + j < T).astype(float)
+        cost += inst.prof[:, j : j + 1] * inst.dt * (inst.price[(t + j) % T] * inside)[None, :]
+    return cost
+
+
+def _history_cost(inst: _Instance) -> FloatArray:
+    """CNY drawn inside the horizon by the charges of :attr:`_Instance.hist` (N, Lmax)."""
+    N, Lmax = inst.prof.shape
+    cost = np.zeros((N, Lmax))
+    for k in range(Lmax):  # started in period k - Lmax
+        for j in range(Lmax - k, Lmax):
+            t = k - Lmax + j
+            if t < inst.T:
+                cost[:, k] += inst.prof[:, j] * inst.dt * inst.price[t]
     return cost
 
 
@@ -170,9 +197,16 @@ def _on_road_at_end(inst: _Instance) -> tuple[NDArray[np.bool_], NDArray[np.bool
 
 
 # ---------------------------------------------------------------------- model families
-def _lagged(inst: _Instance, start: IntArray, weights: FloatArray | None) -> tuple[IntArray, IntArray, FloatArray]:
-    """Triplets (row = s*T + t, col, val) of ``sum_j w_sj n_{s,t-j}`` over lags j < L_s."""
+def _lagged(
+    inst: _Instance, start: IntArray, weights: FloatArray | None, hist: IntArray | None = None
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """Triplets (row = s*T + t, col, val) of ``sum_j w_sj n_{s,t-j}`` over lags j < L_s.
+
+    ``hist`` (N, Lmax): columns of the starts before the horizon (periods -Lmax .. -1), used for
+    lags that reach before period 0 when the horizon is not cyclic.
+    """
     N, T = inst.N, inst.T
+    Lmax = inst.prof.shape[1]
     rows, cols, vals = [], [], []
     s_idx, t_idx = np.meshgrid(np.arange(N), np.arange(T), indexing="ij")
     for j in range(int(inst.L.max(initial=0))):
@@ -180,12 +214,16 @@ def _lagged(inst: _Instance, start: IntArray, weights: FloatArray | None) -> tup
         src = t_idx - j
         if inst.cyclic:
             src = src % T
-        else:
+        elif hist is None:
             ok &= src >= 0
         w = np.ones((N, T)) if weights is None else np.broadcast_to(weights[:, j : j + 1], (N, T))
         ok &= w != 0
         rows.append((s_idx * T + t_idx)[ok])
-        cols.append(start[s_idx[ok], np.where(ok, src, 0)[ok]])
+        si, ti = s_idx[ok], src[ok]
+        if hist is not None and not inst.cyclic:
+            cols.append(np.where(ti >= 0, start[si, np.maximum(ti, 0)], hist[si, np.minimum(ti, -1) + Lmax]))
+        else:
+            cols.append(start[si, ti])
         vals.append(w[ok])
     if not rows:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
@@ -202,6 +240,10 @@ def _build(inst: _Instance, relax: bool = False) -> LinearModel:
         cost=_energy_cost(inst) + inst.degradation * inst.pack_kwh_in,
         integer=not relax,
     )
+    hist = None
+    if inst.hist is not None and not inst.cyclic:
+        # charges started before the horizon (a rolling window's carried-over state): fixed columns
+        hist = lm.add_vars("history", inst.hist.shape, lb=inst.hist, ub=inst.hist, cost=_history_cost(inst)).index
     served_ub = np.minimum(inst.demand, inst.swap_cap[:, None])
     served = lm.add_vars("served", (N, T), ub=served_ub, cost=-inst.lost_penalty)
     lm.offset = inst.lost_penalty * float(inst.demand.sum())
@@ -229,8 +271,13 @@ def _build(inst: _Instance, relax: bool = False) -> LinearModel:
     has_prev = (np.ones((N, T), bool) if inst.cyclic else prev >= 0).ravel()
     prev_col_f = full.index[s_idx, np.maximum(prev, 0)].ravel()
     prev_col_e = empty.index[s_idx, np.maximum(prev, 0)].ravel()
+    E0 = inst.batteries - inst.F0 if inst.E0 is None else inst.E0
     rhs_f = np.where(t_idx == 0, 0.0 if inst.cyclic else 1.0, 0.0) * inst.F0[:, None]
-    rhs_e = np.where(t_idx == 0, 0.0 if inst.cyclic else 1.0, 0.0) * (inst.batteries - inst.F0)[:, None]
+    rhs_e = np.where(t_idx == 0, 0.0 if inst.cyclic else 1.0, 0.0) * E0[:, None]
+    if inst.fixed_f is not None:
+        rhs_f = rhs_f + inst.fixed_f
+    if inst.fixed_g is not None:
+        rhs_e = rhs_e + inst.fixed_g
 
     def truck_terms(kind: str) -> tuple[IntArray, IntArray, FloatArray]:
         """Balance triplets of the loads of ``kind`` ("charged"/"depleted"): out of a at d, into b at
@@ -255,15 +302,20 @@ def _build(inst: _Instance, relax: bool = False) -> LinearModel:
 
     # charged balance: F_t - F_{t-1} - n_{t-L} + x_t + out_f - in_f = F0 [t = 0, not cyclic]
     done_src = t_idx - inst.L[:, None]
-    done_ok = np.ones((N, T), bool) if inst.cyclic else done_src >= 0
-    done_src = done_src % T
+    done_ok = np.ones((N, T), bool) if inst.cyclic or hist is not None else done_src >= 0
+    if hist is not None:
+        done_col = np.where(
+            done_src >= 0,
+            start.index[s_idx, np.maximum(done_src, 0)],
+            hist[s_idx, np.minimum(done_src, -1) + inst.prof.shape[1]],
+        )
+    else:
+        done_col = start.index[s_idx, done_src % T]
     tr, tc_, tv = truck_terms("charged")
     lm.add_constraints(
         "charged_balance",
         rows=np.concatenate([row, row[has_prev], row[done_ok.ravel()], row, tr]),
-        cols=np.concatenate(
-            [full.index.ravel(), prev_col_f[has_prev], start.index[s_idx, done_src][done_ok], served.index.ravel(), tc_]
-        ),
+        cols=np.concatenate([full.index.ravel(), prev_col_f[has_prev], done_col[done_ok], served.index.ravel(), tc_]),
         vals=np.concatenate(
             [np.ones(N * T), -np.ones(int(has_prev.sum())), -np.ones(int(done_ok.sum())), np.ones(N * T), tv]
         ),
@@ -285,12 +337,12 @@ def _build(inst: _Instance, relax: bool = False) -> LinearModel:
         n=N * T,
     )
     # chargers in use
-    r, c, v = _lagged(inst, start.index, None)
+    r, c, v = _lagged(inst, start.index, None, hist)
     lm.add_constraints("chargers", rows=r, cols=c, vals=v, hi=np.repeat(inst.chargers, T), n=N * T)
     # grid limit where the chargers could exceed it
     tight = inst.chargers * inst.prof[:, 0] > inst.grid + 1e-9
     if tight.any():
-        r, c, v = _lagged(inst, start.index, inst.prof)
+        r, c, v = _lagged(inst, start.index, inst.prof, hist)
         keep = tight[r // T]
         sel = np.flatnonzero(tight)
         remap = np.full(N, -1)
@@ -298,7 +350,7 @@ def _build(inst: _Instance, relax: bool = False) -> LinearModel:
         rr = remap[r[keep] // T] * T + r[keep] % T
         lm.add_constraints("grid", rows=rr, cols=c[keep], vals=v[keep], hi=np.repeat(inst.grid[sel], T), n=sel.size * T)
     # racks and conservation
-    r, c, v = _lagged(inst, start.index, None)
+    r, c, v = _lagged(inst, start.index, None, hist)
     last = t_idx.ravel() == T - 1
     if have_trucks:
         lm.add_constraints(
@@ -322,8 +374,8 @@ def _build(inst: _Instance, relax: bool = False) -> LinearModel:
             rows=np.zeros(2 * N + int(sel_r.sum()) + tcols.size, dtype=np.int64),
             cols=np.concatenate([full.index[:, T - 1], empty.index[:, T - 1], c[sel_r], tcols]),
             vals=1.0,
-            lo=float(inst.batteries.sum()),
-            hi=float(inst.batteries.sum()),
+            lo=float(inst.batteries.sum()) - inst.fixed_road_end,
+            hi=float(inst.batteries.sum()) - inst.fixed_road_end,
             n=1,
         )
         # fleet size: trucks busy in each period
@@ -335,9 +387,8 @@ def _build(inst: _Instance, relax: bool = False) -> LinearModel:
             ok = ok & (tt < T) if not inst.cyclic else ok
             busy_r.append((tt % T)[np.broadcast_to(ok, (P, D))])
             busy_c.append(trips.index[np.broadcast_to(ok, (P, D))])
-        lm.add_constraints(
-            "fleet", rows=np.concatenate(busy_r), cols=np.concatenate(busy_c), vals=1.0, hi=float(count), n=T
-        )
+        free = float(count) - (np.zeros(T) if inst.fixed_busy is None else inst.fixed_busy)
+        lm.add_constraints("fleet", rows=np.concatenate(busy_r), cols=np.concatenate(busy_c), vals=1.0, hi=free, n=T)
         for leg in ("out", "back"):
             lm.add_constraints(
                 f"truck_load_{leg}",
@@ -363,11 +414,15 @@ def _build(inst: _Instance, relax: bool = False) -> LinearModel:
         )
     # peak power
     if inst.peak_limit is not None or inst.demand_charge > 0:
-        r, c, v = _lagged(inst, start.index, inst.prof)
+        r, c, v = _lagged(inst, start.index, inst.prof, hist)
         tt = r % T
         if inst.demand_charge > 0:
             pmax = lm.add_vars(
-                "peak_kw", 1, cost=inst.demand_charge, ub=np.inf if inst.peak_limit is None else inst.peak_limit
+                "peak_kw",
+                1,
+                cost=inst.demand_charge,
+                lb=inst.peak_floor,
+                ub=np.inf if inst.peak_limit is None else max(inst.peak_limit, inst.peak_floor),
             )
             lm.add_constraints(
                 "peak",
@@ -379,7 +434,36 @@ def _build(inst: _Instance, relax: bool = False) -> LinearModel:
             )
         else:
             lm.add_constraints("peak", rows=tt, cols=c, vals=v, hi=float(inst.peak_limit), n=T)  # type: ignore[arg-type]
+    if inst.strengthen:
+        _strengthen(inst, lm)
     return lm
+
+
+def _strengthen(inst: _Instance, lm: LinearModel) -> None:
+    r"""Valid inequalities that cut off fractional points but no integer schedule.
+
+    **Whole served swaps per cyclic horizon.** Summing the depleted balance of station :math:`s`
+    over a cyclic horizon, the inventory terms cancel:
+    :math:`\sum_t x_{st} = \sum_t n_{st} + \sum_t (\text{out}^E_{st} - \text{in}^E_{st})`. Starts
+    and truck loads are integers, so every integer schedule serves a *whole* number of swaps per
+    station and horizon, and :math:`\sum_t x_{st} \le \lfloor \sum_t \min(d_{st}, \text{bay
+    capacity}) \rfloor`. The LP relaxation, with fractional packs, serves the fractional remainder
+    too; this cut charges the penalty for it (up to one lost swap per station). Without a cyclic
+    horizon the end inventory is free to be fractional and the cut would not be valid.
+    """
+    if not inst.cyclic:
+        return
+    N, T = inst.N, inst.T
+    sv = lm.block("served")
+    cap = np.minimum(inst.demand, inst.swap_cap[:, None]).sum(axis=1)
+    lm.add_constraints(
+        "whole_swaps",
+        rows=np.repeat(np.arange(N), T),
+        cols=sv.index.ravel(),
+        vals=1.0,
+        hi=np.floor(cap + 1e-9),
+        n=N,
+    )
 
 
 # ------------------------------------------------------------------------------ result
@@ -609,6 +693,8 @@ def plan_operations(
     peak_kw_limit: float | None = None,
     demand_charge_cny_per_kw: float = 0.0,
     relax: bool = False,
+    horizon: int | None = None,
+    step: int | None = None,
     options: SolveOptions | None = None,
 ) -> OperationsPlan:
     """Plan charging and battery transfers for open stations over a horizon.
@@ -652,12 +738,31 @@ def plan_operations(
         Price of the horizon's peak network kW (a monthly demand charge prorated to the horizon).
     relax
         Solve the LP relaxation (integrality dropped): a fast bound and a fractional schedule.
+    horizon, step
+        Rolling-horizon mode (needs ``cyclic=False``): solve windows of ``horizon`` periods, keep
+        the first ``step`` (default ``horizon``) of each and start the next window from the exact
+        state at that point: charged and depleted packs, packs still on chargers (with their
+        remaining power profile and completion period), and trucks still on the road (their loads
+        and the trucks they occupy). The last window ends with the horizon and is kept whole.
+        ``options`` apply to each window. The plan's ``bound`` is the LP relaxation of the
+        monolithic model over the whole horizon and ``gap`` is ``(cost - bound) / cost``, an upper
+        bound on the rolling plan's distance from the monolithic optimum; ``details["windows"]``
+        lists each window's start, length, kept periods, status, objective and gap. The stitched
+        plan is verified like any other (:meth:`OperationsPlan.verify`).
     options
         Solver options.
 
     Returns
     -------
     OperationsPlan
+
+    Raises
+    ------
+    InvalidInputError
+        For invalid inputs (the message names the field and its value), e.g. ``horizon`` with a
+        cyclic horizon.
+    InfeasibleError
+        When no schedule exists (or, with ``allow_lost=False``, when some swap cannot be served).
     """
     t0 = time.perf_counter()
     inst = _instance(
@@ -677,6 +782,23 @@ def plan_operations(
         peak_limit=peak_kw_limit,
         demand_charge=demand_charge_cny_per_kw,
     )
+    if horizon is not None or step is not None:
+        return _plan_rolling(inst, horizon, step, relax=relax, allow_lost=allow_lost, options=options)
+    sol, lm, build_s, solve_s = _solve(inst, relax, allow_lost, options, t0, lp_bound=True)
+    return _result(inst, sol, lm, build_s, solve_s, relax)
+
+
+def _solve(
+    inst: _Instance,
+    relax: bool,
+    allow_lost: bool,
+    options: SolveOptions | None,
+    t0: float,
+    *,
+    lp_bound: bool,
+    where: str = "",
+) -> tuple[Any, LinearModel, float, float]:
+    """Build and solve one model; returns the solution, the model, build and solve seconds."""
     lm = _build(inst, relax)
     if not allow_lost:
         sv = lm.block("served")
@@ -684,29 +806,198 @@ def plan_operations(
         if (inst.demand > inst.swap_cap[:, None] + 1e-9).any():
             s, t = np.argwhere(inst.demand > inst.swap_cap[:, None] + 1e-9)[0]
             raise InfeasibleError(
-                f"station {inst.labels[s]!r}, period {t}: demand {inst.demand[s, t]:g} exceeds the bays' "
+                f"{where}station {inst.labels[s]!r}, period {t}: demand {inst.demand[s, t]:g} exceeds the bays' "
                 f"{inst.swap_cap[s]:g} swaps per period"
             )
     build_s = time.perf_counter() - t0
     th = time.perf_counter()
     start = None if relax else _round_and_fix(inst, lm, options or SolveOptions())
-    lp_bound = -np.inf
-    if not relax and "trips" in lm.blocks:
+    bound = -np.inf
+    if lp_bound and not relax and "trips" in lm.blocks:
         # the MIP's own root LP can be slow with trucks; an interior-point LP gives the bound quickly
         lp = lm.solve(dataclasses.replace(_remaining(options, t0) or SolveOptions(), lp_method="ipm"), relax=True)
-        lp_bound = lp.objective if lp.x is not None else -np.inf
+        bound = lp.objective if lp.x is not None else -np.inf
     heur_s = time.perf_counter() - th
     sol = lm.solve(_remaining(options, t0), relax=relax, start=start)
-    if sol.x is not None and lp_bound > sol.report.bound:
-        gap = abs(sol.report.objective - lp_bound) / max(abs(sol.report.objective), 1e-9)
-        sol = dataclasses.replace(sol, report=dataclasses.replace(sol.report, bound=lp_bound, gap=gap))
+    if sol.x is not None and bound > sol.report.bound:
+        gap = abs(sol.report.objective - bound) / max(abs(sol.report.objective), 1e-9)
+        sol = dataclasses.replace(sol, report=dataclasses.replace(sol.report, bound=bound, gap=gap))
     if sol.status == SolveStatus.INFEASIBLE:
         if not allow_lost:
-            raise InfeasibleError(_why_short(inst, relax, options))
-        raise InfeasibleError("the operations model is infeasible (check racks, initial state and truck times)")
+            raise InfeasibleError(where + _why_short(inst, relax, options))
+        raise InfeasibleError(where + "the operations model is infeasible (check racks, initial state and truck times)")
     if sol.x is None:
-        raise InfeasibleError(f"no feasible schedule found ({sol.status.value}); give more time")
-    return _result(inst, sol, lm, build_s + sol.report.build_seconds, heur_s + sol.report.solve_seconds, relax)
+        raise InfeasibleError(f"{where}no feasible schedule found ({sol.status.value}); give more time")
+    return sol, lm, build_s + sol.report.build_seconds, heur_s + sol.report.solve_seconds
+
+
+# ---------------------------------------------------------------------- rolling horizon
+def _trip_flows(inst: _Instance, tp: _Trips) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Net charged and depleted packs each departure delivers per station and period (N, T), and the
+    trucks busy per period (T,), for trips within a horizon that is not cyclic."""
+    N, T = inst.N, inst.T
+    df = np.zeros((N, T))
+    dg = np.zeros((N, T))
+    busy = np.zeros(T)
+    a, b = inst.pa[tp.pair], inst.pb[tp.pair]
+    mid = tp.dep + inst.theta[tp.pair]
+    end = tp.dep + inst.round_trip[tp.pair]
+    ld = tp.loads
+    for arr, out_a, into_b, out_b, into_a in (
+        (df, ld["out_charged"], ld["out_charged"], ld["back_charged"], ld["back_charged"]),
+        (dg, ld["out_depleted"], ld["out_depleted"], ld["back_depleted"], ld["back_depleted"]),
+    ):
+        np.add.at(arr, (a, tp.dep), -out_a)
+        np.add.at(arr, (b, mid), into_b)
+        np.add.at(arr, (b, mid), -out_b)
+        np.add.at(arr, (a, end), into_a)
+    for i in range(tp.dep.size):
+        busy[tp.dep[i] : end[i]] += tp.k[i]
+    return df, dg, busy
+
+
+def _window(
+    inst: _Instance,
+    t0: int,
+    h: int,
+    state: tuple[FloatArray, FloatArray, FloatArray | None],
+    flows: tuple[FloatArray, FloatArray, FloatArray],
+    peak_floor: float,
+) -> _Instance:
+    """Periods ``t0 .. t0 + h - 1`` of ``inst`` starting from a carried-over state.
+
+    ``state`` is (charged, depleted, starts of the previous Lmax periods); ``flows`` the net charged
+    and depleted deliveries and busy trucks of trips already under way, over the whole horizon.
+    """
+    sl = slice(t0, t0 + h)
+    F0, E0, hist = state
+    df, dg, busy = flows
+    deps = inst.deps[(inst.deps >= t0) & (inst.deps < t0 + h)] - t0
+    return dataclasses.replace(
+        inst,
+        demand=inst.demand[:, sl],
+        price=inst.price[sl],
+        T=h,
+        F0=F0,
+        E0=E0,
+        hist=hist,
+        fixed_f=df[:, sl],
+        fixed_g=dg[:, sl],
+        fixed_busy=busy[sl],
+        fixed_road_end=0.0,  # trips committed earlier all end inside the window (see _plan_rolling)
+        peak_floor=peak_floor,
+        deps=deps,
+    )
+
+
+def _plan_rolling(
+    inst: _Instance,
+    horizon: int | None,
+    step: int | None,
+    *,
+    relax: bool,
+    allow_lost: bool,
+    options: SolveOptions | None,
+) -> OperationsPlan:
+    """Solve windows of ``horizon`` periods, keep the first ``step`` of each, carry the state over.
+
+    The state carried into the next window is exact: charged and depleted packs at each station,
+    the starts of the last Lmax periods (packs still on chargers, with their remaining power profile
+    and completion period), and every committed truck trip (loads still to be delivered, trucks
+    still busy). A window's round trips must end inside it, so trips committed by one window end
+    before the end of the next: nothing is on the road at a window's end that the window did not
+    decide itself.
+    """
+    T, N = inst.T, inst.N
+    if inst.cyclic:
+        raise InvalidInputError("cyclic", True, "a rolling horizon needs a given start state: pass cyclic=False")
+    if horizon is None or isinstance(horizon, bool) or int(horizon) != horizon or horizon < 1:
+        raise InvalidInputError("horizon", horizon, "must be a positive whole number of periods")
+    step = horizon if step is None else step
+    if isinstance(step, bool) or int(step) != step or not (1 <= step <= horizon):
+        raise InvalidInputError("step", step, f"must be a whole number of periods in 1..horizon={horizon}")
+    horizon, step = int(horizon), int(step)
+    Lmax = inst.prof.shape[1]
+    n, x, F, E = (np.zeros((N, T)) for _ in range(4))
+    df, dg, busy = np.zeros((N, T)), np.zeros((N, T)), np.zeros(T)
+    parts: list[_Trips] = []
+    Fc, Ec = inst.F0.copy(), inst.batteries - inst.F0
+    windows: list[dict[str, Any]] = []
+    build_s = solve_s = 0.0
+    biggest: SolveReport | None = None
+    t0 = 0
+    while t0 < T:
+        h = min(horizon, T - t0)
+        keep = h if t0 + h >= T else step
+        hist = None
+        if t0 > 0:
+            hist = np.zeros((N, Lmax))
+            lo = max(t0 - Lmax, 0)
+            hist[:, Lmax - (t0 - lo) :] = n[:, lo:t0]
+        peak_floor = 0.0
+        if inst.demand_charge > 0 and t0 > 0:
+            peak_floor = float(_pipeline(inst, n)[1][:, :t0].sum(axis=0).max(initial=0.0))
+        w = _window(inst, t0, h, (Fc, Ec, hist), (df, dg, busy), peak_floor)
+        where = f"rolling window at periods {t0}..{t0 + h - 1} (periods below relative to it): "
+        sol, lm, b_s, s_s = _solve(w, relax, allow_lost, options, time.perf_counter(), lp_bound=False, where=where)
+        build_s += b_s
+        solve_s += s_s
+        sl = slice(t0, t0 + keep)
+        for arr, name in ((n, "start"), (x, "served"), (F, "charged"), (E, "depleted")):
+            arr[:, sl] = sol.values(name)[:, :keep]
+        tp = _solution_trips(w, sol, lm, relax)
+        tp = tp.take(tp.dep < keep)
+        tp = dataclasses.replace(tp, dep=tp.dep + t0)
+        if tp.dep.size:
+            parts.append(tp)
+            f1, g1, b1 = _trip_flows(inst, tp)
+            df += f1
+            dg += g1
+            busy += b1
+        r = sol.report
+        windows.append(
+            {"start": t0, "periods": h, "kept": keep, "status": r.status.value, "objective": r.objective, "gap": r.gap}
+        )
+        if biggest is None or r.n_nonzeros > biggest.n_nonzeros:
+            biggest = r
+        Fc, Ec = F[:, t0 + keep - 1].copy(), E[:, t0 + keep - 1].copy()
+        t0 += keep
+    assert biggest is not None
+    # the bound: LP relaxation of the monolithic model over the whole horizon
+    tb = time.perf_counter()
+    lp = _build(inst, relax=True).solve(options, relax=True)
+    bound_s = time.perf_counter() - tb
+    tps = _Trips.concat(parts) if inst.fleet is not None else None
+    if tps is not None and tps.dep.size:
+        order = np.lexsort((tps.pair, tps.dep))
+        tps = tps.take(order)
+    status = SolveStatus(windows[0]["status"]) if len(windows) == 1 else SolveStatus.FEASIBLE
+    report = dataclasses.replace(
+        biggest, status=status, build_seconds=build_s, solve_seconds=solve_s + bound_s, bound=lp.objective
+    )
+    plan = _assemble(
+        inst,
+        (n, x, F, E),
+        tps,
+        report,
+        build_s,
+        solve_s + bound_s,
+        relax,
+        {
+            "rows": biggest.n_rows,
+            "cols": biggest.n_cols,
+            "nonzeros": biggest.n_nonzeros,
+            "horizon": horizon,
+            "step": step,
+            "windows": tuple(MappingProxyType(wd) for wd in windows),
+            "bound": "LP relaxation of the monolithic model over the whole horizon",
+            "gap": "(stitched cost - bound) / stitched cost: how far the rolling plan can be from the "
+            "monolithic optimum at most (includes that LP's own integrality gap)",
+        },
+    )
+    gap = abs(plan.objective - lp.objective) / max(abs(plan.objective), 1e-9) if lp.x is not None else float("inf")
+    report = dataclasses.replace(report, objective=plan.objective, gap=gap)
+    return dataclasses.replace(plan, bound=lp.objective, gap=gap, status=status, report=report)
 
 
 def _remaining(options: SolveOptions | None, t0: float) -> SolveOptions | None:
@@ -742,6 +1033,13 @@ def _station_slice(inst: _Instance, s: int) -> _Instance:
         km=np.zeros(0),
         deps=empty,
         fleet=None,
+        E0=None if inst.E0 is None else inst.E0[one],
+        hist=None if inst.hist is None else inst.hist[one],
+        fixed_f=None if inst.fixed_f is None else inst.fixed_f[one],
+        fixed_g=None if inst.fixed_g is None else inst.fixed_g[one],
+        fixed_busy=None,
+        fixed_road_end=0.0,
+        peak_floor=0.0,
     )
 
 
@@ -772,14 +1070,16 @@ def _round_and_fix(inst: _Instance, lm: LinearModel, opts: SolveOptions) -> Floa
         sub = m1.solve(sub_opts)
         if sub.x is None:
             return None
-        for name in ("start", "served", "charged", "depleted"):
-            x0[lm.block(name).index[s]] = sub.values(name)[0]
-        r, c, v = _lagged(one, m1.block("start").index, one.prof)
+        for name in ("start", "served", "charged", "depleted", "history"):
+            if name in m1.blocks:
+                x0[lm.block(name).index[s]] = sub.values(name)[0]
+        hist = m1.block("history").index if "history" in m1.blocks else None
+        r, c, v = _lagged(one, m1.block("start").index, one.prof, hist)
         kw = np.zeros(T)
         np.add.at(kw, r, v * sub.x[c])
         peak += kw
     if "peak_kw" in lm.blocks:
-        x0[lm.block("peak_kw").start] = peak.max(initial=0.0)
+        x0[lm.block("peak_kw").start] = max(peak.max(initial=0.0), inst.peak_floor)
     return x0
 
 
@@ -795,12 +1095,70 @@ def _why_short(inst: _Instance, relax: bool, options: SolveOptions | None) -> st
     )
 
 
+@dataclass(frozen=True)
+class _Trips:
+    """Truck departures as arrays: pair index, departure period, trips and the four loads."""
+
+    pair: IntArray
+    dep: IntArray
+    k: FloatArray
+    loads: dict[str, FloatArray]
+
+    @staticmethod
+    def empty() -> _Trips:
+        z = np.zeros(0)
+        return _Trips(np.zeros(0, np.int64), np.zeros(0, np.int64), z, {nm: z for nm in _LOADS})
+
+    def take(self, keep: NDArray[Any]) -> _Trips:
+        return _Trips(self.pair[keep], self.dep[keep], self.k[keep], {nm: v[keep] for nm, v in self.loads.items()})
+
+    @staticmethod
+    def concat(parts: Sequence[_Trips]) -> _Trips:
+        if not parts:
+            return _Trips.empty()
+        return _Trips(
+            np.concatenate([p.pair for p in parts]),
+            np.concatenate([p.dep for p in parts]),
+            np.concatenate([p.k for p in parts]),
+            {nm: np.concatenate([p.loads[nm] for p in parts]) for nm in _LOADS},
+        )
+
+
+def _solution_trips(inst: _Instance, sol: Any, lm: LinearModel, relax: bool) -> _Trips:
+    if "trips" not in lm.blocks:
+        return _Trips.empty()
+    k = sol.values("trips")
+    pi, di = np.nonzero(k > 0.5 if not relax else k > 1e-9)
+    return _Trips(pi, inst.deps[di], k[pi, di], {nm: sol.values(nm)[pi, di] for nm in _LOADS})
+
+
 def _result(inst: _Instance, sol: Any, lm: LinearModel, build_s: float, solve_s: float, relax: bool) -> OperationsPlan:
+    r = sol.report
+    return _assemble(
+        inst,
+        (sol.values("start"), sol.values("served"), sol.values("charged"), sol.values("depleted")),
+        _solution_trips(inst, sol, lm, relax) if inst.fleet is not None else None,
+        r,
+        build_s,
+        solve_s,
+        relax,
+        {"rows": r.n_rows, "cols": r.n_cols, "nonzeros": r.n_nonzeros},
+    )
+
+
+def _assemble(
+    inst: _Instance,
+    arrays: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
+    tp: _Trips | None,
+    r: SolveReport,
+    build_s: float,
+    solve_s: float,
+    relax: bool,
+    details: dict[str, Any],
+) -> OperationsPlan:
+    """The plan from per-station arrays (starts, served, charged, depleted) and truck departures."""
     N, T = inst.N, inst.T
-    n = sol.values("start")
-    x = sol.values("served")
-    F = sol.values("charged")
-    E = sol.values("depleted")
+    n, x, F, E = arrays
     charging, kw = _pipeline(inst, n)
     hours = (np.arange(T) * inst.dt) % 24
     schedule = pd.DataFrame(
@@ -819,11 +1177,8 @@ def _result(inst: _Instance, sol: Any, lm: LinearModel, build_s: float, solve_s:
             "price": np.tile(inst.price, N),
         }
     )
-    if "trips" in lm.blocks:
-        k = sol.values("trips")
-        ld = {nm: sol.values(nm) for nm in _LOADS}
-        pi, di = np.nonzero(k > 0.5 if not relax else k > 1e-9)
-        dep = inst.deps[di]
+    if tp is not None:
+        pi, dep = tp.pair, tp.dep
         trips = pd.DataFrame(
             {
                 "from": [inst.labels[int(inst.pa[p])] for p in pi],
@@ -831,11 +1186,11 @@ def _result(inst: _Instance, sol: Any, lm: LinearModel, build_s: float, solve_s:
                 "period": dep,
                 "arrival": dep + inst.theta[pi],
                 "return": dep + inst.round_trip[pi],
-                "trips": k[pi, di],
-                "charged": ld["out_charged"][pi, di],
-                "depleted": ld["out_depleted"][pi, di],
-                "charged_back": ld["back_charged"][pi, di],
-                "depleted_back": ld["back_depleted"][pi, di],
+                "trips": tp.k,
+                "charged": tp.loads["out_charged"],
+                "depleted": tp.loads["out_depleted"],
+                "charged_back": tp.loads["back_charged"],
+                "depleted_back": tp.loads["back_depleted"],
                 "km": inst.km[pi],
             }
         )
@@ -854,7 +1209,6 @@ def _result(inst: _Instance, sol: Any, lm: LinearModel, build_s: float, solve_s:
         "demand_charge": inst.demand_charge * peak,
     }
     costs["total"] = sum(costs.values())
-    r = sol.report
     return OperationsPlan(
         schedule=schedule,
         trips=trips,
@@ -867,15 +1221,7 @@ def _result(inst: _Instance, sol: Any, lm: LinearModel, build_s: float, solve_s:
         build_seconds=build_s,
         solve_seconds=solve_s,
         report=r,
-        details=MappingProxyType(
-            {
-                "rows": r.n_rows,
-                "cols": r.n_cols,
-                "nonzeros": r.n_nonzeros,
-                "charge_periods": inst.L.tolist(),
-                "period_hours": inst.dt,
-            }
-        ),
+        details=MappingProxyType({**details, "charge_periods": inst.L.tolist(), "period_hours": inst.dt}),
         _inst=inst,
         _relax=relax,
     )
