@@ -35,6 +35,14 @@ Constraints (``define_*`` families)
 * trucks: :math:`f_{abt} + g_{abt} \le Q k_{abt}`; trucks busy at any time (a trip occupies its
   truck for the round trip :math:`\theta_{ab} + \theta_{ba}`) :math:`\le K`
 * peak: :math:`\sum_s \sum_j p_{sj} n_{s,t-j} \le P^{\max}` (a limit, or a variable priced by a demand charge)
+* whole swaps (cyclic horizons, a valid inequality, see :func:`_strengthen`):
+  :math:`\sum_t x_{st} \le \lfloor \sum_t \min(d_{st}, \text{bay capacity}) \rfloor`
+
+Rolling horizon
+---------------
+``plan_operations(..., cyclic=False, horizon=H, step=S)`` solves windows of ``H`` periods and keeps
+the first ``S`` of each; the next window starts from the exact state (packs per station, charges in
+progress as fixed ``history`` columns, committed truck trips as fixed deliveries and busy trucks).
 
 Objective
 ---------
@@ -489,7 +497,10 @@ class OperationsPlan:
     peak_kw
         Highest network charging power (period average), kW.
     objective, bound, gap, status
-        As in :class:`~swapnet.optim.SolveReport`.
+        As in :class:`~swapnet.optim.SolveReport`. For a rolling-horizon plan (``horizon=``),
+        ``bound`` is the LP relaxation of the monolithic model over the whole horizon, ``gap`` is
+        ``(objective - bound) / objective`` and ``status`` is ``feasible`` (no optimality proof)
+        unless one window covered the whole horizon.
     build_seconds, solve_seconds
         Model building vs solver time (the warm-start heuristic, itself a small MIP, counts as solving).
     """
@@ -939,7 +950,7 @@ def _plan_rolling(
             peak_floor = float(_pipeline(inst, n)[1][:, :t0].sum(axis=0).max(initial=0.0))
         w = _window(inst, t0, h, (Fc, Ec, hist), (df, dg, busy), peak_floor)
         where = f"rolling window at periods {t0}..{t0 + h - 1} (periods below relative to it): "
-        sol, lm, b_s, s_s = _solve(w, relax, allow_lost, options, time.perf_counter(), lp_bound=False, where=where)
+        sol, lm, b_s, s_s = _solve(w, relax, allow_lost, options, time.perf_counter(), lp_bound=True, where=where)
         build_s += b_s
         solve_s += s_s
         sl = slice(t0, t0 + keep)
@@ -965,7 +976,7 @@ def _plan_rolling(
     assert biggest is not None
     # the bound: LP relaxation of the monolithic model over the whole horizon
     tb = time.perf_counter()
-    lp = _build(inst, relax=True).solve(options, relax=True)
+    lp = _build(inst, relax=True).solve(dataclasses.replace(options or SolveOptions(), lp_method="ipm"), relax=True)
     bound_s = time.perf_counter() - tb
     tps = _Trips.concat(parts) if inst.fleet is not None else None
     if tps is not None and tps.dep.size:
@@ -1010,11 +1021,16 @@ def _remaining(options: SolveOptions | None, t0: float) -> SolveOptions | None:
 
 def _station_slice(inst: _Instance, s: int) -> _Instance:
     """Station ``s`` alone, without trucks or network-wide peak terms."""
-    one = slice(s, s + 1)
+    return _subset(inst, np.arange(s, s + 1))
+
+
+def _subset(inst: _Instance, idx: IntArray) -> _Instance:
+    """Stations ``idx`` alone, without trucks or network-wide peak terms."""
+    one = idx
     empty = np.zeros(0, dtype=np.int64)
     return dataclasses.replace(
         inst,
-        labels=inst.labels[one],
+        labels=tuple(inst.labels[int(i)] for i in idx),
         hub=inst.hub[one],
         batteries=inst.batteries[one],
         chargers=inst.chargers[one],
