@@ -756,8 +756,9 @@ def plan_operations(
         remaining power profile and completion period), and trucks still on the road (their loads
         and the trucks they occupy). The last window ends with the horizon and is kept whole.
         ``options`` apply to each window. The plan's ``bound`` is the LP relaxation of the
-        monolithic model over the whole horizon and ``gap`` is ``(cost - bound) / cost``, an upper
-        bound on the rolling plan's distance from the monolithic optimum; ``details["windows"]``
+        monolithic model over the whole horizon (solved within the time limit times the number of
+        windows; NaN if not reached) and ``gap`` is ``(cost - bound) / cost``, an upper bound on
+        the rolling plan's distance from the monolithic optimum; ``details["windows"]``
         lists each window's start, length, kept periods, status, objective and gap. The stitched
         plan is verified like any other (:meth:`OperationsPlan.verify`).
     options
@@ -976,7 +977,10 @@ def _plan_rolling(
     assert biggest is not None
     # the bound: LP relaxation of the monolithic model over the whole horizon
     tb = time.perf_counter()
-    lp = _build(inst, relax=True).solve(dataclasses.replace(options or SolveOptions(), lp_method="ipm"), relax=True)
+    # (interior point, within the time limit times the number of windows; NaN bound if not reached)
+    opts = options or SolveOptions()
+    limit = None if opts.time_limit is None else opts.time_limit * len(windows)
+    lp = _build(inst, relax=True).solve(dataclasses.replace(opts, lp_method="ipm", time_limit=limit), relax=True)
     bound_s = time.perf_counter() - tb
     tps = _Trips.concat(parts) if inst.fleet is not None else None
     if tps is not None and tps.dep.size:
