@@ -1480,7 +1480,7 @@ def flow_capturing(
     candidates
         Node labels allowed to host a station (default: every node on some path), in output order.
     options
-        :class:`~swapnet.optim.SolveOptions` (time limit, gap, ...).
+        :class:`~swapnet.optim.SolveOptions`; ``time_limit`` is a budget for the whole call.
     method
         ``"milp"`` (exact, HiGHS, warm-started from the greedy solution) or ``"greedy"``.
 
@@ -1597,7 +1597,9 @@ def flow_refueling(
         ``capacity``). Default ``max(1, ceil(round-trip length / R))``, the fewest
         swaps any station pattern can need.
     options
-        :class:`~swapnet.optim.SolveOptions`.
+        :class:`~swapnet.optim.SolveOptions`; ``time_limit`` is a budget for the whole call
+        (reductions, heuristics, bounds and every solve); when it runs out the best plan is
+        returned with status ``TIME_LIMIT`` and its gap.
     method
         ``"milp"`` (exact, warm-started from greedy) or ``"greedy"`` (for the
         capacitated model: greedy sites, then the optimal service for them).

@@ -80,7 +80,9 @@ def set_cover(
     demand, candidates
         With a road network as ``cost``: demand nodes and candidate sites.
     options
-        :class:`~swapnet.optim.SolveOptions`.
+        :class:`~swapnet.optim.SolveOptions`; ``time_limit`` is a budget for the whole call
+        (reductions, heuristics, bounds and every solve); when it runs out the best plan is
+        returned with status ``TIME_LIMIT`` and its gap.
     method
         ``"milp"`` (exact) or ``"greedy"`` (Chvátal's cost-effectiveness greedy, then redundant sites dropped).
 
@@ -435,7 +437,11 @@ def p_median(
     Levels are generated lazily: each demand starts with the levels up to its
     cost in a greedy + interchange (Teitz-Bart) solution; the truncated model
     is a relaxation, and levels are added for demands whose open site lies
-    beyond their last level until none does, which proves optimality.
+    beyond their last level until none does, which proves optimality. The
+    heuristics and a Lagrangian bound run first on prefixes of the sorted cost
+    rows; no MIP is built when the bound already proves the heuristic plan, nor
+    when the time budget left is below ``nonzeros / 10,000`` seconds (the plan is
+    then the heuristic one with the Lagrangian bound, status ``TIME_LIMIT``).
 
     Capacitated (``capacities`` given): single assignment,
     :math:`\sum_j x_{ij} = 1`, :math:`\sum_i w_i x_{ij} \le Q_j y_j`,
