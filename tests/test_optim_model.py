@@ -75,3 +75,13 @@ def test_interrupt_stops_an_overrunning_solver() -> None:
     sol = m.solve(SolveOptions(mip_gap=0.0, time_limit=0.5, highs_options={"time_limit": 1000.0}))
     assert time.perf_counter() - t < 0.5 + 5.0
     assert sol.status in (SolveStatus.TIME_LIMIT, SolveStatus.OPTIMAL)
+
+
+def test_thread_count_can_change_between_solves() -> None:
+    # HiGHS sizes one scheduler per process at its first run; another count used to fail ("Not Set")
+    m = _knapsack(30, seed=1)
+    ref = m.solve(SolveOptions(mip_gap=0.0))
+    for threads in (1, None, 2, 1):
+        sol = m.solve(SolveOptions(mip_gap=0.0, threads=threads))
+        assert sol.status == SolveStatus.OPTIMAL
+        assert sol.objective == pytest.approx(ref.objective)

@@ -418,8 +418,7 @@ class LinearModel:
             h.setOptionValue("solver", opts.lp_method)
         if opts.time_limit is not None:
             h.setOptionValue("time_limit", float(opts.time_limit))
-        if opts.threads is not None:
-            h.setOptionValue("threads", int(opts.threads))
+        _use_threads(h, opts.threads)
         for key, value in opts.highs_options.items():
             if h.setOptionValue(str(key), value) != highspy.HighsStatus.kOk:
                 raise InvalidInputError(f"highs_options[{key!r}]", value, "is not a valid HiGHS option setting")
@@ -597,6 +596,27 @@ def new_highs(*, log: bool = False) -> Any:
     h = cls()
     h.setOptionValue("output_flag", bool(log))
     return h
+
+
+_scheduler_threads: list[int | None] = []
+"""Thread count of the process's HiGHS scheduler once a model has run (empty before)."""
+
+
+def _use_threads(h: Any, threads: int | None) -> None:
+    """Set HiGHS's ``threads`` option, restarting its process-wide scheduler when the count changes.
+
+    HiGHS starts one task scheduler per process, sized by the first run's ``threads``; a later
+    run asking for another count fails with model status "Not Set" unless the scheduler is reset.
+    """
+    import highspy
+
+    if threads is not None:
+        h.setOptionValue("threads", int(threads))
+    if _scheduler_threads and _scheduler_threads[0] != threads:
+        reset = getattr(highspy.Highs, "resetGlobalScheduler", None)
+        if reset is not None:
+            reset(True)
+    _scheduler_threads[:] = [threads]
 
 
 _GRACE_ABS = 0.5
