@@ -234,18 +234,27 @@ def _save(fig: Any, path: Path) -> Path:
     return path
 
 
-def _map(result: StudyResult, path: Path) -> Path:
+def _base_map(net: Any, colour: str) -> tuple[Any, Any, np.ndarray[Any, np.dtype[np.float64]] | None]:
+    """A figure with the network's links drawn in ``colour``; ``xy`` is ``None`` (and the axes say so)
+    when the network has no coordinates."""
     plt = _pyplot()
     from matplotlib.collections import LineCollection
 
-    net = result.network
     fig, ax = plt.subplots(figsize=(7.5, 7))
     if net.coords is None:
         ax.text(0.5, 0.5, "network has no coordinates", ha="center", va="center", transform=ax.transAxes)
-        return _save(fig, path)
+        return fig, ax, None
     xy = np.asarray(net.coords, dtype=np.float64)
     segs = np.stack([xy[net.tails], xy[net.heads]], axis=1)
-    ax.add_collection(LineCollection(list(segs), colors="0.85", linewidths=0.5, zorder=1))
+    ax.add_collection(LineCollection(list(segs), colors=colour, linewidths=0.5, zorder=1))
+    return fig, ax, xy
+
+
+def _map(result: StudyResult, path: Path) -> Path:
+    net = result.network
+    fig, ax, xy = _base_map(net, "0.85")
+    if xy is None:
+        return _save(fig, path)
     # service areas: colour each demand node by its station
     asg = result.siting.assignment
     demand_idx = net.index_of(list(result.demand.nodes))
@@ -343,19 +352,14 @@ def _edge_volumes(net: Any, paths: Sequence[Any], volumes: Any) -> dict[tuple[in
 
 def _flow_map(result: StudyResult, path: Path) -> Path:
     """Network with every link's refuelled and offered EV trips, the stations and their daily swaps."""
-    plt = _pyplot()
     from matplotlib.collections import LineCollection
 
     net = result.network
     tr = result.trips
     assert tr is not None
-    fig, ax = plt.subplots(figsize=(7.5, 7))
-    if net.coords is None:
-        ax.text(0.5, 0.5, "network has no coordinates", ha="center", va="center", transform=ax.transAxes)
+    fig, ax, xy = _base_map(net, "0.8")
+    if xy is None:
         return _save(fig, path)
-    xy = np.asarray(net.coords, dtype=np.float64)
-    segs = np.stack([xy[net.tails], xy[net.heads]], axis=1)
-    ax.add_collection(LineCollection(list(segs), colors="0.8", linewidths=0.5, zorder=1))
     flows = tr.flows
     paths = [net.index_of(p) for p in net.shortest_paths(flows.origins, flows.destinations)]
     covered = result.siting.assignment["covered"].to_numpy(dtype=bool)
