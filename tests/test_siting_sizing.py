@@ -90,6 +90,18 @@ def test_grid_limit_caps_chargers() -> None:
     assert plan.covered == pytest.approx(5.0)
 
 
+def test_operated_stations_keep_the_sized_grid() -> None:
+    # operations run a sized station on the grid it was sized for (200 kW here), not the design's 1000 kW
+    from swapnet.operations import stations_from_plan
+
+    sites = CandidateSites.from_nodes(["B", "C"], fixed_cost=[0.0, 0.0], grid_kw=[200.0, np.inf])
+    plan = size_stations(
+        LINE, flat_demand(["A", "C"], [240.0, 24.0]), sites, DESIGN, PACK, service_km=1.0, rate=0.0, options=EXACT,
+    ).verify()  # fmt: skip
+    grid = {s.label: s.grid_kw for s in stations_from_plan(plan, DESIGN)}
+    assert grid == {"B": 200.0, "C": DESIGN.grid_kw}
+
+
 def test_verify_and_pyomo() -> None:
     sites = CandidateSites.from_nodes(["B", "C", "D"], fixed_cost=[3e5, 2e5, 1e5])
     plan = size_stations(

@@ -1350,12 +1350,6 @@ def _run(study: Study, *, progress: bool) -> StudyResult:
     t = time.perf_counter()
     op = study.operations
     stations = stations_from_plan(siting, design, nodes=list(site_nodes))
-    # Sizing honours each site's own grid connection; operate the stations with the same one.
-    site_grid = dict(zip(sites.labels, np.asarray(sites.grid_kw, dtype=float), strict=True))
-    stations = [
-        replace(s, grid_kw=float(site_grid[s.label])) if np.isfinite(site_grid.get(s.label, np.nan)) else s
-        for s in stations
-    ]
     if not od:
         at_stations = demand_at_stations(siting, demand, nodes=list(site_nodes))
     trucks = TruckFleet(count=op.trucks, capacity=op.truck_capacity, every=op.truck_every) if op.trucks else None

@@ -95,16 +95,18 @@ class OpsStation:
         *,
         batteries: int | None = None,
         chargers: int | None = None,
+        grid_kw: float | None = None,
         initial_charged: int | None = None,
     ) -> OpsStation:
-        """A station built to ``design`` (battery and charger counts may be overridden, e.g. from sizing)."""
+        """A station built to ``design`` (battery and charger counts and the grid connection may be
+        overridden, e.g. from sizing)."""
         return cls(
             label=label,
             node=node,
             batteries=design.batteries if batteries is None else batteries,
             chargers=design.chargers if chargers is None else chargers,
             charger_kw=design.charger_kw,
-            grid_kw=design.grid_kw,
+            grid_kw=design.grid_kw if grid_kw is None else grid_kw,
             bays=design.bays,
             swap_minutes=design.swap_minutes,
             initial_charged=initial_charged,
@@ -166,7 +168,8 @@ def stations_from_plan(
 ) -> list[OpsStation]:
     """Stations for the sites of a :class:`~swapnet.siting.SitingPlan`.
 
-    Plans from :func:`~swapnet.siting.size_stations` carry battery and charger counts (used);
+    Plans from :func:`~swapnet.siting.size_stations` carry battery and charger counts and each
+    site's grid connection (used);
     other plans get ``design`` as it is. ``nodes`` gives each site's network node when the
     plan's site labels are not nodes themselves.
     """
@@ -176,7 +179,12 @@ def stations_from_plan(
         for row in sized.itertuples(index=False):
             out.append(
                 OpsStation.from_design(
-                    row.site, row.node, design, batteries=int(row.batteries), chargers=int(row.chargers)
+                    row.site,
+                    row.node,
+                    design,
+                    batteries=int(row.batteries),
+                    chargers=int(row.chargers),
+                    grid_kw=float(row.grid_kw) if "grid_kw" in sized else None,
                 )
             )
         return out

@@ -108,7 +108,7 @@ def size_stations(
         ``objective`` = annual cost (CNY/year); ``covered`` = peak-hour swaps served;
         ``assignment`` rows (demand, site, swaps_per_hour) with ``site=None`` for unserved swaps;
         ``details["stations"]`` a DataFrame (site, node, batteries, chargers, swaps_per_hour,
-        capacity_per_hour, charging_kw).
+        capacity_per_hour, charging_kw, grid_kw: the grid connection the station was sized for).
     """
     t0 = time.perf_counter()
     if not np.isfinite(service_km) or service_km < 0:
@@ -195,6 +195,7 @@ def size_stations(
             "swaps_per_hour": load[mask],
             "capacity_per_hour": np.minimum(B, cv[mask] / tc),
             "charging_kw": cv[mask] * p_kw,
+            "grid_kw": G[mask],
         }
     )
     served = xv > 1e-9
