@@ -25,6 +25,7 @@ import os
 import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 import numpy as np
 
@@ -106,6 +107,27 @@ def one_station(args: tuple[OpsStation, np.ndarray, SolveOptions]) -> tuple[floa
     return p.objective, p.gap
 
 
+def _day_instance(st: Any, dem: Any, tariff: Any, *, trucks: Any, network: Any) -> Any:
+    """The benchmark's one-day, 96-period cyclic instance (model internals, for build timing and LP bounds)."""
+    return ops_model._instance(
+        st,
+        dem,
+        tariff,
+        periods=96,
+        days=1,
+        pack=swapnet.BatteryPack.catl_25_lfp(),
+        trucks=trucks,
+        hubs=(),
+        network=network,
+        cyclic=True,
+        start_soc=0.2,
+        lost_penalty=200.0,
+        degradation=0.0,
+        peak_limit=None,
+        demand_charge=0.0,
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="small sizes, short limits")
@@ -166,23 +188,7 @@ def main() -> None:
     )
 
     # 3. build speed
-    inst = ops_model._instance(
-        st,
-        dem,
-        tariff,
-        periods=96,
-        days=1,
-        pack=swapnet.BatteryPack.catl_25_lfp(),
-        trucks=None,
-        hubs=(),
-        network=None,
-        cyclic=True,
-        start_soc=0.2,
-        lost_penalty=200.0,
-        degradation=0.0,
-        peak_limit=None,
-        demand_charge=0.0,
-    )
+    inst = _day_instance(st, dem, tariff, trucks=None, network=None)
     ours = statistics.median(ours_build(inst) for _ in range(5))
     theirs = statistics.median(pyomo_build(inst) for _ in range(3))
     print(f"\n3. build of {n1} stations x 96 periods (no trucks), median of repeats")
@@ -216,23 +222,7 @@ def main() -> None:
     )
 
     # 5. LP bound with and without the valid inequalities (case 1)
-    inst1 = ops_model._instance(
-        st,
-        dem,
-        tariff,
-        periods=96,
-        days=1,
-        pack=swapnet.BatteryPack.catl_25_lfp(),
-        trucks=fleet,
-        hubs=(),
-        network=city,
-        cyclic=True,
-        start_soc=0.2,
-        lost_penalty=200.0,
-        degradation=0.0,
-        peak_limit=None,
-        demand_charge=0.0,
-    )
+    inst1 = _day_instance(st, dem, tariff, trucks=fleet, network=city)
     ipm = SolveOptions(lp_method="ipm")
     weak = ops_model._build(dataclasses.replace(inst1, strengthen=False)).solve(ipm, relax=True).objective
     strong = ops_model._build(inst1).solve(ipm, relax=True).objective
