@@ -521,6 +521,29 @@ class OperationsPlan:
     _relax: bool = field(default=False, repr=False)
 
     @property
+    def period_hours(self) -> float:
+        """Length of one period, hours."""
+        assert self._inst is not None
+        return float(self._inst.dt)
+
+    @property
+    def periods_per_day(self) -> int:
+        """Periods in one day (``24 / period_hours``)."""
+        return round(24.0 / self.period_hours)
+
+    @property
+    def days(self) -> int:
+        """Days in the planned horizon (``periods / periods_per_day``)."""
+        assert self._inst is not None
+        return max(1, round(self._inst.T / self.periods_per_day))
+
+    @property
+    def costs_per_day(self) -> MappingProxyType[str, float]:
+        """:attr:`costs` divided by :attr:`days`: CNY per day by term (``costs`` is per horizon)."""
+        d = self.days
+        return MappingProxyType({k: float(v) / d for k, v in self.costs.items()})
+
+    @property
     def lost_swaps(self) -> float:
         """Total lost swaps over the horizon."""
         return float(self.schedule["lost"].sum())
