@@ -85,6 +85,25 @@ class SitingPlan:
         return None if table is None else cast("pd.DataFrame", table)
 
     @property
+    def unserved(self) -> pd.DataFrame:
+        """The :attr:`assignment` rows of demand the plan leaves unserved, with an ``unserved_reason``.
+
+        Rows without a ``site`` (sizing, capacitated models) or not ``covered`` (coverage and flow
+        models); the reason is the model's (``"no station within reach"``, ``"capacity"``) or
+        ``"not covered"``.
+        """
+        a = self.assignment
+        if "covered" in a.columns:
+            out = a[~a["covered"].astype(bool)].copy()
+        elif "site" in a.columns:
+            out = a[a["site"].isna()].copy()
+        else:
+            out = a.iloc[:0].copy()
+        if "unserved_reason" not in out.columns:
+            out["unserved_reason"] = "not covered"
+        return out.reset_index(drop=True)
+
+    @property
     def optimal(self) -> bool:
         """Whether the plan is proven optimal."""
         return self.status == SolveStatus.OPTIMAL

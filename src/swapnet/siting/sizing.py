@@ -32,15 +32,38 @@ subject to
 :math:`P_b` the pack price, :math:`P_c` the price of a charger, CRF the capital recovery factor at
 ``rate`` over the design lifetime, :math:`\pi` the penalty per lost swap. A node whose peak hour is
 short by :math:`u_i` is assumed to lose the same share :math:`u_i/h_i` of its daily swaps.
+
+Service-level sizing (``service_level=s``)
+------------------------------------------
+The mean-rate model runs chargers at 100 % in the busiest hour, so Poisson peaks lose swaps. With a
+target :math:`s` (e.g. 0.98) the loss :math:`1 - s` is met by the queueing model of
+:mod:`swapnet.siting.queueing` (Erlang loss over the packs in the charge cycle, chargers and bays
+as further stages):
+
+1. per site, the utilisation cap :math:`\rho_j` is the charger utilisation at which the site's
+   largest station (:math:`\bar c_j` chargers, :math:`\bar c_j + H \bar c_j / t_c` packs within
+   :math:`\bar b_j`) loses exactly :math:`1 - s`;
+2. the MILP above is solved with :math:`t_c / \rho_j` in place of :math:`t_c` in the charging and
+   battery rows and no separate buffer (:math:`H = 0`);
+3. each open station then gets the cheapest integers :math:`(b_j, c_j)`, :math:`c_j \ge t_c
+   \lambda_j`, :math:`b_j \ge c_j`, within its limits, whose model loss at its load
+   :math:`\lambda_j = \sum_i x_{ij}` is at most :math:`1 - s` (or its limits when none is).
+
+Step 1 is a heuristic (smaller stations reach lower utilisation), so the plan claims no optimality
+(``status = feasible``, ``bound`` and ``gap`` NaN; the MILP's own gap is ``details["milp_gap"]``);
+:meth:`~swapnet.siting.SitingPlan.verify` re-checks the model loss of every station below its limits.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from swapnet.assets import BatteryPack, CandidateSites, StationDesign, capital_recovery_factor
 from swapnet.demand import NodeDemand
@@ -50,11 +73,30 @@ from swapnet.optim import LinearModel, SolveOptions, SolveStatus
 from swapnet.siting._budget import Budget
 from swapnet.siting.matrix import _raise_if_infeasible, _rebase
 from swapnet.siting.plan import SitingPlan, default_options
+from swapnet.siting.queueing import pack_loss, size_for_loss
 
-__all__ = ["size_stations"]
+__all__ = ["resize_stations", "size_stations"]
+
+FloatArray = NDArray[np.float64]
 
 CHARGER_CNY = 60_000.0
 """Assumed price of one charging slot with its power electronics (A: 40-60 kW DC module, ~1,200 CNY/kW)."""
+
+
+def _utilisation_cap(
+    loss: float, tc: float, maxb: FloatArray, maxc: FloatArray, buffer_hours: float, swap_h: float, bays: int
+) -> FloatArray:
+    """Per site, ``rho = tc * lambda_max / c_max``: the charger utilisation at which the site's largest
+    station (``c_max`` chargers, ``c_max + buffer_hours * c_max / tc`` packs within its limit) loses
+    exactly ``loss`` of its drivers (bisection on ``lambda``, vectorised over sites)."""
+    c = np.maximum(maxc, 1.0).astype(np.int64)
+    b = np.minimum(maxb, c + np.ceil(buffer_hours * c / tc)).astype(np.int64)
+    lo, hi = np.zeros(c.size), c / tc
+    for _ in range(50):
+        mid = 0.5 * (lo + hi)
+        ok = pack_loss(mid, b, c, tc, swap_hours=swap_h, bays=bays) <= loss
+        lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
+    return np.clip(tc * lo / c, 1e-3, 1.0)
 
 
 def size_stations(
@@ -70,6 +112,7 @@ def size_stations(
     charger_cost: float = CHARGER_CNY,
     rate: float = 0.08,
     max_stations: int | None = None,
+    service_level: float | None = None,
     options: SolveOptions | None = None,
 ) -> SitingPlan:
     """Open candidate sites and size them (integer batteries and chargers) to serve peak-hour swaps.
@@ -99,6 +142,13 @@ def size_stations(
         Discount rate for annualising capex.
     max_stations
         Optional upper bound on the number of stations.
+    service_level
+        Size for randomness: each open station gets the cheapest batteries and chargers whose
+        busiest-hour share of drivers finding a charged pack is at least ``service_level`` under
+        the queueing model of :mod:`swapnet.siting.queueing` (e.g. ``0.98``), within its site
+        limits. The MILP then uses a utilisation cap ``rho_j`` per site (the highest load its largest
+        station can carry at the target with ``buffer_hours`` of spare packs) and no separate buffer;
+        see "Service-level sizing" in the module docstring. ``None`` (default): the mean-rate model.
     options
         Solver options.
 
@@ -140,6 +190,16 @@ def size_stations(
     maxc = np.where(np.isfinite(candidates.max_chargers), candidates.max_chargers, 10 * design.chargers)
     maxc = np.minimum(maxc, np.floor(G / p_kw))
     lost_cost = 365.0 * penalty_per_swap * np.where(h > 0, q / np.maximum(h, 1e-300), 0.0)
+    sw_h = design.swap_minutes / 60.0
+    rho = np.ones(m)
+    buffer_milp = buffer_hours
+    target_loss = 0.0
+    if service_level is not None:
+        if isinstance(service_level, bool) or not (0.0 < float(service_level) < 1.0):
+            raise InvalidInputError("service_level", service_level, "must be a fraction in (0, 1), e.g. 0.98")
+        target_loss = 1.0 - float(service_level)
+        rho = _utilisation_cap(target_loss, tc, maxb, maxc, buffer_hours, sw_h, design.bays)
+        buffer_milp = 0.0  # the queueing model sizes the spare packs
 
     def build() -> LinearModel:
         lm = LinearModel("size_stations")
@@ -154,13 +214,13 @@ def size_stations(
         )  # fmt: skip
         ar = np.arange(m)
         for name, coef_x, col2, coef2 in (
-            ("bays", 1.0, y.index, -B),
-            ("charging", tc, c.index, -1.0),
-            ("battery_stock", tc + buffer_hours, b.index, -1.0),
+            ("bays", np.ones(k), y.index, -B),
+            ("charging", tc / rho[jj], c.index, -1.0),
+            ("battery_stock", tc / rho[jj] + buffer_milp, b.index, -1.0),
         ):
             lm.add_constraints(
                 name, rows=np.concatenate([jj, ar]), cols=np.concatenate([x.index, col2]),
-                vals=np.concatenate([np.full(k, coef_x), np.full(m, coef2)]), hi=0.0, n=m,
+                vals=np.concatenate([coef_x, np.full(m, coef2)]), hi=0.0, n=m,
             )  # fmt: skip
         lm.add_constraints(
             "battery_limit", rows=np.concatenate([ar, ar]), cols=np.concatenate([b.index, y.index]),
@@ -188,6 +248,17 @@ def size_stations(
     mask = yv > 0.5
     labels, nodes = candidates.labels, candidates.nodes
     load = np.bincount(jj, weights=xv, minlength=m)
+    model_loss = np.zeros(m)
+    if service_level is not None:
+        js = np.flatnonzero(mask)
+        need = np.ceil(tc * load[js] - 1e-9).astype(np.int64)
+        bq, cq, lq = size_for_loss(
+            load[js], target_loss, tc, max_batteries=maxb[js].astype(np.int64), max_chargers=maxc[js].astype(np.int64),
+            min_batteries=need, min_chargers=need, pack_cost=pack.cost_cny, charger_cost=charger_cost,
+            swap_hours=sw_h, bays=design.bays,
+        )  # fmt: skip
+        bv, cv = bv.copy(), cv.copy()
+        bv[js], cv[js], model_loss[js] = bq, cq, lq
     stations = pd.DataFrame(
         {
             "site": [labels[j] for j in np.flatnonzero(mask)],
@@ -198,14 +269,23 @@ def size_stations(
             "capacity_per_hour": np.minimum(B, cv[mask] / tc),
             "charging_kw": cv[mask] * p_kw,
             "grid_kw": G[mask],
+            "model_loss": model_loss[mask],
+            "target_loss": np.full(int(mask.sum()), target_loss if service_level is not None else np.nan),
+            "max_batteries": maxb[mask].astype(int),
+            "max_chargers": maxc[mask].astype(int),
         }
     )
     served = xv > 1e-9
+    short = np.flatnonzero(uv > 1e-9)
+    reachable = np.zeros(n, dtype=bool)
+    reachable[ii] = True
     assign = pd.DataFrame(
         {
-            "demand": [demand.nodes[i] for i in ii[served]] + [demand.nodes[i] for i in np.flatnonzero(uv > 1e-9)],
-            "site": [labels[j] for j in jj[served]] + [None] * int((uv > 1e-9).sum()),
-            "swaps_per_hour": np.concatenate([xv[served], uv[uv > 1e-9]]),
+            "demand": [demand.nodes[i] for i in ii[served]] + [demand.nodes[i] for i in short],
+            "site": [labels[j] for j in jj[served]] + [None] * short.size,
+            "swaps_per_hour": np.concatenate([xv[served], uv[short]]),
+            "unserved_reason": [None] * int(served.sum())
+            + ["capacity" if reachable[i] else "no station within reach" for i in short],
         }
     )
     objective = float(site_cost @ yv + pack.cost_cny * crf * bv.sum() + charger_cost * crf * cv.sum() + lost_cost @ uv)
@@ -240,10 +320,18 @@ def size_stations(
             problems.append(f"demand balance broken at node {demand.nodes[int(np.flatnonzero(bad)[0])]!r}")
         ld = np.bincount(sj, weights=flow, minlength=m)[js]
         slack = tol * np.maximum(1.0, ld)
+        if service_level is not None:
+            got_loss = pack_loss(ld, bb.astype(np.int64), cc.astype(np.int64), tc, swap_hours=sw_h, bays=design.bays)
+            at_limit = (bb >= maxb[js]) | (cc >= maxc[js])
+            if ((got_loss > target_loss * (1 + 1e-9)) & ~at_limit).any():
+                problems.append("a station below the service level has room to grow")
+            stock = tc * ld <= bb + slack
+        else:
+            stock = (tc + buffer_hours) * ld <= bb + slack
         checks = (
             ("bay capacity", ld <= B + slack),
             ("charging capacity", tc * ld <= cc + slack),
-            ("battery stock", (tc + buffer_hours) * ld <= bb + slack),
+            ("battery stock", stock),
             ("grid limit", cc * p_kw <= G[js] * (1 + tol)),
             ("battery limit", bb <= maxb[js]),
             ("charger limit", cc <= maxc[js]),
@@ -261,6 +349,10 @@ def size_stations(
         return problems
 
     status = report.status if report.status.has_solution else SolveStatus.NO_SOLUTION
+    bound, gap = report.bound, report.gap
+    if service_level is not None and status.has_solution:
+        # the MILP's utilisation caps approximate the queueing model: no optimality proof is claimed
+        status, bound, gap = SolveStatus.FEASIBLE, float("nan"), float("nan")
     details: dict[str, Any] = {
         "stations": stations,
         "design": design,
@@ -271,13 +363,18 @@ def size_stations(
         "charge_hours": tc,
         "bay_capacity_per_hour": B,
         "lost_swaps_per_day": float((np.where(h > 0, q / np.maximum(h, 1e-300), 0.0) * uv).sum()),
+        "service_level": service_level,
+        "utilisation_cap": rho,
+        "annual_pack_cny": pack.cost_cny * crf,
+        "annual_charger_cny": charger_cost * crf,
+        "milp_gap": report.gap,
     }
     return SitingPlan(
         model="sizing",
         sites=tuple(labels[j] for j in np.flatnonzero(mask)),
         objective=objective,
-        bound=report.bound,
-        gap=report.gap,
+        bound=bound,
+        gap=gap,
         status=status,
         covered=float(xv.sum()),
         assignment=assign,
@@ -289,3 +386,60 @@ def size_stations(
         _verify=verify,
         _pyomo=lambda: build().to_pyomo(),
     )
+
+
+def resize_stations(plan: SitingPlan, target_loss: Mapping[Hashable, float]) -> SitingPlan:
+    """Re-size some stations of a service-level plan of :func:`size_stations` to a tighter loss.
+
+    Each named station gets the cheapest batteries and chargers (never fewer than it has, within
+    its site limits) whose model loss (:func:`~swapnet.siting.queueing.pack_loss`) at its load is at
+    most its new target; sites, assignment and the other stations stay. The objective changes by
+    the annualised price of the packs and chargers added.
+
+    Parameters
+    ----------
+    plan
+        A plan of :func:`size_stations` with ``service_level`` set.
+    target_loss
+        New loss target (a fraction in ``(0, 1)``) by station label.
+
+    Returns
+    -------
+    SitingPlan
+        The resized plan (verifiable like the original).
+    """
+    table = plan.sized_stations
+    if table is None or plan.details.get("service_level") is None:
+        raise InvalidInputError("plan", plan.model, "needs a plan of size_stations(..., service_level=...)")
+    unknown = [k for k in target_loss if k not in set(table["site"])]
+    if unknown:
+        raise InvalidInputError("target_loss", unknown[0], "not a station of the plan")
+    design = plan.details["design"]
+    tc = float(plan.details["charge_hours"])
+    rows = table["site"].isin(list(target_loss)).to_numpy()
+    eps = np.array([float(target_loss[s]) for s in table.loc[rows, "site"]], dtype=np.float64)
+    new = table.copy()
+    b_old = table["batteries"].to_numpy(dtype=np.int64)
+    c_old = table["chargers"].to_numpy(dtype=np.int64)
+    bq, cq, _ = size_for_loss(
+        table.loc[rows, "swaps_per_hour"].to_numpy(dtype=np.float64), eps, tc,
+        max_batteries=table.loc[rows, "max_batteries"].to_numpy(dtype=np.int64),
+        max_chargers=table.loc[rows, "max_chargers"].to_numpy(dtype=np.int64),
+        min_batteries=b_old[rows], min_chargers=c_old[rows],
+        pack_cost=float(plan.details["annual_pack_cny"]), charger_cost=float(plan.details["annual_charger_cny"]),
+        swap_hours=design.swap_minutes / 60.0, bays=design.bays,
+    )  # fmt: skip
+    b_new, c_new = b_old.copy(), c_old.copy()
+    b_new[rows], c_new[rows] = np.maximum(bq, b_old[rows]), np.maximum(cq, c_old[rows])
+    new["batteries"], new["chargers"] = b_new, c_new
+    new.loc[rows, "target_loss"] = eps
+    new["model_loss"] = pack_loss(
+        new["swaps_per_hour"].to_numpy(dtype=np.float64), b_new, c_new, tc,
+        swap_hours=design.swap_minutes / 60.0, bays=design.bays,
+    )  # fmt: skip
+    new["capacity_per_hour"] = np.minimum(design.bay_capacity_per_hour, c_new / tc)
+    new["charging_kw"] = c_new * design.charger_kw
+    extra = float(plan.details["annual_pack_cny"]) * float((b_new - b_old).sum()) + float(
+        plan.details["annual_charger_cny"]
+    ) * float((c_new - c_old).sum())
+    return dataclasses.replace(plan, objective=plan.objective + extra, details={**plan.details, "stations": new})

@@ -13,40 +13,34 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from numpy.typing import NDArray
 
-from swapnet.assets import BatteryPack, CandidateSites, StationDesign
+from swapnet.assets import CandidateSites
 from swapnet.demand import DailyProfile, NodeDemand
 from swapnet.economics import OperatorCase, PlanUsers, UserSegment, compare_plans
-from swapnet.flows import ODFlows
 from swapnet.io import load_network
-from swapnet.network import RoadNetwork
 from swapnet.operations import OperationsPlan, TruckFleet, demand_at_stations, plan_operations
 from swapnet.optim import SolveOptions
 from swapnet.simulation import SimulationOptions, SimulationResult, simulate
-from swapnet.siting import SitingPlan, flow_capturing, flow_refueling, p_median, size_stations
-from swapnet.stations import Station, stations_from_plan
+from swapnet.siting import flow_capturing, flow_refueling, p_median, size_stations
+from swapnet.stations import stations_from_plan
 from swapnet.study._schema import DAYS_PER_MONTH, StudyError
 from swapnet.study.flows import flow_station_swaps, flow_tables, od_trips, trip_swaps
+from swapnet.study.notes import notes_table, stage_table
 from swapnet.study.result import StudyResult, TripDemand
-from swapnet.study.tables import study_tables, unique_names
+from swapnet.study.service import ServiceLoop, close_service_loop
+from swapnet.study.stages import Appraisal, Inputs, Sited
+from swapnet.study.tables import plan_vs_simulation, routing_table, study_tables, unique_names, unserved_table
 from swapnet.synthetic import city_demand, city_grid, service_store_sites
-from swapnet.tariff import TouTariff
 
 if TYPE_CHECKING:
     from swapnet.study.spec import Study
 
 __all__ = [
-    "Appraisal",
-    "Inputs",
-    "Sited",
     "appraise",
     "build_inputs",
     "operate",
@@ -54,50 +48,6 @@ __all__ = [
     "simulate_sited",
     "site",
 ]
-
-
-@dataclass(frozen=True, eq=False)
-class Inputs:
-    """Stage 1's output: the built domain objects of a study.
-
-    ``demand`` is the node demand of a segments study and ``None`` for an OD study (whose demand
-    becomes the stations' swaps in stage 2); ``flows``/``lengths`` are the OD study's trips.
-    """
-
-    network: RoadNetwork
-    demand: NodeDemand | None
-    sites: CandidateSites
-    pack: BatteryPack
-    design: StationDesign
-    tariff: TouTariff
-    flows: ODFlows | None = None
-    lengths: NDArray[np.float64] | None = None
-    all_trips_per_day: float = 0.0
-    short_trips_per_day: float = 0.0
-    described: str = ""
-
-
-@dataclass(frozen=True, eq=False)
-class Sited:
-    """Stage 2's output: the verified plan, its station nodes and the demand the stations see."""
-
-    siting: SitingPlan
-    site_nodes: tuple[Hashable, ...]
-    stations: tuple[Station, ...]
-    demand: NodeDemand
-    at_stations: NodeDemand
-    trips: TripDemand | None
-
-
-@dataclass(frozen=True, eq=False)
-class Appraisal:
-    """Stage 5's output: the plan comparison, the operator's case and the subscriber count."""
-
-    comparison: pd.DataFrame
-    operator: OperatorCase
-    plans: int
-    segments: int
-    subscribers: float
 
 
 def build_inputs(study: Study) -> Inputs:
@@ -164,6 +114,7 @@ def site(study: Study, inputs: Inputs) -> Sited:
             service_km=st.service_km,
             penalty_per_swap=st.penalty_per_swap,
             max_stations=st.max_stations,
+            service_level=st.service_level,
             options=sopts,
         )
     elif st.model == "p_median":
@@ -220,7 +171,9 @@ def operate(study: Study, inputs: Inputs, sited: Sited) -> OperationsPlan:
 
 
 def simulate_sited(study: Study, inputs: Inputs, sited: Sited) -> SimulationResult:
-    """Stage 4: simulate the sited stations (OD studies: the stations' derived hourly swap rates)."""
+    """Stage 4: simulate the sited stations with the plan's routing (``[simulation] routing = "plan"``:
+    each node's drivers split over stations as ``siting.assignment`` says, the demand operations plans
+    for) or the nearest station; OD studies: the stations' derived hourly swap rates."""
     sm = study.simulation
     return simulate(
         sited.siting,
@@ -236,6 +189,7 @@ def simulate_sited(study: Study, inputs: Inputs, sited: Sited) -> SimulationResu
             warmup_days=sm.warmup_days,
             seed=sm.seed,
             charging_policy=sm.charging_policy,
+            station_choice="assignment" if sm.routing == "plan" and sited.trips is None else "nearest",
             progress=False,
         ),
     )
@@ -248,14 +202,15 @@ def appraise(study: Study, inputs: Inputs, sited: Sited, ops: OperationsPlan) ->
     labels_p = unique_names([p.name for p in plans])
     sold = plans[ec.operator_plan]
     users: list[UserSegment]
+    kwh = design.grid_energy_per_swap_kwh(inputs.pack)  # the study's pack through the design's charger
     if sited.trips is not None:
-        user = dm.user_segment()
+        user = replace(dm.user_segment(), kwh_per_swap=kwh)
         users = [user]
         # subscriber-equivalents: the swaps served per month over one subscriber's swaps per month
         equiv = sited.demand.total * DAYS_PER_MONTH / user.swaps_per_month
         subscribers: tuple[PlanUsers, ...] = (PlanUsers(sold, user, dm.baas_share * equiv),)
     else:
-        users = [s.user_segment() for s in dm.segments]
+        users = [replace(s.user_segment(), kwh_per_swap=kwh) for s in dm.segments]
         subscribers = tuple(
             PlanUsers(sold, u, s.vehicles * s.baas_share) for u, s in zip(users, dm.segments, strict=True)
         )
@@ -305,6 +260,18 @@ def run_pipeline(study: Study, *, progress: bool) -> StudyResult:
             f"({trips.refuelled_trips_per_day / trips.trips_per_day:.1%}), {sited.demand.total:,.0f} swaps/day"
         )
     say(f"[2/6] {sited.siting.summary()}{extra}")
+    loop: ServiceLoop | None = None
+    if study.siting.service_level is not None:
+        t = time.perf_counter()
+        loop = close_service_loop(study, inputs, sited)
+        sited = loop.sited
+        timings["service_level"] = time.perf_counter() - t
+        last = loop.iterations.iloc[-1]
+        say(
+            f"[2/6] service level {study.siting.service_level:.3g}: {len(loop.iterations)} rounds, {loop.stopped}; "
+            f"stations serve {last['network_service']:.4f} (low {last['network_service_low']:.4f}), "
+            f"lowest station {last['min_station_service']:.4f} ({timings['service_level']:.1f} s)"
+        )
 
     t = time.perf_counter()
     ops = operate(study, inputs, sited)
@@ -312,7 +279,7 @@ def run_pipeline(study: Study, *, progress: bool) -> StudyResult:
     say(f"[3/6] {ops.summary()}")
 
     t = time.perf_counter()
-    sim = simulate_sited(study, inputs, sited)
+    sim = simulate_sited(study, inputs, sited) if loop is None else loop.simulation
     timings["simulation"] = time.perf_counter() - t
     say(f"[4/6] simulation: {sim.summary()}")
 
@@ -325,6 +292,17 @@ def run_pipeline(study: Study, *, progress: bool) -> StudyResult:
         f"operator NPV {summ['npv']:,.0f} CNY, IRR {summ['irr']:.1%} ({timings['economics']:.1f} s)"
     )
     tables = study_tables(sited.siting, ops, sim, econ.comparison, econ.operator)
+    if loop is not None:
+        tables["service_iterations"] = loop.iterations
+    tables["plan_vs_simulation"] = plan_vs_simulation(ops, sim)
+    tables["unserved"] = unserved_table(sited, ops, sim)
+    if sited.trips is None:
+        tables["routing"] = routing_table(sited, inputs.network, study.simulation.routing)
+    tables["stages"] = stage_table(study, sited, ops, sim, loop)
+    tables["notes"] = notes_table(study, inputs, ops)
+    for line in tables["notes"]["note"]:
+        if str(line).startswith("warning"):
+            say(f"      {line}")
     if sited.trips is not None:
         tables = flow_tables(tables, sited.trips, sited.siting)
     return StudyResult(

@@ -36,6 +36,13 @@ class SitingSpec:
         Vehicle range on a full pack, in the network's length unit (``flow_refueling``; positive).
     method
         ``"milp"`` (exact, warm-started from greedy) or ``"greedy"`` (flow models).
+    service_level
+        Target share of drivers served at each station (``size_stations``; e.g. ``0.98``). Stations are
+        sized by the queueing model (``size_stations(..., service_level=)``), then the study simulates
+        them with the plan's routing and resizes every station whose simulated service (or its lower
+        95 % bound) is below target, until all meet it or reach their site limits.
+    service_iterations
+        Most simulate-and-resize rounds of the ``service_level`` loop (positive).
     """
 
     model: str = "size_stations"
@@ -45,6 +52,8 @@ class SitingSpec:
     penalty_per_swap: float = 200.0
     range_km: float | None = None
     method: str = "milp"
+    service_level: float | None = None
+    service_iterations: int = 8
 
     _SCHEMA = MappingProxyType(
         {
@@ -55,6 +64,8 @@ class SitingSpec:
             "penalty_per_swap": _Key("float", 200.0, minimum=0.0),
             "range_km": _Key("float", None, minimum=0.0, exclusive=True, nullable=True),
             "method": _Key("str", "milp", choices=("milp", "greedy")),
+            "service_level": _Key("float", None, minimum=0.0, exclusive=True, maximum=0.9999, nullable=True),
+            "service_iterations": _Key("int", 8, minimum=1),
         }
     )
 
@@ -75,6 +86,10 @@ class SitingSpec:
             )
         if model not in FLOW_MODELS:
             _require(v["method"] == "milp", f"{path}.method", v["method"], "only used by the flow models")
+        if v["service_level"] is not None:
+            _require(
+                model == "size_stations", f"{path}.service_level", v["service_level"], 'needs model = "size_stations"'
+            )
         return cls(**v)
 
     @property
@@ -149,6 +164,9 @@ class SimulationSpec:
         Discarded warm-up days.
     charging_policy
         ``"asap"`` or ``"cheapest"`` (``None``: the simulator's default).
+    routing
+        ``"plan"`` (default): drivers go where the siting plan assigns them, the demand operations
+        plans for; ``"nearest"``: each driver to the nearest station.
     """
 
     days: int = 1
@@ -156,6 +174,7 @@ class SimulationSpec:
     seed: int = 0
     warmup_days: int = 0
     charging_policy: str | None = None
+    routing: str = "plan"
 
     _SCHEMA = MappingProxyType(
         {
@@ -164,6 +183,7 @@ class SimulationSpec:
             "seed": _Key("int", 0, minimum=0),
             "warmup_days": _Key("int", 0, minimum=0),
             "charging_policy": _Key("str", None, choices=("asap", "cheapest"), nullable=True),
+            "routing": _Key("str", "plan", choices=("plan", "nearest")),
         }
     )
 

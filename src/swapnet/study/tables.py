@@ -1,14 +1,25 @@
-"""The KPI tables of a study result."""
+"""The KPI tables of a study result: sizes, costs, KPIs, the plan against its simulation, unserved demand."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from typing import Any
 
+import numpy as np
 import pandas as pd
+
+from swapnet.economics import OperatorCase
+from swapnet.network import RoadNetwork
+from swapnet.operations import OperationsPlan
+from swapnet.simulation import SimulationResult
+from swapnet.siting import SitingPlan
+from swapnet.study.stages import Sited
+
+__all__ = ["plan_vs_simulation", "routing_table", "study_tables", "unique_names", "unserved_table"]
 
 
 def unique_names(names: Sequence[str]) -> list[str]:
+    """Names made unique by numbering repeats (``"a"``, ``"a (2)"``, ...)."""
     out: list[str] = []
     for n in names:
         label, k = n, 2
@@ -18,7 +29,15 @@ def unique_names(names: Sequence[str]) -> list[str]:
     return out
 
 
-def study_tables(siting: Any, ops: Any, sim: Any, comparison: pd.DataFrame, operator: Any) -> dict[str, pd.DataFrame]:
+def study_tables(
+    siting: SitingPlan,
+    ops: OperationsPlan,
+    sim: SimulationResult,
+    comparison: pd.DataFrame,
+    operator: OperatorCase,
+) -> dict[str, pd.DataFrame]:
+    """The core tables: ``siting``, ``stations``, ``operations``, ``simulation``, ``plans``,
+    ``cash_flows``, ``operator``."""
     siting_tab = pd.DataFrame(
         [
             {
@@ -41,10 +60,12 @@ def study_tables(siting: Any, ops: Any, sim: Any, comparison: pd.DataFrame, oper
     stations = stations.merge(
         per_station.rename(columns=lambda c: f"ops_{c}"), left_on="site", right_index=True, how="left"
     )
+    days = ops.days
     op_costs = pd.DataFrame(
         {
-            "term": [*ops.costs.keys(), "peak_kw", "lost_swaps"],
-            "value": [*ops.costs.values(), ops.peak_kw, ops.lost_swaps],
+            "term": [*(f"{k}_cny" for k in ops.costs), "peak_kw", "lost_swaps_count"],
+            "per_horizon": [*ops.costs.values(), ops.peak_kw, ops.lost_swaps],
+            "per_day": [*ops.costs_per_day.values(), ops.peak_kw, ops.lost_swaps / days],
         }
     )
     sim_kpis = sim.network_kpis().reset_index()
@@ -66,3 +87,91 @@ def study_tables(siting: Any, ops: Any, sim: Any, comparison: pd.DataFrame, oper
         "cash_flows": cash,
         "operator": op_summary,
     }
+
+
+def plan_vs_simulation(ops: OperationsPlan, sim: SimulationResult) -> pd.DataFrame:
+    """Per station: the operations plan's demand, served and lost swaps per day beside the simulated
+    requests, served and lost swaps per day (mean and 95 % interval, clipped to >= 0) and service level."""
+    sch = ops.schedule.groupby("station", sort=False)[["demand", "served", "lost"]].sum() / ops.days
+    k = sim.station_kpis()
+    d = sim.days
+    out = pd.DataFrame(
+        {
+            "planned_demand": sch["demand"],
+            "planned_served": sch["served"],
+            "planned_lost": sch["lost"],
+            "sim_requests": k["requests"] / d,
+            "sim_served": k["served"] / d,
+            "sim_served_low": k["served_low"] / d,
+            "sim_served_high": k["served_high"] / d,
+            "sim_lost": k["lost"] / d,
+            "sim_lost_low": k["lost_low"] / d,
+            "sim_lost_high": k["lost_high"] / d,
+            "sim_service": k["service_level"],
+            "sim_service_low": k["service_level_low"],
+            "sim_service_high": k["service_level_high"],
+        }
+    )
+    out.index.name = "site"
+    return out.reset_index()
+
+
+def unserved_table(sited: Sited, ops: OperationsPlan, sim: SimulationResult) -> pd.DataFrame:
+    """Swaps per day the plan leaves unserved, by reason, and how each stage counts them.
+
+    Siting: the plan's unserved rows (sizing: a node's unserved share of its busiest hour applied to
+    its daily swaps). Operations: plans only the demand assigned to stations, so it never sees them.
+    Simulation: requests of demand points without an assigned station (``lost_no_station``).
+    """
+    rows: list[tuple[str, str, float, float]] = []
+    un = sited.siting.unserved
+    dem = sited.demand
+    if len(un) and "swaps_per_hour" in un.columns:
+        peak = dict(zip(dem.nodes, np.asarray(dem.peak_hour(), dtype=np.float64).tolist(), strict=True))
+        daily = dict(zip(dem.nodes, np.asarray(dem.daily, dtype=np.float64).tolist(), strict=True))
+        per_day = [
+            daily.get(n, 0.0) * float(u) / peak[n] if peak.get(n, 0.0) > 0 else 0.0
+            for n, u in zip(un["demand"], un["swaps_per_hour"], strict=True)
+        ]
+        by = pd.DataFrame({"reason": un["unserved_reason"], "swaps": per_day})
+        for reason, grp in by.groupby("reason", sort=True):
+            rows.append(("siting", f"unserved: {reason}", float(len(grp)), float(grp["swaps"].sum())))
+    total = sum(r[3] for r in rows)
+    nk = sim.network_kpis()
+    no_station = float(nk.at["lost_no_station", "mean"])  # type: ignore[arg-type]
+    no_battery = float(nk.at["lost_no_battery", "mean"])  # type: ignore[arg-type]
+    rows += [
+        ("siting", "unserved: total", float(len(un)), total),
+        ("operations", "demand planned (assigned to stations)", math.nan,
+         float(ops.schedule["demand"].sum()) / ops.days),
+        ("simulation", "lost: no station assigned (lost_no_station)", math.nan, no_station / sim.days),
+        ("simulation", "lost at stations: no charged pack", math.nan, no_battery / sim.days),
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=["stage", "what", "nodes", "swaps_per_day"])
+
+
+def routing_table(sited: Sited, network: RoadNetwork, routing: str) -> pd.DataFrame:
+    """How the plan routes demand: swaps per day assigned to a station that is not the node's nearest
+    open station (the simulation follows the plan when ``routing = "plan"``)."""
+    a = sited.siting.assignment
+    dem = sited.demand
+    rows: list[dict[str, object]] = [{"metric": "simulation routing", "value": routing}]
+    if "site" not in a.columns or "swaps_per_hour" not in a.columns or not len(sited.site_nodes):
+        return pd.DataFrame(rows, columns=["metric", "value"])
+    served = a[a["site"].notna()]
+    nodes = list(dict.fromkeys(served["demand"].tolist()))
+    dist = network.distances(nodes, list(sited.site_nodes))
+    nearest = {n: sited.siting.sites[int(j)] for n, j in zip(nodes, np.argmin(dist, axis=1).tolist(), strict=True)}
+    peak = dict(zip(dem.nodes, np.asarray(dem.peak_hour(), dtype=np.float64).tolist(), strict=True))
+    daily = dict(zip(dem.nodes, np.asarray(dem.daily, dtype=np.float64).tolist(), strict=True))
+    per_day = np.array(
+        [daily.get(n, 0.0) * float(x) / peak[n] if peak.get(n, 0.0) > 0 else 0.0
+         for n, x in zip(served["demand"], served["swaps_per_hour"], strict=True)]
+    )  # fmt: skip
+    other = np.array([nearest[n] != s for n, s in zip(served["demand"], served["site"], strict=True)], dtype=bool)
+    rows += [
+        {"metric": "swaps per day assigned to stations", "value": float(per_day.sum())},
+        {"metric": "  of which not to the nearest open station", "value": float(per_day[other].sum())},
+        {"metric": "demand nodes split over several stations", "value": int(served["demand"].duplicated().sum())},
+    ]
+    return pd.DataFrame(rows, columns=["metric", "value"])
