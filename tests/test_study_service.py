@@ -1,0 +1,74 @@
+"""The study's one demand, one routing and service-level loop on the tiny study of the study tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_study import error, tiny  # the tiny study of the study tests (tests/ is on sys.path under pytest)
+
+from swapnet.study import Study, StudyResult
+
+
+def run(tmp_path: Path, **changes: object) -> StudyResult:
+    return Study.from_dict(tiny(**changes)).run(tmp_path, progress=False)
+
+
+def test_service_level_loop_meets_the_target_with_the_plans_routing(tmp_path: Path) -> None:
+    res = run(tmp_path, siting__service_level=0.995, siting__service_iterations=6)
+    it = res.tables["service_iterations"]
+    assert list(it["iteration"]) == list(range(1, len(it) + 1))
+    assert (np.diff(it["batteries"]) >= 0).all() and (np.diff(it["annual_cost_cny"]) >= -1e-6).all()
+    assert (it["simulated_requests"] > 0).all() and (it["seconds"] > 0).all()
+    last = it.iloc[-1]
+    stop = res.tables["stages"].set_index("stage").loc["service level", "stopped_on"]
+    if "every station meets" in stop:
+        assert last["below_target"] == 0 and last["min_station_service_low"] >= 0.995
+    else:  # the stations still below target cannot grow, or the rounds ran out
+        assert last["below_target"] > 0
+    # the final simulation is the loop's: >= 10 replications after a warm-up day, routed as planned
+    assert res.simulation.replications >= 10 and res.simulation.warmup_days >= 1
+    assert res.siting.verify() is res.siting
+    sized = res.siting.sized_stations
+    assert sized is not None and (sized["model_loss"] <= sized["target_loss"] + 1e-12).all()
+    assert res.tables["stations"]["batteries"].tolist() == sized["batteries"].tolist()
+
+
+def test_plan_and_simulation_see_one_demand(tmp_path: Path) -> None:
+    res = run(tmp_path, simulation__replications=10, simulation__warmup_days=1)
+    pv = res.tables["plan_vs_simulation"]
+    ops = res.operations
+    assert pv["planned_demand"].sum() == pytest.approx(ops.schedule["demand"].sum() / ops.days)
+    # the simulation routes drivers as the plan assigns them: each station receives its planned demand
+    rel = (pv["sim_requests"] - pv["planned_demand"]).abs() / pv["planned_demand"]
+    assert rel.max() < 0.25 and pv["sim_requests"].sum() == pytest.approx(pv["planned_demand"].sum(), rel=0.05)
+    assert (pv["sim_service_high"] <= 1.0).all() and (pv["sim_lost_low"] >= 0.0).all()
+    un = res.tables["unserved"].set_index("what")
+    siting_total = float(un.loc["unserved: total", "swaps_per_day"])
+    assert siting_total == pytest.approx(res.siting.details["lost_swaps_per_day"], rel=1e-9, abs=1e-9)
+    no_station = float(un.loc["lost: no station assigned (lost_no_station)", "swaps_per_day"])
+    assert no_station == pytest.approx(siting_total, rel=0.3, abs=3.0)  # Poisson draws of the same demand
+    routing = res.tables["routing"].set_index("metric")["value"]
+    assert routing["simulation routing"] == "plan"
+    # operations: cost per term and per day, the count of lost swaps named apart from its cost
+    terms = res.tables["operations"]["term"].tolist()
+    assert "lost_swaps_cny" in terms and "lost_swaps_count" in terms and len(set(terms)) == len(terms)
+    assert any("energy per swap" in n for n in res.tables["notes"]["note"])
+    assert res.operator.electricity_cost_cny_per_year == pytest.approx(365 * ops.costs_per_day["energy"])
+
+
+def test_nearest_routing_is_an_option_and_bad_keys_are_named(tmp_path: Path) -> None:
+    res = run(tmp_path, simulation__routing="nearest")
+    assert res.tables["routing"].set_index("metric").loc["simulation routing", "value"] == "nearest"
+    assert error(tiny(simulation__routing="closest")).field == "simulation.routing"
+    bad = error(tiny(siting={"model": "p_median", "p": 3, "service_level": 0.98}))
+    assert bad.field == "siting.service_level"
+    assert error(tiny(siting__service_level=1.5)).field == "siting.service_level"
+
+
+def test_coarse_periods_warn_about_lengthened_charges(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # hourly periods hold a charger 2 h for the 1.18 h charge of a 56 kWh pack at 40 kW: +70 %
+    Study.from_dict(tiny(operations__periods=24)).run(tmp_path, progress=True)
+    out = capsys.readouterr().out
+    assert "warning: operations periods of 60 min" in out
