@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 
 import swapnet
-from swapnet.operations import OpsStation, TruckFleet, plan_operations
-from swapnet.operations import model as ops_model
+from swapnet.operations import OpsStation, TruckFleet, formulation, plan_operations
+from swapnet.operations import instance as ops_instance
 from swapnet.optim import SolveOptions
 
 
@@ -47,13 +47,13 @@ def instance(n: int, seed: int) -> tuple[list[OpsStation], np.ndarray, swapnet.R
     return stations, np.outer(daily, prof), city
 
 
-def pyomo_build(inst: ops_model._Instance) -> float:
+def pyomo_build(inst: ops_instance._Instance) -> float:
     """A straightforward per-element Pyomo build of the no-truck model; returns build seconds."""
     import pyomo.environ as pyo
 
     t0 = time.perf_counter()
     N, T = inst.N, inst.T
-    ecost = ops_model._energy_cost(inst)
+    ecost = ops_instance._energy_cost(inst)
     m = pyo.ConcreteModel()
     m.S = pyo.RangeSet(0, N - 1)
     m.T = pyo.RangeSet(0, T - 1)
@@ -91,9 +91,9 @@ def pyomo_build(inst: ops_model._Instance) -> float:
     return time.perf_counter() - t0
 
 
-def ours_build(inst: ops_model._Instance) -> float:
+def ours_build(inst: ops_instance._Instance) -> float:
     t0 = time.perf_counter()
-    ops_model._build(inst)
+    formulation.build_model(inst)
     return time.perf_counter() - t0
 
 
@@ -109,7 +109,7 @@ def one_station(args: tuple[OpsStation, np.ndarray, SolveOptions]) -> tuple[floa
 
 def _day_instance(st: Any, dem: Any, tariff: Any, *, trucks: Any, network: Any) -> Any:
     """The benchmark's one-day, 96-period cyclic instance (model internals, for build timing and LP bounds)."""
-    return ops_model._instance(
+    return ops_instance._instance(
         st,
         dem,
         tariff,
@@ -224,8 +224,8 @@ def main() -> None:
     # 5. LP bound with and without the valid inequalities (case 1)
     inst1 = _day_instance(st, dem, tariff, trucks=fleet, network=city)
     ipm = SolveOptions(lp_method="ipm")
-    weak = ops_model._build(dataclasses.replace(inst1, strengthen=False)).solve(ipm, relax=True).objective
-    strong = ops_model._build(inst1).solve(ipm, relax=True).objective
+    weak = formulation.build_model(dataclasses.replace(inst1, strengthen=False)).solve(ipm, relax=True).objective
+    strong = formulation.build_model(inst1).solve(ipm, relax=True).objective
     print(f"\n5. LP bound of case 1: {weak:,.0f} CNY plain, {strong:,.0f} CNY strengthened (+{strong - weak:,.0f})")
 
 

@@ -231,9 +231,9 @@ def test_batteries_are_conserved(seed: int, cyclic: bool, trucks: bool) -> None:
 
 
 def _models(sts: list[OpsStation], dem: np.ndarray, **kw: object) -> tuple[object, object]:
-    from swapnet.operations import model as ops_model
+    from swapnet.operations import formulation, instance
 
-    inst = ops_model._instance(
+    inst = instance._instance(
         sts,
         dem,
         GD,
@@ -248,7 +248,7 @@ def _models(sts: list[OpsStation], dem: np.ndarray, **kw: object) -> tuple[objec
         demand_charge=0.0,
         **kw,  # type: ignore[arg-type]
     )
-    return ops_model._build(dataclasses.replace(inst, strengthen=False)), ops_model._build(inst)
+    return formulation.build_model(dataclasses.replace(inst, strengthen=False)), formulation.build_model(inst)
 
 
 @settings(max_examples=10, deadline=None)
