@@ -9,6 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
+from swapnet import _validate as _v
 from swapnet.errors import InvalidInputError, UnknownNodeError
 from swapnet.network import RoadNetwork
 
@@ -45,11 +46,15 @@ def as_cost_matrix(
         import pandas as pd
 
         if isinstance(cost, pd.DataFrame):
-            m = cost.to_numpy(dtype=np.float64)
+            for axis, labels in (("index", cost.index), ("columns", cost.columns)):
+                if labels.has_duplicates:
+                    dup = labels[labels.duplicated()][0]
+                    raise InvalidInputError(f"cost.{axis}", dup, "duplicate label (each demand/site once)")
+            m = _v.array(cost.to_numpy(), "cost", finite=False)
             return _check_matrix(m, "cost"), tuple(cost.index), tuple(cost.columns)
     except ImportError:  # pragma: no cover - pandas is a dependency
         pass
-    m = np.asarray(cost, dtype=np.float64)
+    m = _v.array(cost, "cost", finite=False)
     if m.ndim != 2:
         raise InvalidInputError("cost", m.shape, "must be a 2-D (demand x sites) matrix")
     return _check_matrix(m, "cost"), tuple(range(m.shape[0])), tuple(range(m.shape[1]))
@@ -117,8 +122,7 @@ def check_p(p: int | None, m: int, n_fixed: int) -> int | None:
     """Validate a site count ``p`` against ``m`` candidates and ``n_fixed`` forced-open sites."""
     if p is None:
         return None
-    if int(p) != p or p < 1:
-        raise InvalidInputError("p", p, "must be a positive integer")
+    p = _v.integer(p, "p", minimum=1)
     if p > m:
         raise InvalidInputError("p", p, f"exceeds the number of candidate sites ({m})")
     if p < n_fixed:
@@ -128,10 +132,7 @@ def check_p(p: int | None, m: int, n_fixed: int) -> int | None:
 
 def check_radius(radius: float) -> float:
     """A finite, non-negative coverage radius."""
-    r = float(radius)
-    if not np.isfinite(r) or r < 0:
-        raise InvalidInputError("radius", radius, "must be finite and non-negative")
-    return r
+    return _v.non_negative(radius, "radius")
 
 
 def cover_matrix(cost: FloatArray, radius: float) -> sp.csr_matrix:
