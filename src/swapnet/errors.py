@@ -16,6 +16,7 @@ __all__ = [
     "InfeasibleError",
     "InvalidInputError",
     "SolverError",
+    "StorageError",
     "SwapnetError",
     "UnknownNodeError",
     "VerificationError",
@@ -101,6 +102,26 @@ class FileFormatError(SwapnetError, ValueError):
         self.reason = reason
         where = f"{self.path}:{line}" if line is not None else f"{self.path}"
         super().__init__(f"{where}: {reason}")
+
+
+class StorageError(SwapnetError, OSError):
+    """Output could not be written (disk full, permission denied, read-only file system).
+
+    Parameters
+    ----------
+    path
+        The file or folder being written.
+    reason
+        What went wrong, e.g. ``"no space left on device"``.
+    """
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"cannot write {self.path}: {reason}")
+
+    def __str__(self) -> str:  # OSError would format (errno, strerror) otherwise
+        return f"cannot write {self.path}: {self.reason}"
 
 
 class InfeasibleError(SwapnetError):
