@@ -226,7 +226,10 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
         _fsync_dir(target.parent)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise _storage_error(target, exc) from exc
+        where = target
+        if isinstance(exc.filename, str) and exc.filename.startswith(str(tmp)):
+            where = Path(str(target) + exc.filename[len(str(tmp)) :])  # name the file, not the temporary
+        raise _storage_error(where, exc) from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -1,0 +1,379 @@
+"""Bad input, faults and resource limits: every case gets a clear swapnet error or the right answer.
+
+Classes walked here: types (non-numeric, bool, NaN where numbers are due), files (undecodable,
+folders, truncated, declared sizes that lie), folders (``-o`` checks, atomic report folders),
+resources (size guards), sweep-store corruption, and kills (no orphaned workers, no mixed output).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+# ------------------------------------------------------------------------------------------ kills
+def _spawn_sweep(tmp_path: Path, body: str) -> subprocess.Popen[bytes]:
+    (tmp_path / "slowmod.py").write_text(
+        textwrap.dedent(
+            """
+            import os, time
+            from pathlib import Path
+
+            def slow(p):
+                Path(p["dir"], f"{os.getpid()}.pid").write_text("")
+                time.sleep(120)
+                return {"v": 1.0}
+            """
+        )
+    )
+    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{tmp_path}"}
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(body)], cwd=tmp_path, env=env)
+
+
+def _wait_for(cond: object, timeout: float = 60.0) -> None:
+    t0 = time.monotonic()
+    while not cond():  # type: ignore[operator]
+        if time.monotonic() - t0 > timeout:
+            raise AssertionError("timed out waiting for the sweep to start its workers")
+        time.sleep(0.1)
+
+
+def _alive(pids: list[int]) -> list[int]:
+    out = []
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                out.append(pid)
+        except psutil.NoSuchProcess:
+            pass
+    return out
+
+
+def test_sweep_workers_end_with_their_parent_after_sigkill(tmp_path: Path) -> None:
+    body = f"""
+        from swapnet.sweep import sweep
+        from slowmod import slow
+        sweep(slow, {{"dir": [{str(tmp_path)!r}], "k": [1, 2]}}, store="s.jsonl", workers=2, progress=False)
+        """
+    proc = _spawn_sweep(tmp_path, body)
+    family: list[int] = []
+    try:
+        _wait_for(lambda: len(list(tmp_path.glob("*.pid"))) >= 2)
+        family = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
+        workers = [int(f.stem) for f in tmp_path.glob("*.pid")]
+        assert set(workers) <= set(family)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        time.sleep(5.0)
+        assert _alive(family) == [], "processes of the killed sweep still running after 5 s"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for pid in _alive(family):  # only if the test failed: leave no orphan behind
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_sweep_sigterm_stops_workers_and_exits(tmp_path: Path) -> None:
+    body = f"""
+        from swapnet.cli import _terminate_on_sigterm
+        from swapnet.sweep import sweep
+        from slowmod import slow
+        _terminate_on_sigterm()
+        sweep(slow, {{"dir": [{str(tmp_path)!r}], "k": [1, 2]}}, store="s.jsonl", workers=2, progress=False)
+        """
+    proc = _spawn_sweep(tmp_path, body)
+    family: list[int] = []
+    try:
+        _wait_for(lambda: len(list(tmp_path.glob("*.pid"))) >= 2)
+        family = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 128 + signal.SIGTERM
+        time.sleep(1.0)
+        assert _alive(family) == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for pid in _alive(family):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_atomic_dir_survives_sigkill_at_any_moment(tmp_path: Path) -> None:
+    """A process rewriting a report folder in a loop is killed at seeded random moments: the folder
+    always holds one complete generation, and the next run cleans every temporary left behind."""
+    import random
+
+    from swapnet._atomic import MARKER, atomic_dir
+
+    body = f"""
+        from pathlib import Path
+        from swapnet._atomic import atomic_dir
+        gen = 0
+        while True:
+            gen += 1
+            with atomic_dir({str(tmp_path / "rep")!r}) as d:
+                for k in range(20):
+                    (d / f"f{{k}}.csv").write_text(str(gen) * 2000)
+        """
+    rng = random.Random(14)
+    for _ in range(6):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(body)], env={**os.environ, "PYTHONPATH": str(SRC)}
+        )
+        _wait_for(lambda: (tmp_path / "rep").exists())
+        time.sleep(rng.uniform(0.05, 0.6))
+        proc.kill()
+        proc.wait()
+        files = sorted(p.name for p in (tmp_path / "rep").iterdir())
+        assert files == sorted([MARKER] + [f"f{k}.csv" for k in range(20)])
+        gens = {(tmp_path / "rep" / f"f{k}.csv").read_text() for k in range(20)}
+        assert len(gens) == 1  # one generation, never a mix of two runs
+    with atomic_dir(tmp_path / "rep") as d:
+        (d / "report.md").write_text("final")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"]  # stale temporaries removed
+    assert (tmp_path / "rep" / "report.md").read_text() == "final"
+
+
+# ------------------------------------------------------------------------------------- the CLI
+def _tiny_study(tmp_path: Path) -> Path:
+    from test_study import TINY
+    from test_sweep_study import _toml
+
+    p = tmp_path / "study.toml"
+    p.write_text(_toml(TINY))
+    return p
+
+
+def _no_solving(monkeypatch: pytest.MonkeyPatch) -> None:
+    import swapnet.study
+
+    def refuse(*a: object, **k: object) -> None:
+        raise AssertionError("the study was run although its output folder is unusable")
+
+    monkeypatch.setattr(swapnet.study.Study, "run", refuse)
+
+
+def test_cli_outdir_checked_before_any_solving(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from swapnet.cli import main
+
+    study = _tiny_study(tmp_path)
+    _no_solving(monkeypatch)
+    (tmp_path / "a_file").write_text("x")
+    (tmp_path / "foreign").mkdir()
+    (tmp_path / "foreign" / "thesis.tex").write_text("precious")
+    for out, words in [
+        ("a_file", "is an existing file"),
+        ("a_file/sub", "a_file is a file"),
+        ("foreign", "not written by swapnet"),
+    ]:
+        assert main(["study", "run", str(study), "-o", str(tmp_path / out), "-q"]) == 2
+        assert words in capsys.readouterr().err
+    assert (tmp_path / "foreign" / "thesis.tex").read_text() == "precious"
+
+
+def test_cli_report_folder_is_swapped_in_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run that dies while writing leaves the previous complete report and no temporary."""
+    import swapnet.study
+    from swapnet.cli import main
+
+    study = _tiny_study(tmp_path)
+    out = tmp_path / "out"
+
+    def write(gen: str, die_after: int | None) -> object:
+        def run(self: object, outdir: Path, *, progress: bool = True) -> object:
+            for k, name in enumerate(["a.csv", "b.csv", "report.md"]):
+                if die_after is not None and k == die_after:
+                    raise KeyboardInterrupt  # a kill in the middle of the report
+                (Path(outdir) / name).write_text(gen)
+
+            class R:
+                files = (Path(outdir) / "report.md",)
+
+            return R()
+
+        return run
+
+    monkeypatch.setattr(swapnet.study.Study, "run", write("one", None))
+    assert main(["study", "run", str(study), "-o", str(out), "-q"]) == 0
+    monkeypatch.setattr(swapnet.study.Study, "run", write("two", 2))
+    with pytest.raises(KeyboardInterrupt):
+        main(["study", "run", str(study), "-o", str(out), "-q"])
+    assert {p.read_text() for p in out.glob("*.*") if p.name[0] != "."} == {"one"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "study.toml"]
+    monkeypatch.setattr(swapnet.study.Study, "run", write("three", None))
+    assert main(["study", "run", str(study), "-o", str(out), "-q"]) == 0
+    assert {p.read_text() for p in out.glob("*.*") if p.name[0] != "."} == {"three"}
+
+
+def test_cli_disk_full_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import errno
+
+    import swapnet.study
+    from swapnet.cli import main
+
+    study = _tiny_study(tmp_path)
+
+    def run(self: object, outdir: Path, *, progress: bool = True) -> object:
+        raise OSError(errno.ENOSPC, "No space left on device", str(Path(outdir) / "map.png"))
+
+    monkeypatch.setattr(swapnet.study.Study, "run", run)
+    assert main(["study", "run", str(study), "-o", str(tmp_path / "out"), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "out/map.png" in err and "no space left on device" in err.lower() and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_atomic_write_disk_full_is_storage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from swapnet import _atomic
+    from swapnet.errors import StorageError, SwapnetError
+
+    (tmp_path / "t.csv").write_text("old")
+
+    def full(*a: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(_atomic.os, "fsync", full)
+    with pytest.raises(StorageError, match="no space left on device") as info:
+        _atomic.write_file(tmp_path / "t.csv", "new")
+    assert isinstance(info.value, SwapnetError)
+    assert (tmp_path / "t.csv").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b'name = "caf\xe9"\n', "not UTF-8"),
+        (bytes(range(256)) * 3, "not UTF-8"),
+        (b"a = " + b"[" * 2000 + b"]" * 2000 + b"\n", "nested too deeply"),
+        (None, "is a folder"),
+    ],
+    ids=["latin1", "binary", "deep", "folder"],
+)
+def test_cli_unreadable_study_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes | None, words: str
+) -> None:
+    from swapnet.cli import main
+
+    p = tmp_path / "study.toml"
+    if content is None:
+        p.mkdir()
+    else:
+        p.write_bytes(content)
+    for argv in (["study", "check", str(p)], ["study", "run", str(p), "-o", str(tmp_path / "o")]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert words in err and str(p) in err and "Traceback" not in err
+
+
+# ---------------------------------------------------------------------------------------- sweeps
+def test_cli_sweep_table_is_never_the_store(tmp_path: Path) -> None:
+    from swapnet.cli import main
+    from swapnet.sweep import table_path
+
+    study = _tiny_study(tmp_path)
+    grid = tmp_path / "grid.toml"
+    grid.write_text('[grid]\n"siting.service_km" = [2.5]\n')
+    store = tmp_path / "res.csv"
+    assert main(["sweep", str(study), str(grid), "-o", str(store), "-w", "1", "-q"]) == 0
+    assert table_path(store) == tmp_path / "res.table.csv" and table_path(store).exists()
+    assert len(store.read_text().splitlines()) == 1 and json.loads(store.read_text())["status"] == "ok"
+    assert main(["sweep", str(study), str(grid), "-o", str(store), "-q"]) == 0  # resume: still one record
+    assert len(store.read_text().splitlines()) == 1
+    assert main(["sweep", str(study), str(grid), "-o", str(store), "--table", str(store), "-q"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("grid", "words"),
+    [
+        ('"network.rowz" = [4, 5]', "network.rowz"),
+        ('"demand.segments.-1.vehicles" = [10]', "segments.-1"),
+        ('"demand.segments.9.vehicles" = [10]', "segments.9"),
+        ('"network.rows" = ["abc"]', "network.rows"),
+    ],
+)
+def test_cli_sweep_grid_refused_before_any_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], grid: str, words: str
+) -> None:
+    import importlib
+
+    from swapnet.cli import main
+
+    def no_pool(workers: int | None) -> object:
+        raise AssertionError("a worker pool was started for an invalid grid")
+
+    monkeypatch.setattr(importlib.import_module("swapnet.sweep"), "_pool", no_pool)
+    study = _tiny_study(tmp_path)
+    g = tmp_path / "grid.toml"
+    g.write_text(f"[grid]\n{grid}\n")
+    assert main(["sweep", str(study), str(g), "-o", str(tmp_path / "s.jsonl"), "-q"]) == 2
+    assert words in capsys.readouterr().err
+
+
+def test_expand_grid_empty_is_refused() -> None:
+    from swapnet import InvalidInputError
+    from swapnet.sweep import expand_grid
+
+    for g in ({}, []):
+        with pytest.raises(InvalidInputError, match="grid"):
+            expand_grid(g)
+
+
+def _ok_record(i: str) -> bytes:
+    return json.dumps({"id": i, "params": {"x": 1}, "status": "ok", "kpis": {"v": 1.0}}).encode() + b"\n"
+
+
+CORRUPT_LINES = {
+    "number": b"42\n",
+    "no_id": b'{"foo": 1}\n',
+    "not_utf8": b"\xff\xfe\n",
+    "nul": b"\x00\x00\x00\n",
+    "garbage": b"<<<not json>>>\n",
+    "list": b"[1, 2]\n",
+    "id_not_str": b'{"id": 5, "params": {}, "status": "ok"}\n',
+    "deep": b"[" * 5000 + b"]" * 5000 + b"\n",
+    "torn": b'{"id": "abc", "par',
+}
+
+
+@pytest.mark.parametrize("kind", sorted(CORRUPT_LINES))
+def test_every_corrupt_store_line_is_skipped_counted_and_warned(tmp_path: Path, kind: str) -> None:
+    from swapnet.sweep import StoreWarning, read_store, sweep
+
+    store = tmp_path / "s.jsonl"
+    store.write_bytes(_ok_record("a") + CORRUPT_LINES[kind] + (b"" if kind == "torn" else _ok_record("b")))
+    with pytest.warns(StoreWarning, match="skipped 1 corrupt line"):
+        recs = read_store(store)
+    assert [r["id"] for r in recs] == (["a"] if kind == "torn" else ["a", "b"])
+    with pytest.warns(StoreWarning, match="line 2"):
+        res = sweep(_double, [{"x": 1}, {"x": 2}], store=store, executor=_inline(), progress=False)
+    assert res.corrupt == 1 and "1 corrupt store line" in res.summary()
+    assert (tmp_path / "s.jsonl.corrupt").read_bytes().rstrip(b"\n") == CORRUPT_LINES[kind].rstrip(b"\n")
+    again = sweep(_double, [{"x": 1}, {"x": 2}], store=store, executor=_inline(), progress=False)
+    assert again.corrupt == 0 and again.ran == 0  # the store was rewritten clean, nothing is lost
+
+
+def _double(p: dict[str, int]) -> dict[str, float]:
+    return {"v": 2.0 * p["x"]}
+
+
+def _inline() -> object:
+    import concurrent.futures as cf
+
+    return cf.ThreadPoolExecutor(max_workers=1)
