@@ -377,3 +377,69 @@ def _inline() -> object:
     import concurrent.futures as cf
 
     return cf.ThreadPoolExecutor(max_workers=1)
+
+
+# ----------------------------------------------------------------------------------- study files
+@pytest.mark.parametrize(
+    ("change", "key", "words"),
+    [
+        ({"solver": {"time_limit": 10, "mip_gap": 2}}, "solver.mip_gap", "less than 1"),
+        ({"operations": {"mip_gap": 1.0}}, "operations.mip_gap", "less than 1"),
+        ({"network": {"kind": "city_grid", "rows": 100000, "cols": 100000}}, "network.rows", "at most"),
+        ({"network": {"kind": "city_grid", "rows": 1000, "cols": 1000}, "sites": {"kind": "nodes"}}, "network.rows",
+         "GiB"),
+        ({"simulation": {"days": 10**6}}, "simulation.days", "at most"),
+        ({"economics": {"months": 36, "discount_rate": 5.0}}, "economics.discount_rate", "at most"),
+    ],
+)  # fmt: skip
+def test_study_check_catches_out_of_range_values(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], change: dict[str, object], key: str, words: str
+) -> None:
+    from test_study import TINY
+    from test_sweep_study import _toml
+
+    from swapnet.cli import main
+
+    p = tmp_path / "study.toml"
+    p.write_text(_toml({**TINY, **change}))
+    assert main(["study", "check", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert key in err and words in err
+
+
+def test_study_check_catches_absurd_fleets_with_the_estimate() -> None:
+    from test_study import tiny
+
+    from swapnet.study import Study, StudyError
+
+    with pytest.raises(StudyError, match=r"demand\.segments\[0\]\.vehicles.*swap requests per replication") as info:
+        Study.from_dict(tiny(demand__segments__0__vehicles=1e8, simulation__days=30))
+    assert "simulation.days" in str(info.value)
+    with pytest.raises(StudyError, match="at most"):
+        Study.from_dict(tiny(demand__segments__0__vehicles=1e9))
+    with pytest.raises(StudyError, match="simulation.replications"):
+        Study.from_dict(tiny(demand__segments__0__vehicles=2e7, simulation__days=10, simulation__replications=100))
+
+
+def test_study_file_errors_name_file_and_line(tmp_path: Path) -> None:
+    from swapnet.errors import FileFormatError
+    from swapnet.study import Study, StudyError
+    from swapnet.study.spec import MAX_STUDY_BYTES
+
+    p = tmp_path / "s.toml"
+    p.write_bytes(b'name = "ok"\n\n[network]\nkind = "caf\xe9"\n')
+    with pytest.raises(FileFormatError, match=r"s\.toml:4: not UTF-8") as info:
+        Study.from_toml(p)
+    assert isinstance(info.value, StudyError) and info.value.line == 4
+    p.write_text('name = "ok"\n[network\n')
+    with pytest.raises(FileFormatError, match=r"s\.toml:2: not valid TOML"):
+        Study.from_toml(p)
+    p.write_text("a = 1\n" + "#" * (MAX_STUDY_BYTES + 1))
+    with pytest.raises(FileFormatError, match="at most"):
+        Study.from_toml(p)
+    p.write_text("a = " + "[" * 40 + "]" * 40 + "\n")
+    with pytest.raises(FileFormatError, match="nested too deeply"):
+        Study.from_toml(p)
+    p.write_bytes(b"name = 1\x00\n")
+    with pytest.raises(FileFormatError, match="NUL"):
+        Study.from_toml(p)

@@ -221,28 +221,12 @@ def _sweep(args: argparse.Namespace) -> int:
     return 0 if res.failed.empty else 1
 
 
-#: Largest study file read (a study is a few kB; data lives in the files it names).
-_MAX_STUDY_BYTES = 4 * 1024 * 1024
-
-
 def _load_study(path: Path) -> object:
-    """The study of ``path``; every read, decode or validation problem as a swapnet error."""
-    from swapnet.errors import FileFormatError
+    """The study of ``path``; every read, decode or validation problem is a swapnet error
+    (:class:`~swapnet.study.StudyFileError` with the file and line, or a key-path :class:`StudyError`)."""
     from swapnet.study import Study
 
-    if path.is_file() and path.stat().st_size > _MAX_STUDY_BYTES:
-        size = path.stat().st_size
-        raise FileFormatError(path, None, f"is {size:,} bytes; a study file is at most {_MAX_STUDY_BYTES:,}")
-    try:
-        return Study.from_toml(path)
-    except UnicodeDecodeError as e:
-        raise FileFormatError(path, None, f"not UTF-8 text ({e.reason} at byte {e.start})") from None
-    except IsADirectoryError:
-        raise FileFormatError(path, None, "is a folder, not a study file") from None
-    except PermissionError:
-        raise FileFormatError(path, None, "cannot be read (permission denied)") from None
-    except RecursionError:
-        raise FileFormatError(path, None, "tables or arrays nested too deeply") from None
+    return Study.from_toml(path)
 
 
 def _check(path: Path) -> int:
