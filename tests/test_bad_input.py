@@ -417,7 +417,7 @@ def test_study_check_catches_absurd_fleets_with_the_estimate() -> None:
     assert "simulation.days" in str(info.value)
     with pytest.raises(StudyError, match="at most"):
         Study.from_dict(tiny(demand__segments__0__vehicles=1e9))
-    with pytest.raises(StudyError, match="simulation.replications"):
+    with pytest.raises(StudyError, match=r"simulation\.replications"):
         Study.from_dict(tiny(demand__segments__0__vehicles=2e7, simulation__days=10, simulation__replications=100))
 
 
