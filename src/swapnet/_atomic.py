@@ -107,7 +107,7 @@ def clean_stale(target: str | Path) -> list[Path]:
 
 
 @contextlib.contextmanager
-def atomic_file(path: str | Path, mode: str = "w", **kw: Any) -> Iterator[IO[Any]]:
+def atomic_file(path: str | os.PathLike[str], mode: str = "w", **kw: Any) -> Iterator[IO[Any]]:
     """Open a temporary sibling of ``path`` for writing; rename it over ``path`` when the block ends.
 
     On an exception the temporary is removed and ``path`` is untouched.
@@ -132,7 +132,7 @@ def atomic_file(path: str | Path, mode: str = "w", **kw: Any) -> Iterator[IO[Any
         raise
 
 
-def write_file(path: str | Path, data: str | bytes, *, encoding: str = "utf-8") -> Path:
+def write_file(path: str | os.PathLike[str], data: str | bytes, *, encoding: str = "utf-8") -> Path:
     """Write ``data`` to ``path`` atomically (see :func:`atomic_file`)."""
     if isinstance(data, bytes):
         with atomic_file(path, "wb") as fh:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -86,11 +86,14 @@ class ODFlows:
 
     # ------------------------------------------------------------------ builders
     @classmethod
-    def from_tntp(cls, trips_file: str | Path, *, drop_zero: bool = True, drop_diagonal: bool = True) -> ODFlows:
+    def from_tntp(
+        cls, trips_file: str | os.PathLike[str], *, drop_zero: bool = True, drop_diagonal: bool = True
+    ) -> ODFlows:
         """Read a TNTP ``*_trips.tntp`` file (see :func:`swapnet.io.read_tntp_trips`)."""
-        from swapnet.io.tntp import read_tntp_trips
+        from swapnet._tntp import parse_trips
 
-        return read_tntp_trips(trips_file, drop_zero=drop_zero, drop_diagonal=drop_diagonal)
+        t = parse_trips(trips_file, drop_zero=drop_zero, drop_diagonal=drop_diagonal)
+        return cls(t.origins.tolist(), t.destinations.tolist(), t.volumes)
 
     @classmethod
     def from_matrix(

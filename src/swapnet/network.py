@@ -12,10 +12,10 @@ convention; loaders take a ``scale`` to convert).
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -337,21 +337,36 @@ class RoadNetwork:
     @classmethod
     def from_tntp(
         cls,
-        net_file: str | Path,
-        node_file: str | Path | None = None,
+        net_file: str | os.PathLike[str],
+        node_file: str | os.PathLike[str] | None = None,
         *,
         length: str = "length",
         scale: float = 1.0,
         length_unit: str | None = None,
+        coord_crs: str = "planar",
+        name: str | None = None,
     ) -> RoadNetwork:
         """Read a TNTP ``*_net.tntp`` file (and optionally a ``*_node.tntp`` file).
 
-        Links are directed. Zones numbered below ``<FIRST THRU NODE>`` are marked
-        :attr:`no_through`. See :func:`swapnet.io.read_tntp_network`.
+        Links are directed; labels are the node numbers ``1..<NUMBER OF NODES>``. Zones
+        numbered below ``<FIRST THRU NODE>`` are marked :attr:`no_through`. See
+        :func:`swapnet.io.read_tntp_network` for the arguments and errors.
         """
-        from swapnet.io.tntp import read_tntp_network
+        from swapnet._tntp import parse_network
 
-        return read_tntp_network(net_file, node_file, length=length, scale=scale, length_unit=length_unit)
+        t = parse_network(net_file, node_file, length=length, scale=scale)
+        return cls.from_arrays(
+            t.tails,
+            t.heads,
+            t.lengths,
+            labels=tuple(range(1, t.n_nodes + 1)),
+            directed=True,
+            coords=t.coords,
+            coord_crs=coord_crs,
+            no_through=np.arange(1, t.n_nodes + 1) < t.first_thru,
+            length_unit="unknown" if length_unit is None else length_unit,
+            name=t.name if name is None else name,
+        )
 
     def to_networkx(self) -> nx.Graph[Any]:
         """Return a networkx ``Graph``/``DiGraph`` with ``length`` edge and ``x``/``y`` node attributes.
