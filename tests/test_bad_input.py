@@ -443,3 +443,94 @@ def test_study_file_errors_name_file_and_line(tmp_path: Path) -> None:
     p.write_bytes(b"name = 1\x00\n")
     with pytest.raises(FileFormatError, match="NUL"):
         Study.from_toml(p)
+
+
+# ---------------------------------------------------------------------------------- TNTP files
+def _net_file(path: Path, nodes: str, rows: list[str]) -> Path:
+    head = [f"<NUMBER OF NODES> {nodes}", f"<NUMBER OF LINKS> {len(rows)}", "<END OF METADATA>", ""]
+    path.write_text("\n".join(head + rows) + "\n")
+    return path
+
+
+def test_tntp_declared_node_count_checked_before_allocating(tmp_path: Path) -> None:
+    from swapnet import RoadNetwork
+    from swapnet.errors import FileFormatError
+
+    p = _net_file(tmp_path / "x_net.tntp", "3000000000", ["1 2 0 1.0 1.0 ;", "2 1 0 1.0 1.0 ;"])
+    with pytest.raises(FileFormatError, match=r"x_net\.tntp:1: <NUMBER OF NODES> declares 3,000,000,000"):
+        RoadNetwork.from_tntp(p)
+    ok = _net_file(tmp_path / "y_net.tntp", "5", ["1 2 0 1.0 1.0 ;", "2 1 0 1.0 1.0 ;"])
+    assert RoadNetwork.from_tntp(ok).n_nodes == 5  # a few isolated nodes are fine
+
+
+def test_tntp_scaled_length_overflow_names_file_and_line(tmp_path: Path) -> None:
+    from swapnet import RoadNetwork
+    from swapnet.errors import FileFormatError
+
+    p = _net_file(tmp_path / "x_net.tntp", "2", ["1 2 0 1.0 1.0 ;", "2 1 0 1e300 1.0 ;"])
+    with pytest.raises(FileFormatError, match=r"x_net\.tntp:6: length 1e300 times scale 1e\+10 overflows"):
+        RoadNetwork.from_tntp(p, scale=1e10)
+
+
+@pytest.mark.parametrize("scale", ["abc", None, True, -1.0, 0.0, float("nan"), float("inf")])
+def test_tntp_bad_scale(tmp_path: Path, scale: object) -> None:
+    from swapnet import InvalidInputError, RoadNetwork
+
+    p = _net_file(tmp_path / "x_net.tntp", "2", ["1 2 0 1.0 1.0 ;"])
+    with pytest.raises(InvalidInputError, match="scale"):
+        RoadNetwork.from_tntp(p, scale=scale)  # type: ignore[arg-type]
+
+
+def test_tntp_empty_trips_file_refused(tmp_path: Path) -> None:
+    from swapnet import ODFlows
+    from swapnet.errors import FileFormatError
+
+    p = tmp_path / "x_trips.tntp"
+    p.write_bytes(b"")
+    with pytest.raises(FileFormatError, match="is empty"):
+        ODFlows.from_tntp(p)
+    p.write_text("\n\n  \n")
+    with pytest.raises(FileFormatError, match="is empty"):
+        ODFlows.from_tntp(p)
+
+
+def test_tntp_writers_are_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from swapnet import _atomic
+    from swapnet.errors import StorageError
+    from swapnet.io import read_tntp_network, write_tntp_network
+    from swapnet.synthetic import city_grid
+
+    net = city_grid(3, 3, seed=1)
+    net = type(net).from_arrays(net.tails, net.heads, net.lengths, labels=range(1, 10), directed=net.directed)
+    p = tmp_path / "g_net.tntp"
+    write_tntp_network(net, p)
+    before = p.read_bytes()
+
+    def full(*a: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(_atomic.os, "fsync", full)
+    with pytest.raises(StorageError, match="no space left"):
+        write_tntp_network(net, p)
+    assert p.read_bytes() == before and sorted(x.name for x in tmp_path.iterdir()) == ["g_net.tntp"]
+    monkeypatch.undo()
+    assert read_tntp_network(p).n_nodes == 9
+
+
+def test_no_import_cycle_between_flows_tntp_and_network() -> None:
+    import ast
+
+    def imports(mod: str) -> set[str]:
+        path = SRC / (mod.replace(".", "/") + ".py")
+        out: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("swapnet"):
+                out.add(node.module)
+            elif isinstance(node, ast.Import):
+                out |= {a.name for a in node.names if a.name.startswith("swapnet")}
+        return out
+
+    for mod in ("swapnet.flows", "swapnet.network", "swapnet._tntp"):
+        assert not any(m.startswith("swapnet.io") for m in imports(mod)), f"{mod} imports swapnet.io"

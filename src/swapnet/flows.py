@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from swapnet import _validate as _v
 from swapnet.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ class ODFlows:
     ) -> None:
         o = tuple(origins)
         d = tuple(destinations)
-        v = np.asarray(volumes, dtype=np.float64).ravel().copy()
+        v = _v.array(volumes, "volumes", finite=False).ravel().copy()
         if len(o) != len(d) or len(o) != v.size:
             raise InvalidInputError(
                 "volumes", (len(o), len(d), v.size), "origins, destinations and volumes need equal lengths"

@@ -23,6 +23,7 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 from scipy.sparse import csgraph
 
+from swapnet import _validate as _v
 from swapnet.errors import DisconnectedNetworkError, InvalidInputError, UnknownNodeError
 
 if TYPE_CHECKING:
@@ -91,6 +92,8 @@ class RoadNetwork:
             raise InvalidInputError("nodes", labels, "a road network needs at least one node")
         index: dict[Hashable, int] = {}
         for i, lab in enumerate(labels):
+            if isinstance(lab, (float, np.floating)) and math.isnan(lab):
+                raise InvalidInputError(f"labels[{i}]", lab, "NaN is not a node label (NaN != NaN: it cannot be found)")
             if lab in index:
                 raise InvalidInputError("labels", lab, "node labels must be unique")
             index[lab] = i
@@ -110,6 +113,16 @@ class RoadNetwork:
                 "length",
                 float(lengths[k]),
                 f"edge ({labels[tails[k]]!r}, {labels[heads[k]]!r}) needs a finite, non-negative length",
+            )
+        with np.errstate(over="ignore"):
+            total = float(lengths.sum())
+        if not math.isfinite(total):
+            k = int(np.argmax(lengths))
+            raise InvalidInputError(
+                "length",
+                float(lengths[k]),
+                f"edge ({labels[tails[k]]!r}, {labels[heads[k]]!r}): lengths this large overflow when a path adds "
+                "them up (distances would be inf, i.e. 'unreachable'); rescale the lengths",
             )
         coords = self.coords
         if coords is not None:
@@ -196,12 +209,7 @@ class RoadNetwork:
                 raise InvalidInputError(f"edges[{k}]", e, "expected a (u, v, length) triple") from None
             if u == v and not allow_self_loops:
                 raise InvalidInputError(f"edges[{k}]", e, "self-loop; pass allow_self_loops=True to accept")
-            try:
-                lf = float(length)
-            except (TypeError, ValueError):
-                raise InvalidInputError(f"edges[{k}].length", length, "not a number") from None
-            if not math.isfinite(lf) or lf < 0:
-                raise InvalidInputError(f"edges[{k}].length", length, "must be finite and non-negative")
+            lf = _v.non_negative(length, f"edges[{k}].length")
             t.append(idx(u))
             h.append(idx(v))
             w.append(lf)
@@ -278,6 +286,7 @@ class RoadNetwork:
         x: str = "x",
         y: str = "y",
         default_length: float | None = None,
+        allow_self_loops: bool = False,
         name: str = "",
     ) -> RoadNetwork:
         """Build a network from a networkx graph (plain or an OSMnx ``MultiDiGraph``).
@@ -298,12 +307,23 @@ class RoadNetwork:
             For OSMnx graphs (lon/lat) the network's ``coord_crs`` is ``"lonlat"``.
         default_length
             Length for edges lacking the attribute; by default such edges are an error.
+        allow_self_loops
+            As in :meth:`from_edges`: a self-loop is refused unless this is true (then it is kept;
+            it never shortens a path).
         name
             Optional name (defaults to ``G.graph["name"]``).
+
+        Raises
+        ------
+        InvalidInputError
+            On a non-positive or non-numeric ``scale``; an edge length that is missing, not a
+            number (e.g. ``"abc"``), negative or not finite (named by edge and attribute); a
+            coordinate that is not a number (e.g. ``y="north"``); a self-loop.
         """
         osm = "crs" in G.graph
-        if scale is None:
-            scale = 0.001 if osm else 1.0
+        scale = (0.001 if osm else 1.0) if scale is None else _v.positive(scale, "scale")
+        if default_length is not None:
+            default_length = _v.non_negative(default_length, "default_length")
         labels = list(G.nodes)
         index = {lab: i for i, lab in enumerate(labels)}
         t: list[int] = []
@@ -311,17 +331,29 @@ class RoadNetwork:
         w: list[float] = []
         for u, v, data in G.edges(data=True):
             val = data.get(length, default_length)
+            where = f"edge ({u!r}, {v!r}).{length}"
             if val is None:
-                raise InvalidInputError(f"edge ({u!r}, {v!r}).{length}", None, "edge has no length attribute")
+                raise InvalidInputError(where, None, "edge has no length attribute")
+            if u == v and not allow_self_loops:
+                raise InvalidInputError(f"edge ({u!r}, {v!r})", val, "self-loop; pass allow_self_loops=True to accept")
+            lv = _v.non_negative(val, where)
+            if not math.isfinite(lv * scale):
+                raise InvalidInputError(where, val, f"times scale {scale:g} overflows to infinity")
             t.append(index[u])
             h.append(index[v])
-            w.append(float(val) * scale)
+            w.append(lv * scale)
         nt = np.asarray(t, dtype=np.int64)
         nh = np.asarray(h, dtype=np.int64)
-        keep = nt != nh  # self-loops never shorten a path
+        keep = np.ones(nt.size, dtype=bool)
         xy: FloatArray | None = None
         if labels and all(x in d and y in d for _, d in G.nodes(data=True)):
-            xy = np.array([[G.nodes[n][x], G.nodes[n][y]] for n in labels], dtype=np.float64)
+            xy = np.array(
+                [
+                    [_v.finite(G.nodes[n][x], f"node {n!r}.{x}"), _v.finite(G.nodes[n][y], f"node {n!r}.{y}")]
+                    for n in labels
+                ],
+                dtype=np.float64,
+            )
         crs = "lonlat" if osm and "epsg:4326" in str(G.graph.get("crs", "")).lower() else "planar"
         return cls(
             tuple(labels),

@@ -78,7 +78,7 @@ def as_weights(weights: Any, n: int, name: str = "weights", *, demand: Any = Non
         daily = getattr(demand, "daily", None)
         w = np.ones(n) if daily is None else np.asarray(daily, dtype=np.float64)
     else:
-        w = np.asarray(weights, dtype=np.float64).ravel()
+        w = _v.array(weights, name, finite=False).ravel()
     if w.size != n:
         raise InvalidInputError(name, w.size, f"needs one weight per demand point ({n})")
     bad = ~np.isfinite(w) | (w < 0)
@@ -94,7 +94,7 @@ def as_site_costs(site_costs: ArrayLike | None, m: int, *, candidates: Any = Non
         fc = getattr(candidates, "fixed_cost", None)
         c = np.ones(m) if fc is None else np.asarray(fc, dtype=np.float64)
     else:
-        c = np.asarray(site_costs, dtype=np.float64).ravel()
+        c = _v.array(site_costs, "site_costs", finite=False).ravel()
     if c.size != m:
         raise InvalidInputError("site_costs", c.size, f"needs one cost per candidate site ({m})")
     bad = ~np.isfinite(c) | (c < 0)
