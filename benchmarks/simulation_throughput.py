@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 import swapnet
-from swapnet.simulation import SimStation, simulate
+from swapnet import Station
+from swapnet.simulation import simulate
 from swapnet.simulation.engine import poisson_arrivals
 
 PACK = swapnet.BatteryPack.catl_25_lfp()
@@ -35,7 +36,7 @@ def throughput() -> None:
     stores = swapnet.service_store_sites(city, 100, seed=7, demand=demand)
     # 1,200 kW connections (the top of the range seen) so that all 30 slots can charge at once
     stations = [
-        SimStation.from_design(lab, node, DESIGN, grid_kw=1200.0)
+        Station.from_design(lab, node, DESIGN, grid_kw=1200.0)
         for lab, node in zip(stores.labels, stores.nodes, strict=True)
     ]
     tariff = swapnet.TouTariff.guangdong()
@@ -53,7 +54,7 @@ def throughput() -> None:
 
 
 # ----------------------------------------------------------------------- SimPy
-def simpy_station(arrivals: np.ndarray[Any, Any], st: SimStation, charge_h: float, horizon: float) -> dict[str, float]:
+def simpy_station(arrivals: np.ndarray[Any, Any], st: Station, charge_h: float, horizon: float) -> dict[str, float]:
     """One station in SimPy: FIFO packs (Container), bays and chargers (Resource), zero patience."""
     import simpy
 
@@ -97,7 +98,7 @@ def simpy_station(arrivals: np.ndarray[Any, Any], st: SimStation, charge_h: floa
 
 def against_simpy() -> None:
     m, days = 20, 30
-    stations = [SimStation.from_design(f"s{k}", f"s{k}", DESIGN) for k in range(m)]
+    stations = [Station.from_design(f"s{k}", f"s{k}", DESIGN) for k in range(m)]
     profile = swapnet.DailyProfile.urban().shares
     rates = np.outer(np.linspace(200.0, 400.0, m), profile)  # 200-400 swaps/day per station
     charge_h = stations[0].charge_hours(PACK)

@@ -29,7 +29,8 @@ from pathlib import Path
 import pandas as pd
 
 import swapnet
-from swapnet.simulation import SimStation, Transfer, simulate
+from swapnet import Station
+from swapnet.simulation import Transfer, simulate
 
 
 def main() -> None:
@@ -41,7 +42,7 @@ def main() -> None:
     # nodes are numbered row by row: (x, y) -> 11 y + x
     sites = {"downtown": 60, "north-west": 24, "north-east": 30, "south-west": 90, "south-east": 96}
     stations = [
-        SimStation.from_design(label, node, design, grid_kw=240.0 if label == "downtown" else None)
+        Station.from_design(label, node, design, grid_kw=240.0 if label == "downtown" else None)
         for label, node in sites.items()
     ]
     moves = []

@@ -18,11 +18,13 @@ from swapnet import (
     InvalidInputError,
     NodeDemand,
     RoadNetwork,
+    Station,
     StationDesign,
     TouTariff,
 )
+from swapnet.operations import TruckFleet, plan_operations
 from swapnet.optim import SolveOptions, SolveStatus
-from swapnet.simulation import ChargeCurve, SimStation, SimulationResult, Transfer, cheapest_hours, simulate
+from swapnet.simulation import ChargeCurve, SimulationResult, Transfer, cheapest_hours, simulate
 from swapnet.siting import SitingPlan, size_stations
 
 PACK = BatteryPack("test", 47.5, 400.0)  # 40 kWh from the grid per charge: 1 h at 40 kW
@@ -33,15 +35,15 @@ DESIGN = StationDesign(
 LINE = RoadNetwork.from_edges([("A", "B", 1.0), ("B", "C", 1.0), ("C", "D", 5.0)])
 
 
-def station(label: str, node: str | None = None, **kw: float) -> SimStation:
+def station(label: str, node: str | None = None, **kw: float) -> Station:
     args: dict[str, float] = {
         "bays": 1, "batteries": 10, "chargers": 10, "charger_kw": 40.0, "grid_kw": 400.0, "swap_minutes": 3.0,
     }  # fmt: skip
     args.update(kw)
-    return SimStation(label, label if node is None else node, **args)  # type: ignore[arg-type]
+    return Station(label, label if node is None else node, **args)  # type: ignore[arg-type]
 
 
-def run(stations: list[SimStation], rates: float | np.ndarray, **kw: object) -> SimulationResult:
+def run(stations: list[Station], rates: float | np.ndarray, **kw: object) -> SimulationResult:
     r = np.broadcast_to(np.asarray(rates, dtype=float), (len(stations), 24)) if np.ndim(rates) < 2 else rates
     opts: dict[str, object] = {"pack": PACK, "days": 2, "replications": 3, "progress": False}
     opts.update(kw)
@@ -85,7 +87,7 @@ def test_batteries_are_never_created_or_lost(
     seed: int,
 ) -> None:
     sts = [
-        SimStation(
+        Station(
             f"s{k}",
             f"s{k}",
             bays=1 + k % 2,
@@ -347,8 +349,10 @@ def test_bad_input_names_the_field() -> None:
     with pytest.raises(InvalidInputError, match=r"stations\[0\].chargers"):
         run([station("a", chargers=0)], rates)
     run([station("a", chargers=0)], np.zeros((1, 24)))  # no demand: no charger needed
-    with pytest.raises(InvalidInputError, match=r"stations\[0\].grid_kw"):
-        run([station("a", grid_kw=20.0)], rates)
+    with pytest.raises(InvalidInputError, match=r"station 'a'.charger_kw.*grid_kw=20"):
+        station("a", grid_kw=20.0)  # one charger cannot run on the connection
+    with pytest.raises(InvalidInputError, match=r"stations\[0\].bays"):
+        run([Station.hub_site("h", "h", batteries=4, chargers=2, charger_kw=40.0, grid_kw=80.0)], rates)
     with pytest.raises(InvalidInputError, match="patience_minutes"):
         run(sts, rates, patience_minutes=-1.0)
     with pytest.raises(InvalidInputError, match="swap_time"):
@@ -368,7 +372,7 @@ def test_bad_input_names_the_field() -> None:
     with pytest.raises(InvalidInputError, match="kind"):
         Transfer(1.0, "a", "b", 1, kind="full")
     with pytest.raises(InvalidInputError, match="initial_charged"):
-        SimStation("a", "a", bays=1, batteries=2, chargers=1, charger_kw=1, grid_kw=1, swap_minutes=1,
+        Station("a", "a", bays=1, batteries=2, chargers=1, charger_kw=1, grid_kw=1, swap_minutes=1,
                    initial_charged=3)  # fmt: skip
 
 
@@ -434,18 +438,14 @@ def test_progress_bar_shows_on_long_runs_and_can_be_switched_off(capsys: pytest.
 def test_following_a_real_operations_plan() -> None:
     # station a is starved (2 chargers for 60 swaps/day); the operations MILP sends a truck from a to b
     # with depleted packs and brings charged ones back. Simulating the plan lifts the network's service.
-    from swapnet.operations import OpsStation, TruckFleet, plan_operations
-
     net = RoadNetwork.from_edges([("A", "B", 3.0)])
-    ops_st = [
-        OpsStation("a", "A", batteries=6, chargers=2, charger_kw=40.0, grid_kw=80.0, swap_minutes=3.0),
-        OpsStation("b", "B", batteries=30, chargers=10, charger_kw=40.0, grid_kw=400.0, swap_minutes=3.0),
+    sims = [  # the same Station objects feed operations and simulation
+        Station.from_design("a", "A", DESIGN, batteries=6, chargers=2, grid_kw=80.0),
+        Station.from_design("b", "B", DESIGN, batteries=30, chargers=10, grid_kw=400.0),
     ]
     tariff = TouTariff.guangdong()
-    plan = plan_operations(ops_st, np.array([[5.0] * 12, [0.5] * 12]), tariff, periods=12, pack=PACK,
+    plan = plan_operations(sims, np.array([[5.0] * 12, [0.5] * 12]), tariff, periods=12, pack=PACK,
                            trucks=TruckFleet(1, 8, every=2), network=net)  # fmt: skip
-    sims = [SimStation.from_design(s.label, s.node, DESIGN, batteries=s.batteries, chargers=s.chargers,
-                                   grid_kw=s.grid_kw) for s in ops_st]  # fmt: skip
     rates = np.array([[2.5] * 24, [0.25] * 24])
     base = simulate(sims, rates, pack=PACK, network=net, tariff=tariff, days=3, warmup_days=1, replications=4,
                     progress=False)  # fmt: skip

@@ -12,8 +12,8 @@ import math
 import numpy as np
 import pytest
 
-from swapnet import BatteryPack
-from swapnet.simulation import SimStation, SimulationResult, simulate
+from swapnet import BatteryPack, Station
+from swapnet.simulation import SimulationResult, simulate
 
 # 47.5 kWh charged from 20 % to 100 % at 95 % efficiency = 40 kWh from the grid: 1 h on a 40 kW charger.
 PACK = BatteryPack("test", 47.5, 400.0)
@@ -34,9 +34,9 @@ def erlang_c(c: int, a: float) -> float:
     return b / (1.0 - rho + rho * b)
 
 
-def ample(label: str, bays: int, swap_minutes: float) -> SimStation:
+def ample(label: str, bays: int, swap_minutes: float) -> Station:
     # 300 packs with a charger each: batteries never run short at these loads
-    return SimStation(label, label, bays=bays, batteries=300, chargers=300, charger_kw=40.0, grid_kw=1e6,
+    return Station(label, label, bays=bays, batteries=300, chargers=300, charger_kw=40.0, grid_kw=1e6,
                       swap_minutes=swap_minutes)  # fmt: skip
 
 
@@ -84,7 +84,7 @@ def test_battery_bottleneck_is_an_erlang_loss_system() -> None:
     # through the swap and its 1 h charge, so the station is M/G/10/10 and loses B(10, a) of the
     # drivers, a = lam * (swap + charge) (Erlang B is insensitive to the service-time distribution).
     lam, swap_min = 8.0, 0.01
-    st = SimStation("s", "s", bays=50, batteries=10, chargers=10, charger_kw=40.0, grid_kw=400.0,
+    st = Station("s", "s", bays=50, batteries=10, chargers=10, charger_kw=40.0, grid_kw=400.0,
                     swap_minutes=swap_min)  # fmt: skip
     assert st.charge_hours(PACK) == pytest.approx(1.0)
     res = simulate([st], np.full((1, 24), lam), pack=PACK, days=20, warmup_days=1, replications=10, seed=4,
@@ -98,7 +98,7 @@ def test_battery_bottleneck_is_an_erlang_loss_system() -> None:
 def test_grid_limit_makes_fewer_packs_charge_at_once() -> None:
     # 10 chargers but 200 kW of grid: 5 charge at once -> Erlang loss with 10 packs is no longer exact,
     # but the station can recharge at most 5 packs an hour and its peak is 200 kW.
-    st = SimStation("s", "s", bays=5, batteries=10, chargers=10, charger_kw=40.0, grid_kw=200.0, swap_minutes=1.0)
+    st = Station("s", "s", bays=5, batteries=10, chargers=10, charger_kw=40.0, grid_kw=200.0, swap_minutes=1.0)
     assert st.parallel_charging == 5
     res = simulate([st], np.full((1, 24), 8.0), pack=PACK, days=5, warmup_days=1, replications=4, seed=5,
                    progress=False)  # fmt: skip

@@ -25,6 +25,7 @@ from swapnet.network import RoadNetwork
 from swapnet.optim import SolveOptions, SolveStatus
 from swapnet.simulation import SimulationResult, simulate
 from swapnet.siting import SitingPlan
+from swapnet.stations import Station, stations_from_plan
 from swapnet.study import Study, StudyError, StudyResult
 from swapnet.sweep import SweepResult, sweep
 from swapnet.synthetic import city_demand, city_grid, random_geometric, service_store_sites
@@ -49,6 +50,7 @@ __all__ = [
     "SolveOptions",
     "SolveStatus",
     "SolverError",
+    "Station",
     "StationDesign",
     "Study",
     "StudyError",
@@ -74,6 +76,7 @@ __all__ = [
     "simulate",
     "simulation",
     "siting",
+    "stations_from_plan",
     "study",
     "sweep",
     "synthetic",

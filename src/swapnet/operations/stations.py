@@ -1,16 +1,23 @@
-"""Inputs of the operations model: stations (and hubs) and the truck fleet."""
+"""Inputs of the operations model: the truck fleet, the demand at the stations and re-exports.
+
+Stations (and hubs) are :class:`swapnet.Station` objects; ``OpsStation`` is its deprecated alias and
+:func:`stations_from_plan` the one converter from a siting plan (:mod:`swapnet.stations`).
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from swapnet.assets import StationDesign
+import numpy as np
+
+from swapnet.demand import NodeDemand
 from swapnet.errors import InvalidInputError
+from swapnet.siting.plan import SitingPlan
+from swapnet.stations import Station, stations_from_plan
 
-__all__ = ["OpsStation", "TruckFleet", "stations_from_plan"]
+__all__ = ["OpsStation", "Station", "TruckFleet", "demand_at_stations", "stations_from_plan"]
 
 
 def _nonneg(value: float, field: str, *, positive: bool = False) -> float:
@@ -29,95 +36,8 @@ def _count(value: int, field: str) -> int:
     return int(value)
 
 
-@dataclass(frozen=True)
-class OpsStation:
-    """A swap station (or a charging hub) as the operations model sees it.
-
-    Attributes
-    ----------
-    label
-        Station label.
-    node
-        Road-network node (needed for truck travel times and node demand).
-    batteries
-        Battery racks: the most packs the station can hold (charged, depleted or on charge).
-    chargers
-        Charging slots.
-    charger_kw
-        Power of one slot, kW.
-    grid_kw
-        Station grid connection, kW (must be at least ``charger_kw`` when there are chargers).
-    bays
-        Swap bays (0 for a hub).
-    swap_minutes
-        Minutes per swap per bay.
-    initial_charged
-        Charged packs at the start when the horizon is not cyclic (default: all racks full).
-    hub
-        A central charging hub: no swap demand, only charging and truck transfers.
-    """
-
-    label: Hashable
-    node: Hashable | None
-    batteries: int
-    chargers: int
-    charger_kw: float
-    grid_kw: float
-    bays: int = 1
-    swap_minutes: float = 3.0
-    initial_charged: int | None = None
-    hub: bool = False
-
-    def __post_init__(self) -> None:
-        f = f"station {self.label!r}"
-        object.__setattr__(self, "batteries", _count(self.batteries, f"{f}.batteries"))
-        object.__setattr__(self, "chargers", _count(self.chargers, f"{f}.chargers"))
-        object.__setattr__(self, "bays", _count(self.bays, f"{f}.bays"))
-        kw = _nonneg(self.charger_kw, f"{f}.charger_kw", positive=True)
-        grid = _nonneg(self.grid_kw, f"{f}.grid_kw")
-        if self.chargers > 0 and kw > grid:
-            raise InvalidInputError(f"{f}.charger_kw", kw, f"exceeds the station's grid_kw={grid:g}")
-        object.__setattr__(self, "charger_kw", kw)
-        object.__setattr__(self, "grid_kw", grid)
-        object.__setattr__(self, "swap_minutes", _nonneg(self.swap_minutes, f"{f}.swap_minutes", positive=True))
-        if self.initial_charged is not None:
-            ic = _count(self.initial_charged, f"{f}.initial_charged")
-            if ic > self.batteries:
-                raise InvalidInputError(f"{f}.initial_charged", ic, f"exceeds its {self.batteries} batteries")
-            object.__setattr__(self, "initial_charged", ic)
-
-    @classmethod
-    def from_design(
-        cls,
-        label: Hashable,
-        node: Hashable | None,
-        design: StationDesign,
-        *,
-        batteries: int | None = None,
-        chargers: int | None = None,
-        grid_kw: float | None = None,
-        initial_charged: int | None = None,
-    ) -> OpsStation:
-        """A station built to ``design`` (battery and charger counts and the grid connection may be
-        overridden, e.g. from sizing)."""
-        return cls(
-            label=label,
-            node=node,
-            batteries=design.batteries if batteries is None else batteries,
-            chargers=design.chargers if chargers is None else chargers,
-            charger_kw=design.charger_kw,
-            grid_kw=design.grid_kw if grid_kw is None else grid_kw,
-            bays=design.bays,
-            swap_minutes=design.swap_minutes,
-            initial_charged=initial_charged,
-        )
-
-    @classmethod
-    def hub_site(
-        cls, label: Hashable, node: Hashable, *, batteries: int, chargers: int, charger_kw: float, grid_kw: float
-    ) -> OpsStation:
-        """A central charging hub ("swap locally, charge centrally")."""
-        return cls(label, node, batteries, chargers, charger_kw, grid_kw, bays=0, hub=True)
+#: Deprecated alias of :class:`swapnet.Station` (the one placed-station type); use ``Station``.
+OpsStation = Station
 
 
 @dataclass(frozen=True)
@@ -163,54 +83,18 @@ class TruckFleet:
             raise InvalidInputError("trucks.every", self.every, "must be at least 1")
 
 
-def stations_from_plan(
-    plan: Any, design: StationDesign, *, nodes: Sequence[Hashable] | None = None
-) -> list[OpsStation]:
-    """Stations for the sites of a :class:`~swapnet.siting.SitingPlan`.
-
-    Plans from :func:`~swapnet.siting.size_stations` carry battery and charger counts and each
-    site's grid connection (used);
-    other plans get ``design`` as it is. ``nodes`` gives each site's network node when the
-    plan's site labels are not nodes themselves.
-    """
-    sized = plan.details.get("stations") if hasattr(plan, "details") else None
-    out: list[OpsStation] = []
-    if sized is not None:
-        for row in sized.itertuples(index=False):
-            out.append(
-                OpsStation.from_design(
-                    row.site,
-                    row.node,
-                    design,
-                    batteries=int(row.batteries),
-                    chargers=int(row.chargers),
-                    grid_kw=float(row.grid_kw) if "grid_kw" in sized else None,
-                )
-            )
-        return out
-    sites: Iterable[Hashable] = plan.sites
-    node_list = list(plan.sites) if nodes is None else list(nodes)
-    if len(node_list) != len(plan.sites):
-        raise InvalidInputError("nodes", len(node_list), f"needs one node per site ({len(plan.sites)})")
-    return [OpsStation.from_design(s, n, design) for s, n in zip(sites, node_list, strict=True)]
-
-
-def demand_at_stations(plan: Any, demand: Any, *, nodes: Sequence[Hashable] | None = None) -> Any:
+def demand_at_stations(plan: SitingPlan, demand: NodeDemand, *, nodes: Sequence[Hashable] | None = None) -> NodeDemand:
     """Swap demand gathered at the stations of a siting plan (a :class:`~swapnet.demand.NodeDemand`).
 
     Each demand node's swaps go to the site its row of ``plan.assignment`` names (columns
     ``demand`` and ``site``; rows without a site are dropped); hourly profiles add up, so each
     station gets the demand-weighted profile of its nodes. ``nodes`` maps sites to network nodes
-    when site labels are not nodes (default: ``details["stations"]["node"]`` for sized plans, else
+    when site labels are not nodes (default: ``plan.sized_stations["node"]`` for sized plans, else
     the labels themselves).
     """
-    import numpy as np
-
-    from swapnet.demand import NodeDemand
-
     sites = list(plan.sites)
     if nodes is None:
-        sized = plan.details.get("stations")
+        sized = plan.sized_stations
         nodes = list(sized["node"]) if sized is not None else sites
     if len(nodes) != len(sites):
         raise InvalidInputError("nodes", len(nodes), f"needs one node per site ({len(sites)})")

@@ -21,8 +21,9 @@ from swapnet.simulation.engine import ArrivalSource, StationSim, TransferEvent, 
 from swapnet.simulation.kpis import StationOutcome, measure_station
 from swapnet.simulation.policies import ChargeCurve, cheapest_hours
 from swapnet.simulation.result import KPI_COLUMNS, SimulationResult
-from swapnet.simulation.stations import SimStation, Transfer
+from swapnet.simulation.stations import Transfer
 from swapnet.siting.plan import SitingPlan
+from swapnet.stations import Station, stations_from_plan
 from swapnet.tariff import TouTariff
 
 __all__ = ["simulate"]
@@ -66,56 +67,22 @@ def _swap_sampler(swap_time: str | ArrayLike) -> tuple[str, FloatArray | None]:
 
 
 # ------------------------------------------------------------------- stations
-def _stations_from_plan(
-    plan: SitingPlan, design: StationDesign | None, candidates: CandidateSites | None
-) -> list[SimStation]:
-    if design is None:
+def _plan_stations(plan: SitingPlan, design: StationDesign | None, candidates: CandidateSites | None) -> list[Station]:
+    if design is None and plan.sized_stations is None:
         raise InvalidInputError("design", None, "simulating a SitingPlan needs the StationDesign of its stations")
-    sites = list(plan.sites)
-    site_set = set(sites)
-    node_of: dict[Hashable, Hashable] = {}
-    grid_of: dict[Hashable, float] = {}
-    if candidates is not None:
-        for lab, nd, g in zip(candidates.labels, candidates.nodes, np.asarray(candidates.grid_kw), strict=True):
-            node_of[lab] = nd
-            if math.isfinite(float(g)):
-                grid_of[lab] = float(g)
-        missing = [s for s in sites if s not in node_of]
-        if missing:
-            raise InvalidInputError("plan.sites", missing[0], "the plan's site is not one of the candidates")
-    table = plan.details.get("stations")
-    out: list[SimStation] = []
-    if isinstance(table, pd.DataFrame):
-        if not {"site", "batteries", "chargers"} <= set(table.columns):
-            raise InvalidInputError(
-                "plan.details['stations']", list(table.columns), "needs columns site, batteries, chargers"
-            )
-        labels = table["site"].tolist()
-        if set(labels) != site_set or len(labels) != len(sites):
-            raise InvalidInputError(
-                "plan.details['stations']", labels, f"stations do not match the plan's sites {sites}"
-            )
-        nodes = table["node"].tolist() if "node" in table.columns else [node_of.get(s, s) for s in labels]
-        for lab, nd, b, c in zip(labels, nodes, table["batteries"], table["chargers"], strict=True):
-            out.append(
-                SimStation.from_design(
-                    lab, nd, design, batteries=int(b), chargers=int(c), grid_kw=grid_of.get(lab, design.grid_kw)
-                )
-            )
-        return out
-    for lab in sites:
-        out.append(SimStation.from_design(lab, node_of.get(lab, lab), design, grid_kw=grid_of.get(lab, design.grid_kw)))
-    return out
+    return _check_stations(stations_from_plan(plan, design, candidates=candidates))
 
 
-def _check_stations(stations: Sequence[Any]) -> list[SimStation]:
+def _check_stations(stations: Sequence[Any]) -> list[Station]:
     out = list(stations)
     if not out:
         raise InvalidInputError("stations", out, "needs at least one station")
     seen: set[Hashable] = set()
     for k, s in enumerate(out):
-        if not isinstance(s, SimStation):
-            raise InvalidInputError(f"stations[{k}]", s, "must be a SimStation (or pass a SitingPlan)")
+        if not isinstance(s, Station):
+            raise InvalidInputError(f"stations[{k}]", s, "must be a Station (or pass a SitingPlan)")
+        if s.hub or s.bays < 1:
+            raise InvalidInputError(f"stations[{k}].bays", s.bays, "a simulated station needs at least one swap bay")
         if s.label in seen:
             raise InvalidInputError(f"stations[{k}].label", s.label, "station labels must be unique")
         seen.add(s.label)
@@ -124,7 +91,7 @@ def _check_stations(stations: Sequence[Any]) -> list[SimStation]:
 
 # --------------------------------------------------------------------- routing
 def _route(
-    stations: list[SimStation],
+    stations: list[Station],
     demand: NodeDemand | ODFlows | ArrayLike,
     *,
     plan: SitingPlan | None,
@@ -225,7 +192,7 @@ def _route(
 
 
 def _route_flows(
-    stations: list[SimStation],
+    stations: list[Station],
     flows: ODFlows,
     network: RoadNetwork,
     range_km: float,
@@ -274,7 +241,7 @@ def _route_flows(
 # ------------------------------------------------------------------ rebalancing
 def _resolve_transfers(
     rebalancing: Any,
-    stations: list[SimStation],
+    stations: list[Station],
     network: RoadNetwork | None,
     speed_kmh: float,
     total_days: int,
@@ -452,7 +419,7 @@ class _Progress:
 
 # ------------------------------------------------------------------------ main
 def simulate(
-    stations: Sequence[SimStation] | SitingPlan,
+    stations: Sequence[Station] | SitingPlan,
     demand: NodeDemand | ODFlows | ArrayLike,
     *,
     pack: BatteryPack,
@@ -489,8 +456,8 @@ def simulate(
     Parameters
     ----------
     stations
-        :class:`SimStation` objects, or a :class:`~swapnet.siting.SitingPlan`: a sized plan
-        (``details["stations"]`` with site, node, batteries, chargers) or any plan's ``sites`` built to
+        :class:`Station` objects, or a :class:`~swapnet.siting.SitingPlan`: a sized plan
+        (``plan.sized_stations`` with site, node, batteries, chargers) or any plan's ``sites`` built to
         ``design`` (nodes from ``candidates``, else the site labels are taken as nodes).
     demand
         A :class:`~swapnet.demand.NodeDemand` (Poisson rate at each node and hour =
@@ -565,7 +532,7 @@ def simulate(
     if not isinstance(pack, BatteryPack):
         raise InvalidInputError("pack", pack, "must be a BatteryPack")
     plan = stations if isinstance(stations, SitingPlan) else None
-    sts = _stations_from_plan(plan, design, candidates) if plan is not None else _check_stations(stations)  # type: ignore[arg-type]
+    sts = _plan_stations(plan, design, candidates) if plan is not None else _check_stations(stations)  # type: ignore[arg-type]
     days_ = _int_arg(days, "days", 1)
     reps = _int_arg(replications, "replications", 1)
     warm = _int_arg(warmup_days, "warmup_days", 0)
@@ -789,7 +756,7 @@ def _network_row(
     }
 
 
-def _timeseries(mean: FloatArray, sts: list[SimStation], start_h: float, bin_h: float) -> pd.DataFrame:
+def _timeseries(mean: FloatArray, sts: list[Station], start_h: float, bin_h: float) -> pd.DataFrame:
     m, nb = mean.shape[1], mean.shape[2]
     t = start_h + np.arange(nb) * bin_h
     return pd.DataFrame(

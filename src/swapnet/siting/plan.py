@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from swapnet.errors import VerificationError
 from swapnet.optim import SolveOptions, SolveReport, SolveStatus
@@ -73,6 +73,16 @@ class SitingPlan:
     def n_sites(self) -> int:
         """Number of chosen sites."""
         return len(self.sites)
+
+    @property
+    def sized_stations(self) -> pd.DataFrame | None:
+        """Sized stations of a :func:`~swapnet.siting.size_stations` plan, else ``None``.
+
+        One row per site in :attr:`sites` order: ``site``, ``node``, ``batteries``, ``chargers``,
+        ``grid_kw`` (and the sizing's own columns). :func:`swapnet.stations_from_plan` reads it.
+        """
+        table = self.details.get("stations")
+        return None if table is None else cast("pd.DataFrame", table)
 
     @property
     def optimal(self) -> bool:

@@ -107,8 +107,10 @@ def size_stations(
     SitingPlan
         ``objective`` = annual cost (CNY/year); ``covered`` = peak-hour swaps served;
         ``assignment`` rows (demand, site, swaps_per_hour) with ``site=None`` for unserved swaps;
-        ``details["stations"]`` a DataFrame (site, node, batteries, chargers, swaps_per_hour,
-        capacity_per_hour, charging_kw, grid_kw: the grid connection the station was sized for).
+        :attr:`~swapnet.siting.SitingPlan.sized_stations` (``details["stations"]``) a DataFrame
+        (site, node, batteries, chargers, swaps_per_hour, capacity_per_hour, charging_kw, grid_kw:
+        the grid connection the station was sized for); ``details["design"]``/``["pack"]`` the
+        design and pack it was sized with.
     """
     t0 = time.perf_counter()
     if not np.isfinite(service_km) or service_km < 0:
@@ -211,7 +213,8 @@ def size_stations(
     dpos = {lab: i for i, lab in enumerate(demand.nodes)}
 
     def verify(plan: SitingPlan, tol: float) -> list[str]:
-        st = plan.details["stations"]
+        st = plan.sized_stations
+        assert st is not None
         problems: list[str] = []
         js = np.array([pos[s] for s in st["site"]], dtype=np.int64)
         if set(plan.sites) != set(st["site"].tolist()) or len(plan.sites) != len(st):
@@ -260,6 +263,8 @@ def size_stations(
     status = report.status if report.status.has_solution else SolveStatus.NO_SOLUTION
     details: dict[str, Any] = {
         "stations": stations,
+        "design": design,
+        "pack": pack,
         "rows": report.n_rows,
         "cols": report.n_cols,
         "nonzeros": report.n_nonzeros,

@@ -256,7 +256,7 @@ def appraise(study: Study, inputs: Inputs, sited: Sited, ops: OperationsPlan) ->
             PlanUsers(sold, u, s.vehicles * s.baas_share) for u, s in zip(users, dm.segments, strict=True)
         )
     comparison = compare_plans(dict(zip(labels_p, plans, strict=True)), users, months=ec.months, rate=ec.rate)
-    sized = siting.details.get("stations")
+    sized = siting.sized_stations
     if sized is not None and len(sized):
         batteries = round(float(np.mean(sized["batteries"].to_numpy(dtype=float))))
     else:

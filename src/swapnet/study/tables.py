@@ -33,7 +33,7 @@ def study_tables(siting: Any, ops: Any, sim: Any, comparison: pd.DataFrame, oper
             }
         ]
     )
-    sized = siting.details.get("stations")
+    sized = siting.sized_stations
     stations = sized.copy() if sized is not None else pd.DataFrame({"site": list(siting.sites)})
     sch = ops.schedule
     per_station = sch.groupby("station", sort=False)[["demand", "served", "lost"]].sum()
