@@ -7,7 +7,9 @@ resources (size guards), sweep-store corruption, and kills (no orphaned workers,
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import os
 import signal
 import subprocess
@@ -18,6 +20,8 @@ from pathlib import Path
 
 import psutil
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -534,3 +538,157 @@ def test_no_import_cycle_between_flows_tntp_and_network() -> None:
 
     for mod in ("swapnet.flows", "swapnet.network", "swapnet._tntp"):
         assert not any(m.startswith("swapnet.io") for m in imports(mod)), f"{mod} imports swapnet.io"
+
+
+# ---------------------------------------------------------------------------------------- types
+def _bad_type_cases() -> list[tuple[str, object, str]]:
+    import networkx as nx
+    import numpy as np
+    import pandas as pd
+
+    from swapnet import ODFlows, RoadNetwork, Station
+    from swapnet.optim import SolveOptions
+    from swapnet.siting import max_coverage, p_median
+
+    C = np.random.default_rng(0).random((5, 3))
+    w = np.ones(5)
+
+    def nx_graph(length: object = 1.0, y: object = 2.0, loop: bool = False) -> object:
+        G = nx.Graph()
+        G.add_node(1, x=0.0, y=y)
+        G.add_node(2, x=1.0, y=1.0)
+        G.add_edge(1, 2, length=length)
+        if loop:
+            G.add_edge(2, 2, length=1.0)
+        return G
+
+    def station(**kw: object) -> object:
+        return Station("s", 1, **{"batteries": 4, "chargers": 2, "charger_kw": 60.0, "grid_kw": 200.0, **kw})
+
+    return [
+        ("from_networkx length 'abc'", lambda: RoadNetwork.from_networkx(nx_graph(length="abc")), "length='abc'"),
+        ("from_networkx y='north'", lambda: RoadNetwork.from_networkx(nx_graph(y="north")), "node 1.y='north'"),
+        ("from_networkx scale=-1", lambda: RoadNetwork.from_networkx(nx_graph(), scale=-1), "scale=-1"),
+        ("from_networkx self-loop", lambda: RoadNetwork.from_networkx(nx_graph(loop=True)), "self-loop"),
+        ("ODFlows volumes ['abc']", lambda: ODFlows([1], [2], ["abc"]), "volumes"),
+        ("p_median p='abc'", lambda: p_median(C, w, "abc"), "p='abc'"),
+        ("p_median p=True", lambda: p_median(C, w, True), "p=True"),
+        ("p_median weights 'abc'", lambda: p_median(C, ["abc"] * 5, 1), "weights"),
+        ("max_coverage radius='x'", lambda: max_coverage(C, w, "x", 2), "radius='x'"),
+        ("SolveOptions time_limit='10'", lambda: SolveOptions(time_limit="10"), "time_limit='10'"),  # type: ignore[arg-type]
+        ("SolveOptions mip_gap=2", lambda: SolveOptions(mip_gap=2), "mip_gap=2"),
+        ("unknown highs option", lambda: SolveOptions(highs_options={"mip_gapp": 0.1}), "mip_gapp"),
+        ("Station batteries nan", lambda: station(batteries=float("nan")), "batteries=nan"),
+        ("Station batteries inf", lambda: station(batteries=float("inf")), "batteries=inf"),
+        ("duplicate site labels", lambda: p_median(pd.DataFrame(C, columns=["a", "a", "b"]), w, 1), "cost.columns"),
+        ("1e308 edges", lambda: RoadNetwork.from_edges([(1, 2, 1e308), (2, 3, 1e308)]), "overflow"),
+        ("NaN node labels", lambda: RoadNetwork.from_arrays([0], [1], [1.0], labels=[math.nan, math.nan]), "NaN"),
+    ]
+
+
+_CASES = _bad_type_cases()
+
+
+@pytest.mark.parametrize(("name", "call", "words"), _CASES, ids=[c[0] for c in _CASES])
+def test_bad_values_get_a_clear_error_naming_field_and_value(name: str, call: object, words: str) -> None:
+    from swapnet import InvalidInputError
+
+    with pytest.raises(InvalidInputError) as info:
+        call()  # type: ignore[operator]
+    assert words in str(info.value)
+
+
+def test_unknown_highs_option_refused_by_every_model() -> None:
+    """``p_median`` used to ignore an unknown option that ``set_cover`` refused: now both refuse it up front."""
+    from swapnet import InvalidInputError
+    from swapnet.optim import SolveOptions
+
+    with pytest.raises(InvalidInputError, match="is not a HiGHS option"):
+        SolveOptions(highs_options={"no_such_option": 1})
+    assert SolveOptions(highs_options={"mip_heuristic_effort": 0.2}).highs_options["mip_heuristic_effort"] == 0.2
+
+
+# ------------------------------------------------------------------------------ the validators
+@given(st.integers(-(10**12), 10**12))
+def test_integer_accepts_ints_and_integral_floats_alike(i: int) -> None:
+    from swapnet import _validate as _v
+
+    assert _v.integer(i, "n") == i
+    if abs(i) < 2**53:
+        assert _v.integer(float(i), "n") == i  # 3.0 is accepted everywhere, as 3
+
+
+@given(st.one_of(st.booleans(), st.text(max_size=5), st.floats().filter(lambda f: not float(f).is_integer())))
+def test_integer_refuses_bools_strings_and_fractions(value: object) -> None:
+    from swapnet import InvalidInputError
+    from swapnet import _validate as _v
+
+    with pytest.raises(InvalidInputError, match=r"^n="):
+        _v.integer(value, "n")
+
+
+@given(
+    st.recursive(
+        st.integers() | st.text(max_size=3),
+        lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=2), c, max_size=3),
+    )
+)
+def test_error_messages_are_bounded_for_any_value(value: object) -> None:
+    from swapnet import InvalidInputError
+
+    msg = str(InvalidInputError("field", value, "bad"))
+    assert msg.startswith("field=") and len(msg) <= len("field=") + 80 + len(": bad")
+
+
+def test_error_message_of_a_2000_deep_value_does_not_recurse() -> None:
+    from swapnet import InvalidInputError
+
+    deep: object = []
+    for _ in range(2000):
+        deep = [deep]
+    msg = str(InvalidInputError("study.a", deep, "must be a number"))
+    assert msg.startswith("study.a=[[[[") and msg.endswith("must be a number")
+
+
+def test_choice_suggests_the_closest_option() -> None:
+    from swapnet import InvalidInputError
+    from swapnet import _validate as _v
+
+    with pytest.raises(InvalidInputError, match="did you mean 'simplex'"):
+        _v.choice("simplx", "lp_method", ("choose", "simplex", "ipm"))
+
+
+# ------------------------------------------------------------------------------------------ IRR
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(-0.5, 2.0), min_size=1, max_size=3, unique=True), st.floats(0.5, 1e6))
+def test_irr_roots_finds_every_rate(rates: list[float], scale: float) -> None:
+    """Cash flows built as a polynomial with known IRRs: every one is found, and no other."""
+    import numpy as np
+
+    from swapnet.economics import irr_roots, npv
+
+    rates = sorted(rates)
+    if any(b - a < 1e-3 for a, b in itertools.pairwise(rates)):
+        return  # near-double roots are covered by the exact case below
+    # NPV in x = 1/(1+r) is sum_t c_t x^t: make its roots x_k = 1/(1+r_k)
+    coeffs = np.poly([1.0 / (1.0 + r) for r in rates])[::-1] * scale  # c_0 .. c_T
+    found = irr_roots(coeffs)
+    assert len(found) == len(rates)
+    for got, want in zip(found, rates, strict=True):
+        assert got == pytest.approx(want, abs=1e-6)
+        assert abs(npv(got, coeffs)) <= 1e-7 * float(np.abs(coeffs).sum())
+
+
+def test_two_irrs_are_reported_not_lost() -> None:
+    from swapnet import InvalidInputError
+    from swapnet.economics import irr, irr_roots
+
+    # -100 + 230/(1+r) - 132/(1+r)^2 = 0  ->  r = 10 % and 20 %
+    assert irr_roots([-100, 230, -132]) == pytest.approx((0.1, 0.2), abs=1e-12)
+    # roots 0 % and 1 % sit inside one cell of any coarse grid scan: both found
+    assert irr_roots([-100, 201, -101]) == pytest.approx((0.0, 0.01), abs=1e-10)
+    assert irr([-100, 230, -132]) == pytest.approx(0.1)  # nearest zero, documented
+    assert math.isnan(irr([-100, 230, -132], multiple="nan"))
+    with pytest.raises(InvalidInputError, match=r"2 IRRs .*multiple IRRs"):
+        irr([-100, 230, -132], multiple="raise")
+    assert irr_roots([100, 100]) == () and math.isnan(irr([100, 100]))
