@@ -23,7 +23,7 @@ import numpy as np
 
 import swapnet
 from swapnet import Station
-from swapnet.simulation import simulate
+from swapnet.simulation import SimulationOptions, simulate
 from swapnet.simulation.engine import poisson_arrivals
 
 PACK = swapnet.BatteryPack.catl_25_lfp()
@@ -42,7 +42,12 @@ def throughput() -> None:
     tariff = swapnet.TouTariff.guangdong()
     t0 = time.perf_counter()
     res = simulate(
-        stations, demand, pack=PACK, network=city, tariff=tariff, days=30, replications=1, seed=1, progress=True
+        stations,
+        demand,
+        pack=PACK,
+        network=city,
+        tariff=tariff,
+        options=SimulationOptions(days=30, replications=1, seed=1, progress=True),
     )
     dt = time.perf_counter() - t0
     n = res.network_kpis().loc["requests", "mean"]
@@ -105,7 +110,9 @@ def against_simpy() -> None:
     horizon = 24.0 * days
 
     def ours() -> Any:
-        return simulate(stations, rates, pack=PACK, days=days, replications=1, seed=3, progress=False)
+        return simulate(
+            stations, rates, pack=PACK, options=SimulationOptions(days=days, replications=1, seed=3, progress=False)
+        )
 
     def baseline() -> list[dict[str, float]]:
         out = []

@@ -30,7 +30,7 @@ import pandas as pd
 
 import swapnet
 from swapnet import Station
-from swapnet.simulation import Transfer, simulate
+from swapnet.simulation import SimulationOptions, Transfer, simulate
 
 
 def main() -> None:
@@ -51,19 +51,9 @@ def main() -> None:
             # the van brings 3 charged packs and, once there, takes 3 depleted ones back to be charged
             moves.append(Transfer(hour, donor, "downtown", 3, kind="charged"))
             moves.append(Transfer(hour + 0.5, "downtown", donor, 3, kind="depleted"))
-    common = {
-        "network": city,
-        "pack": pack,
-        "tariff": tariff,
-        "days": 7,
-        "warmup_days": 1,
-        "replications": 10,
-        "seed": 11,
-        "patience_minutes": 10.0,
-        "progress": False,
-    }
-    base = simulate(stations, demand, **common)  # type: ignore[arg-type]
-    rebal = simulate(stations, demand, rebalancing=moves, **common)  # type: ignore[arg-type]
+    options = SimulationOptions(days=7, warmup_days=1, replications=10, seed=11, patience_minutes=10.0, progress=False)
+    base = simulate(stations, demand, network=city, pack=pack, tariff=tariff, options=options)
+    rebal = simulate(stations, demand, network=city, pack=pack, tariff=tariff, transfers=moves, options=options)
 
     def column(res: swapnet.simulation.SimulationResult) -> pd.Series:
         k = res.station_kpis()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from swapnet import BatteryPack, Station, StationDesign, TouTariff
 from swapnet.assets import capital_recovery_factor
 from swapnet.economics import (
     BaaSPlan,
@@ -30,6 +30,8 @@ from swapnet.economics import (
     total_cost_of_ownership,
 )
 from swapnet.errors import InvalidInputError
+from swapnet.operations import plan_operations
+from swapnet.simulation import SimulationOptions, simulate
 
 
 # ----------------------------------------------------------------------- finance
@@ -238,6 +240,13 @@ def test_segment_and_ownership_bad_inputs() -> None:
 
 
 # ---------------------------------------------------------------------- operator
+PACK = BatteryPack("test", 47.5, 400, cost_cny=1000.0)
+DESIGN = StationDesign(
+    "test", bays=1, batteries=10, chargers=10, charger_kw=40.0, grid_kw=1000.0, swap_minutes=3.0,
+    capex_cny=5e5, opex_cny_per_year=0.0, lifetime_years=10.0,
+)  # fmt: skip
+
+
 def _toy_case() -> OperatorCase:
     plan = BaaSPlan("rent", 100.0)
     seg = UserSegment("s", 4000.0, 10.0, 10.0)
@@ -273,11 +282,29 @@ def test_operator_two_year_toy() -> None:
     assert case.summary()["npv"] == pytest.approx(case.npv())
 
 
-def test_electricity_from_operations_plan_like_object() -> None:
-    plan_like = SimpleNamespace(costs={"energy": 100.0, "total": 150.0})
-    case = OperatorCase(1, 1000.0, 0, 0.0, 0.0, electricity_cny_per_year=plan_like, horizon_years=1)
-    # 100 CNY per day x 365
-    assert case.cash_flows().loc[1, "energy"] == pytest.approx(-36_500.0)
+def test_electricity_per_year_from_a_real_two_day_operations_plan() -> None:
+    # a 2-day plan's costs cover both days; a year is 365 of its days, not 365 of its horizons
+    sts = [Station.from_design(lab, None, DESIGN, batteries=8, chargers=3) for lab in ("a", "b")]
+    plan = plan_operations(sts, np.full((2, 24), 0.5), TouTariff.guangdong(), periods=24, days=2, pack=PACK).verify()
+    assert plan.days == 2
+    case = OperatorCase.from_operations(plan, sts, PACK, horizon_years=1)
+    assert case.electricity_cost_cny_per_year == pytest.approx(365.0 * plan.costs["energy"] / 2.0)
+    assert case.cash_flows().loc[1, "energy"] == pytest.approx(-365.0 * plan.costs_per_day["energy"])
+    assert (case.stations, case.batteries_per_station, case.capex_per_station_cny) == (2, 8, DESIGN.capex_cny)
+    assert OperatorCase.from_operations(plan, sts, PACK, extra_batteries_per_station=3).batteries_per_station == 11
+    # the same stations simulated over 3 days: electricity from the simulated cost per day
+    sim = simulate(list(sts), np.full((2, 24), 0.5), pack=PACK, tariff=TouTariff.guangdong(),
+                   options=SimulationOptions(days=3, replications=2, progress=False))  # fmt: skip
+    per_day = float(sim.network_replication_kpis["energy_cost_cny"].mean()) / 3.0
+    from_sim = OperatorCase.from_simulation(sim, sts, PACK)
+    assert from_sim.electricity_cost_cny_per_year == pytest.approx(365.0 * per_day)
+    with pytest.raises(InvalidInputError, match=r"OperatorCase\.from_operations"):
+        OperatorCase(1, 1000.0, 0, 0.0, 0.0, electricity_cny_per_year=plan)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="stations"):
+        OperatorCase.from_operations(plan, sts[:1], PACK)
+    with pytest.raises(InvalidInputError, match="tariff"):
+        no_tariff = simulate(list(sts), np.full((2, 24), 0.5), pack=PACK, options=SimulationOptions(progress=False))
+        OperatorCase.from_simulation(no_tariff, sts, PACK)
 
 
 def test_break_even_swaps() -> None:

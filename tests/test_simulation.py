@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from types import SimpleNamespace
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,10 +24,18 @@ from swapnet import (
     StationDesign,
     TouTariff,
 )
-from swapnet.operations import TruckFleet, plan_operations
-from swapnet.optim import SolveOptions, SolveStatus
-from swapnet.simulation import ChargeCurve, SimulationResult, Transfer, cheapest_hours, simulate
-from swapnet.siting import SitingPlan, size_stations
+from swapnet.operations import OperationsPlan, TruckFleet, plan_operations
+from swapnet.optim import SolveOptions
+from swapnet.simulation import (
+    ChargeCurve,
+    SimulationOptions,
+    SimulationResult,
+    Transfer,
+    cheapest_hours,
+    kpi_interval,
+    simulate,
+)
+from swapnet.siting import p_median, size_stations
 
 PACK = BatteryPack("test", 47.5, 400.0)  # 40 kWh from the grid per charge: 1 h at 40 kW
 DESIGN = StationDesign(
@@ -43,11 +53,20 @@ def station(label: str, node: str | None = None, **kw: float) -> Station:
     return Station(label, label if node is None else node, **args)  # type: ignore[arg-type]
 
 
-def run(stations: list[Station], rates: float | np.ndarray, **kw: object) -> SimulationResult:
+def run(
+    stations: list[Station],
+    rates: float | np.ndarray,
+    *,
+    tariff: TouTariff | None = None,
+    operations: OperationsPlan | None = None,
+    transfers: Sequence[Transfer] = (),
+    **kw: Any,
+) -> SimulationResult:
     r = np.broadcast_to(np.asarray(rates, dtype=float), (len(stations), 24)) if np.ndim(rates) < 2 else rates
-    opts: dict[str, object] = {"pack": PACK, "days": 2, "replications": 3, "progress": False}
-    opts.update(kw)
-    return simulate(stations, np.asarray(r), **opts)  # type: ignore[arg-type]
+    opts = SimulationOptions(**{"days": 2, "replications": 3, "progress": False, **kw})
+    return simulate(
+        stations, np.asarray(r), pack=PACK, tariff=tariff, operations=operations, transfers=transfers, options=opts
+    )
 
 
 # ------------------------------------------------------------------ conservation
@@ -106,7 +125,7 @@ def test_batteries_are_never_created_or_lost(
         if a % n_st != b % n_st
     ]
     res = run(sts, rate, replications=2, seed=seed, patience_minutes=patience, swap_time=swap,
-              charging_policy=policy, tariff=TouTariff.guangdong(), rebalancing=moves or None)  # fmt: skip
+              charging_policy=policy, tariff=TouTariff.guangdong(), transfers=moves)  # fmt: skip
     inv = res.final_inventory
     assert (inv["total"] == inv["batteries"]).all()
     for _, grp in inv.groupby("replication"):
@@ -202,51 +221,61 @@ def test_cheapest_policy_shifts_energy_to_the_valley() -> None:
     assert cheap.network_kpis().loc["service_level", "mean"] > 0.97
 
 
-def test_operations_plan_schedule_and_trips_are_followed() -> None:
-    sts = [station("a", batteries=20, chargers=10, grid_kw=400.0), station("b", batteries=20)]
-    # charge only at 80 kW (2 chargers) from 0 to 6 h at station a; move 3 charged packs b -> a at 7 h
-    sched = pd.DataFrame({"station": ["a"] * 6, "period": range(6), "charging_kw": [80.0] * 6})
-    trips = pd.DataFrame({"from": ["b"], "to": ["a"], "period": [7], "batteries": [3], "kind": ["charged"]})
-    ops = SimpleNamespace(schedule=sched, trips=trips, periods_per_day=24)
-    res = run(sts, np.array([[1.0] * 24, [0.5] * 24]), rebalancing=ops, reserve=0.0, days=2)
-    ts = res.timeseries
-    a = ts[ts["station"] == "a"]
-    assert a["charging_kw"].max() <= 80.0 + 1e-9
-    assert a.loc[a["hour"] >= 7, "charging_kw"].max() == pytest.approx(0.0, abs=1e-9)
-    tr = res.transfers
-    assert len(tr) == 3 * 2 and (tr["moved"] == 3).all() and set(tr["time_h"]) == {7.0, 31.0}
-    # the unscheduled station b charges as soon as possible
-    assert ts.loc[ts["station"] == "b", "charging_kw"].max() > 0
-    with pytest.raises(InvalidInputError, match=r"rebalancing\.trips\.from"):
-        bad = SimpleNamespace(trips=trips.assign(**{"from": ["zz"]}), schedule=sched)
-        run(sts, 1.0, rebalancing=bad)
+def _two_day_plan(periods: int) -> tuple[list[Station], OperationsPlan]:
+    # station a is starved (2 chargers for 120 swaps/day), b has spare packs: the MILP moves packs by truck
+    sts = [
+        Station.from_design("a", "A", DESIGN, batteries=6, chargers=2, grid_kw=80.0),
+        Station.from_design("b", "B", DESIGN, batteries=30, chargers=10, grid_kw=400.0),
+    ]
+    per = periods // 24
+    dem = np.array([[5.0 / per] * periods, [0.5 / per] * periods])
+    plan = plan_operations(sts, dem, TouTariff.guangdong(), periods=periods, days=2, pack=PACK,
+                           trucks=TruckFleet(1, 8, every=per), network=RoadNetwork.from_edges([("A", "B", 3.0)]),
+                           options=SolveOptions(mip_gap=0.01, time_limit=60.0)).verify()  # fmt: skip
+    return sts, plan
 
 
-def test_operations_plan_round_trips_and_half_hour_periods() -> None:
-    # the layout of swapnet.operations.OperationsPlan: loads out at `period`, at `to` in `arrival`,
-    # loads back from `arrival` to `return`; 48 periods a day read from the schedule's `hour` column
-    sts = [station("a", batteries=20), station("b", batteries=20)]
-    sched = pd.DataFrame(
-        {"station": ["a"] * 48, "period": range(48), "hour": np.arange(48) * 0.5, "charging_kw": [0.0] * 48}
-    )  # a never charges (reserve 0): its depleted packs wait for the truck
-    trips = pd.DataFrame(
-        {"from": ["b"], "to": ["a"], "period": [20], "arrival": [21], "return": [23], "trips": [1.0],
-         "charged": [4.0], "depleted": [0.0], "charged_back": [0.0], "depleted_back": [2.0], "km": [6.0]}
-    )  # fmt: skip
-    ops = SimpleNamespace(schedule=sched, trips=trips)
-    res = run(sts, np.array([[3.0] * 24, [0.5] * 24]), rebalancing=ops, days=2, reserve=0.0)
+@pytest.mark.parametrize("periods", [24, 48])
+def test_a_real_two_day_operations_plan_is_followed(periods: int) -> None:
+    sts, plan = _two_day_plan(periods)
+    assert plan.days == 2 and plan.periods_per_day == periods and plan.period_hours == 24.0 / periods
+    assert len(plan.trips) > 0
+    dt, length = plan.period_hours, 2 * periods
+    net = RoadNetwork.from_edges([("A", "B", 3.0)])
+    res = simulate(sts, np.array([[2.5] * 24, [0.25] * 24]), pack=PACK, network=net, operations=plan,
+                   options=SimulationOptions(days=4, replications=2, reserve=0.0, bin_minutes=60 // (periods // 24),
+                                             progress=False))  # fmt: skip
+    # every planned truck load leaves at the start of its period; the two-day plan repeats on days 3-4
+    want = []
+    for row in plan.trips.to_dict("records"):
+        arr = row["arrival"] if row["arrival"] >= row["period"] else row["arrival"] + length
+        for kind in ("charged", "depleted"):
+            if round(row[kind]) > 0:
+                want.append((row["period"] * dt, row["from"], row["to"], kind, round(row[kind])))
+            if round(row[f"{kind}_back"]) > 0:
+                want.append((arr * dt, row["to"], row["from"], kind, round(row[f"{kind}_back"])))
+    want = sorted(w for w in want + [(t + 48.0, a, b, k, n) for t, a, b, k, n in want] if w[0] < 96.0)
     tr = res.transfers[res.transfers["replication"] == 0]
-    assert tr[["time_h", "source", "target", "kind", "planned"]].values.tolist() == [
-        [10.0, "b", "a", "charged", 4], [10.5, "a", "b", "depleted", 2],
-        [34.0, "b", "a", "charged", 4], [34.5, "a", "b", "depleted", 2],
-    ]  # fmt: skip
-    log = run(sts, np.array([[3.0] * 24, [0.5] * 24]), rebalancing=ops, days=1, reserve=0.0, event_log=True).event_log
-    assert log is not None
-    got = log[(log["event"] == "transfer") & (log["packs"] > 0)]
-    # charged packs reach a at the start of period 21 (10:30), depleted ones reach b in period 23 (11:30)
-    assert sorted(got["time_h"].round(9).unique().tolist()) == [10.5, 11.5]
-    assert (res.transfers["moved"] == res.transfers["planned"]).all()
-    assert res.timeseries.loc[res.timeseries["station"] == "a", "charging_kw"].max() == 0.0
+    got = sorted(zip(tr["time_h"], tr["source"], tr["target"], tr["kind"], tr["planned"], strict=True))
+    assert [g[1:] for g in got] == [w[1:] for w in want]
+    assert [g[0] for g in got] == pytest.approx([w[0] for w in want])
+    assert (res.transfers["moved"] <= res.transfers["planned"]).all()
+    # a pack starts charging only while fewer packs charge than the plan's kW allows in that period
+    # (rounded up to whole chargers); a started charge runs to the end (1 h here), so a period's mean
+    # power is at most the largest cap of the periods a charge running in it may have started in
+    ts = res.timeseries
+    back = math.ceil(1.0 / dt - 1e-9)
+    for st_ in sts:
+        kw = plan.schedule[plan.schedule["station"] == st_.label].sort_values("period")["charging_kw"].to_numpy()
+        cap = np.tile(np.ceil(kw / st_.charger_kw - 1e-9) * st_.charger_kw, 2)
+        bound = np.array([cap[max(0, p - back) : p + 1].max() for p in range(cap.size)])
+        sim_kw = ts.loc[ts["station"] == st_.label, "charging_kw"].to_numpy()
+        assert sim_kw.size == cap.size and (sim_kw <= bound + 1e-6).all()
+        assert sim_kw[cap == 0].sum() < sim_kw.sum()  # the plan's idle periods see less charging
+    # a plan for other stations is rejected, naming the field
+    with pytest.raises(InvalidInputError, match=r"operations\.(schedule\.station|trips\.(from|to))"):
+        simulate(sts[:1], np.array([[1.0] * 24]), pack=PACK, operations=plan,
+                 options=SimulationOptions(progress=False))  # fmt: skip
 
 
 def test_rebalancing_lifts_a_starved_station() -> None:
@@ -257,7 +286,7 @@ def test_rebalancing_lifts_a_starved_station() -> None:
     moves = [Transfer(h, "b", "a", 5, travel_minutes=20.0) for h in (6.0, 12.0, 18.0)]
     moves += [Transfer(h + 1.0, "a", "b", 5, kind="depleted", travel_minutes=20.0) for h in (6.0, 12.0, 18.0)]
     base = run(sts, rates, days=5, warmup_days=1, replications=4)
-    reb = run(sts, rates, days=5, warmup_days=1, replications=4, rebalancing=moves)
+    reb = run(sts, rates, days=5, warmup_days=1, replications=4, transfers=moves)
     sa = base.station_kpis().loc["a", "service_level"]
     sb = reb.station_kpis().loc["a", "service_level"]
     assert sb > sa + 0.1
@@ -272,9 +301,22 @@ def test_sized_plan_with_assignment_and_nearest_routing() -> None:
     plan = size_stations(LINE, demand, cands, DESIGN, PACK, service_km=0.5, rate=0.0, penalty_per_swap=1e4,
                          options=SolveOptions(mip_gap=0.0))  # fmt: skip
     assert set(plan.sites) == {"B", "C"}
-    by_plan = simulate(plan, demand, pack=PACK, network=LINE, design=DESIGN, station_choice="assignment", days=3,
-                       replications=4, progress=False)  # fmt: skip
-    near = simulate(plan, demand, pack=PACK, network=LINE, design=DESIGN, days=3, replications=4, progress=False)
+    by_plan = simulate(
+        plan,
+        demand,
+        pack=PACK,
+        network=LINE,
+        design=DESIGN,
+        options=SimulationOptions(station_choice="assignment", days=3, replications=4, progress=False),
+    )
+    near = simulate(
+        plan,
+        demand,
+        pack=PACK,
+        network=LINE,
+        design=DESIGN,
+        options=SimulationOptions(days=3, replications=4, progress=False),
+    )
     kb, kn = by_plan.network_kpis(), near.network_kpis()
     assert kb.loc["requests", "mean"] == pytest.approx(240.0 * 3, rel=0.1)
     assert kb.loc["lost_no_station", "mean"] == pytest.approx(48.0 * 3, rel=0.3)
@@ -286,22 +328,32 @@ def test_sized_plan_with_assignment_and_nearest_routing() -> None:
 
 
 def test_plan_without_sizes_uses_the_design_and_unassigned_demand_is_lost() -> None:
-    assign = pd.DataFrame({"demand": ["A", "D"], "site": ["B", None]})
-    plan = SitingPlan("p_median", ("B",), 0.0, 0.0, 0.0, SolveStatus.OPTIMAL, None, assign, 0.0, 0.0)
+    # a p-median plan opens B for A and D; the same plan with D's row unassigned loses D's drivers
     demand = NodeDemand(["A", "D"], [48.0, 48.0], DailyProfile.flat())
-    res = simulate(plan, demand, pack=PACK, network=LINE, design=DESIGN, station_choice="assignment",
-                   days=3, replications=3, progress=False)  # fmt: skip
+    plan = p_median(LINE, None, 1, demand=demand, candidates=CandidateSites.from_nodes(["B"]))
+    assert plan.sized_stations is None and plan.assignment["site"].tolist() == ["B", "B"]
+    opts = SimulationOptions(station_choice="assignment", days=3, replications=3, progress=False)
+    full = simulate(plan, demand, pack=PACK, network=LINE, design=DESIGN, options=opts)
+    assert full.stations == ("B",) and full.network_kpis().loc["lost_no_station", "mean"] == 0.0
+    assert full.station_kpis().loc["B", "requests"] == pytest.approx(96.0 * 3, rel=0.15)
+    assert full.final_inventory["batteries"].iloc[0] == DESIGN.batteries  # built to the design
+    part = dataclasses.replace(plan, assignment=plan.assignment.assign(site=["B", None]))
+    res = simulate(part, demand, pack=PACK, network=LINE, design=DESIGN, options=opts)
     k = res.network_kpis()
     assert k.loc["lost_no_station", "mean"] == pytest.approx(48.0 * 3, rel=0.25)
     assert k.loc["service_level", "mean"] < 0.6
-    assert res.stations == ("B",)
 
 
 def test_travel_time_delays_arrivals() -> None:
     net = RoadNetwork.from_edges([("X", "S", 15.0)])
     demand = NodeDemand(["X"], [240.0], DailyProfile.flat())
-    res = simulate([station("s", node="S", batteries=40)], demand, pack=PACK, network=net, days=1,
-                   replications=2, event_log=True, progress=False, speed_kmh=30.0)  # fmt: skip
+    res = simulate(
+        [station("s", node="S", batteries=40)],
+        demand,
+        pack=PACK,
+        network=net,
+        options=SimulationOptions(days=1, replications=2, event_log=True, progress=False, speed_kmh=30.0),
+    )
     log = res.event_log
     assert log is not None
     first = log.loc[log["event"] == "arrival", "time_h"].min()
@@ -367,8 +419,8 @@ def test_bad_input_names_the_field() -> None:
         run(sts, rates, replications=0)
     with pytest.raises(InvalidInputError, match="label"):
         run([station("a"), station("a")], np.ones((2, 24)))
-    with pytest.raises(InvalidInputError, match=r"rebalancing\[0\].source"):
-        run([station("a"), station("b")], np.ones((2, 24)), rebalancing=[Transfer(1.0, "zz", "a", 1)])
+    with pytest.raises(InvalidInputError, match=r"transfers\[0\].source"):
+        run([station("a"), station("b")], np.ones((2, 24)), transfers=[Transfer(1.0, "zz", "a", 1)])
     with pytest.raises(InvalidInputError, match="kind"):
         Transfer(1.0, "a", "b", 1, kind="full")
     with pytest.raises(InvalidInputError, match="initial_charged"):
@@ -378,23 +430,38 @@ def test_bad_input_names_the_field() -> None:
 
 def test_plan_that_does_not_match_is_rejected() -> None:
     demand = NodeDemand(["A"], [24.0], DailyProfile.flat())
-    assign = pd.DataFrame({"demand": ["A"], "site": ["B"]})
-    sized = pd.DataFrame({"site": ["C"], "node": ["C"], "batteries": [5], "chargers": [5]})
-    plan = SitingPlan("sizing", ("B",), 0.0, 0.0, 0.0, SolveStatus.OPTIMAL, None, assign, 0.0, 0.0,
-                      details={"stations": sized})  # fmt: skip
+    cands = CandidateSites.from_nodes(["B"])
+    real = size_stations(LINE, demand, cands, DESIGN, PACK, service_km=2.0, options=SolveOptions(mip_gap=0.0))
+    assert real.sized_stations is not None
+    other = real.sized_stations.assign(site=["C"], node=["C"])
+    plan = dataclasses.replace(real, details={**real.details, "stations": other})  # sizes of another site
     with pytest.raises(InvalidInputError, match="stations do not match"):
-        simulate(plan, demand, pack=PACK, network=LINE, design=DESIGN, progress=False)
-    plain = SitingPlan("p_median", ("B",), 0.0, 0.0, 0.0, SolveStatus.OPTIMAL, None,
-                       pd.DataFrame({"demand": ["A"], "site": ["C"]}), 0.0, 0.0)  # fmt: skip
+        simulate(plan, demand, pack=PACK, network=LINE, design=DESIGN, options=SimulationOptions(progress=False))
+    median = p_median(LINE, None, 1, demand=demand, candidates=cands)
+    plain = dataclasses.replace(median, assignment=median.assignment.assign(site=["C"]))  # C is not open
     with pytest.raises(InvalidInputError, match="not a simulated station"):
-        simulate(plain, demand, pack=PACK, network=LINE, design=DESIGN, station_choice="assignment", progress=False)
+        simulate(
+            plain,
+            demand,
+            pack=PACK,
+            network=LINE,
+            design=DESIGN,
+            options=SimulationOptions(station_choice="assignment", progress=False),
+        )
     with pytest.raises(InvalidInputError, match="design"):
-        simulate(plain, demand, pack=PACK, network=LINE, progress=False)
+        simulate(plain, demand, pack=PACK, network=LINE, options=SimulationOptions(progress=False))
     with pytest.raises(InvalidInputError, match="candidates"):
-        simulate(plain, demand, pack=PACK, network=LINE, design=DESIGN,
-                 candidates=CandidateSites.from_nodes(["C"]), progress=False)  # fmt: skip
+        simulate(
+            plain,
+            demand,
+            pack=PACK,
+            network=LINE,
+            design=DESIGN,
+            candidates=CandidateSites.from_nodes(["C"]),
+            options=SimulationOptions(progress=False),
+        )
     with pytest.raises(InvalidInputError, match="network"):
-        simulate(plain, NodeDemand(["A"], [24.0]), pack=PACK, design=DESIGN, progress=False)
+        simulate(plain, NodeDemand(["A"], [24.0]), pack=PACK, design=DESIGN, options=SimulationOptions(progress=False))
 
 
 def test_od_trips_with_a_range_request_swaps_along_their_paths() -> None:
@@ -406,8 +473,15 @@ def test_od_trips_with_a_range_request_swaps_along_their_paths() -> None:
     short = BatteryPack("short", 47.5, 10.0)
     flows = ODFlows(["A"], ["D"], [500.0])
     sts = [station("b", node="B", batteries=40, bays=3), station("d", node="D", batteries=40, bays=3)]
-    res = simulate(sts, flows, pack=short, network=net, trip_profile=DailyProfile.flat(), days=4, replications=4,
-                   progress=False, event_log=True)  # fmt: skip
+    res = simulate(
+        sts,
+        flows,
+        pack=short,
+        network=net,
+        options=SimulationOptions(
+            trip_profile=DailyProfile.flat(), days=4, replications=4, progress=False, event_log=True
+        ),
+    )
     k = res.station_kpis()
     assert k.loc["b", "requests"] == pytest.approx(0.8 * 500 * 4, rel=0.05)
     assert k.loc["d", "requests"] == pytest.approx(0.2 * 500 * 4, rel=0.1)
@@ -416,7 +490,7 @@ def test_od_trips_with_a_range_request_swaps_along_their_paths() -> None:
     first = log[log["event"] == "arrival"].groupby("station")["time_h"].min()
     assert first["b"] >= 4.0 / 30.0 and first["d"] >= 11.0 / 30.0  # driving there at 30 km/h
     with pytest.raises(InvalidInputError, match="network"):
-        simulate(sts, flows, pack=short, progress=False)
+        simulate(sts, flows, pack=short, options=SimulationOptions(progress=False))
 
 
 def test_progress_bar_shows_on_long_runs_and_can_be_switched_off(capsys: pytest.CaptureFixture[str]) -> None:
@@ -447,11 +521,48 @@ def test_following_a_real_operations_plan() -> None:
     plan = plan_operations(sims, np.array([[5.0] * 12, [0.5] * 12]), tariff, periods=12, pack=PACK,
                            trucks=TruckFleet(1, 8, every=2), network=net)  # fmt: skip
     rates = np.array([[2.5] * 24, [0.25] * 24])
-    base = simulate(sims, rates, pack=PACK, network=net, tariff=tariff, days=3, warmup_days=1, replications=4,
-                    progress=False)  # fmt: skip
-    follow = simulate(sims, rates, pack=PACK, network=net, tariff=tariff, days=3, warmup_days=1, replications=4,
-                      rebalancing=plan, progress=False)  # fmt: skip
+    base = simulate(
+        sims,
+        rates,
+        pack=PACK,
+        network=net,
+        tariff=tariff,
+        options=SimulationOptions(days=3, warmup_days=1, replications=4, progress=False),
+    )
+    follow = simulate(
+        sims,
+        rates,
+        pack=PACK,
+        network=net,
+        tariff=tariff,
+        operations=plan,
+        options=SimulationOptions(days=3, warmup_days=1, replications=4, progress=False),
+    )
     assert len(follow.transfers) > 0 and (follow.transfers["moved"] <= follow.transfers["planned"]).all()
     s0 = base.network_kpis().loc["service_level", "mean"]
     s1 = follow.network_kpis().loc["service_level", "mean"]
     assert s1 > s0 + 0.1
+
+
+def test_former_keywords_warn_and_give_the_same_run() -> None:
+    sts = [station("a", batteries=4)]
+    with pytest.warns(DeprecationWarning, match=r"options=SimulationOptions"):
+        old = simulate(sts, np.full((1, 24), 3.0), pack=PACK, days=2, replications=3, progress=False)  # type: ignore[call-arg]
+    pd.testing.assert_frame_equal(old.replication_kpis, run(sts, 3.0).replication_kpis)
+    with pytest.raises(TypeError, match="dayz"):
+        simulate(sts, np.full((1, 24), 3.0), pack=PACK, dayz=2)  # type: ignore[call-arg]
+    with pytest.raises(InvalidInputError, match="options"):
+        simulate(sts, np.full((1, 24), 3.0), pack=PACK, options={"days": 2})  # type: ignore[arg-type]
+
+
+def test_confidence_intervals_stay_inside_each_kpi_range() -> None:
+    m, h, lo, hi = kpi_interval([1.0, 0.9, 1.0], "service_level")
+    assert h > 1.0 - m and hi == 1.0 and lo == pytest.approx(m - h)
+    assert kpi_interval([0.0, 0.0, 3.0], "lost")[2] == 0.0
+    assert all(math.isnan(v) for v in kpi_interval([1.0], "lost")[1:])
+    # a station that rarely runs short: some replications serve every driver, the interval would pass 1
+    res = run([station("a", batteries=6, chargers=3, grid_kw=120.0)], 2.6, replications=6, days=1)
+    nk, sk = res.network_kpis(), res.station_kpis()
+    assert nk.loc["service_level", "high"] <= 1.0 and nk.loc["lost", "low"] >= 0.0
+    assert sk.loc["a", "service_level_high"] <= 1.0 and sk.loc["a", "lost_low"] >= 0.0
+    assert (nk["low"].dropna() <= nk.loc[nk["low"].notna(), "mean"] + 1e-12).all()

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from swapnet import BatteryPack, Station
-from swapnet.simulation import SimulationResult, simulate
+from swapnet.simulation import SimulationOptions, SimulationResult, simulate
 
 # 47.5 kWh charged from 20 % to 100 % at 95 % efficiency = 40 kWh from the grid: 1 h on a 40 kW charger.
 PACK = BatteryPack("test", 47.5, 400.0)
@@ -51,8 +51,14 @@ def test_mmc_waiting_time_matches_erlang_c() -> None:
     # M/M/3: 24 arrivals per hour, exponential swaps of 6 min (10 per hour per bay), rho = 0.8
     lam, mu, c = 24.0, 10.0, 3
     wq_min = erlang_c(c, lam / mu) / (c * mu - lam) * 60.0
-    res = simulate([ample("s", c, 6.0)], np.full((1, 24), lam), pack=PACK, days=20, warmup_days=1,
-                   replications=10, seed=1, swap_time="exponential", progress=False)  # fmt: skip
+    res = simulate(
+        [ample("s", c, 6.0)],
+        np.full((1, 24), lam),
+        pack=PACK,
+        options=SimulationOptions(
+            days=20, warmup_days=1, replications=10, seed=1, swap_time="exponential", progress=False
+        ),
+    )
     inside(res, "wait_mean_min", wq_min)
     inside(res, "bay_utilisation", lam / (c * mu))
     assert res.network_kpis().loc["lost", "mean"] == 0
@@ -62,8 +68,12 @@ def test_md1_waiting_time_matches_pollaczek_khinchine() -> None:
     # M/D/1: 16 arrivals per hour, 3-minute swaps, rho = 0.8: Wq = rho D / (2 (1 - rho)) = 6 min
     lam, d_min = 16.0, 3.0
     rho = lam * d_min / 60.0
-    res = simulate([ample("s", 1, d_min)], np.full((1, 24), lam), pack=PACK, days=20, warmup_days=1,
-                   replications=10, seed=2, progress=False)  # fmt: skip
+    res = simulate(
+        [ample("s", 1, d_min)],
+        np.full((1, 24), lam),
+        pack=PACK,
+        options=SimulationOptions(days=20, warmup_days=1, replications=10, seed=2, progress=False),
+    )
     inside(res, "wait_mean_min", rho * d_min / (2.0 * (1.0 - rho)))
     inside(res, "bay_utilisation", rho)
 
@@ -74,8 +84,12 @@ def test_mg1_empirical_swap_times_match_pollaczek_khinchine() -> None:
     samples = np.array([1.0, 5.0])
     es, es2 = samples.mean() / 60.0, (samples**2).mean() / 3600.0
     rho = lam * es
-    res = simulate([ample("s", 1, 3.0)], np.full((1, 24), lam), pack=PACK, days=20, warmup_days=1,
-                   replications=10, seed=3, swap_time=samples, progress=False)  # fmt: skip
+    res = simulate(
+        [ample("s", 1, 3.0)],
+        np.full((1, 24), lam),
+        pack=PACK,
+        options=SimulationOptions(days=20, warmup_days=1, replications=10, seed=3, swap_time=samples, progress=False),
+    )
     inside(res, "wait_mean_min", lam * es2 / (2.0 * (1.0 - rho)) * 60.0)
 
 
@@ -87,8 +101,12 @@ def test_battery_bottleneck_is_an_erlang_loss_system() -> None:
     st = Station("s", "s", bays=50, batteries=10, chargers=10, charger_kw=40.0, grid_kw=400.0,
                     swap_minutes=swap_min)  # fmt: skip
     assert st.charge_hours(PACK) == pytest.approx(1.0)
-    res = simulate([st], np.full((1, 24), lam), pack=PACK, days=20, warmup_days=1, replications=10, seed=4,
-                   progress=False)  # fmt: skip
+    res = simulate(
+        [st],
+        np.full((1, 24), lam),
+        pack=PACK,
+        options=SimulationOptions(days=20, warmup_days=1, replications=10, seed=4, progress=False),
+    )
     loss = erlang_b(10, lam * (1.0 + swap_min / 60.0))
     inside(res, "service_level", 1.0 - loss)
     # carried load on the chargers: lam (1 - B) packs per hour, each 1 h, over 10 chargers
@@ -100,8 +118,12 @@ def test_grid_limit_makes_fewer_packs_charge_at_once() -> None:
     # but the station can recharge at most 5 packs an hour and its peak is 200 kW.
     st = Station("s", "s", bays=5, batteries=10, chargers=10, charger_kw=40.0, grid_kw=200.0, swap_minutes=1.0)
     assert st.parallel_charging == 5
-    res = simulate([st], np.full((1, 24), 8.0), pack=PACK, days=5, warmup_days=1, replications=4, seed=5,
-                   progress=False)  # fmt: skip
+    res = simulate(
+        [st],
+        np.full((1, 24), 8.0),
+        pack=PACK,
+        options=SimulationOptions(days=5, warmup_days=1, replications=4, seed=5, progress=False),
+    )
     k = res.network_kpis()
     assert k.loc["peak_kw", "mean"] <= 200.0 + 1e-9
     assert k.loc["served", "mean"] <= 5.0 * 24 * 5 + 10  # capacity of the chargers plus the initial stock

@@ -12,6 +12,7 @@ from swapnet import (
     InvalidInputError,
     NodeDemand,
     RoadNetwork,
+    SimulationOptions,
     Station,
     StationDesign,
     TouTariff,
@@ -101,5 +102,5 @@ def test_the_same_stations_feed_operations_and_simulation() -> None:
     stations = stations_from_plan(plan)
     rates = np.full((len(stations), 24), 1.0)
     ops = plan_operations(stations, rates[:, :12] * 2.0, TouTariff.guangdong(), periods=12, pack=PACK).verify()
-    sim = simulate(list(stations), rates, pack=PACK, days=1, replications=2, progress=False)
+    sim = simulate(list(stations), rates, pack=PACK, options=SimulationOptions(days=1, replications=2, progress=False))
     assert set(ops.schedule["station"]) == {s.label for s in stations} == set(sim.station_kpis().index)

@@ -23,7 +23,7 @@ from swapnet.errors import (
 from swapnet.flows import ODFlows
 from swapnet.network import RoadNetwork
 from swapnet.optim import SolveOptions, SolveStatus
-from swapnet.simulation import SimulationResult, simulate
+from swapnet.simulation import SimulationOptions, SimulationResult, simulate
 from swapnet.siting import SitingPlan
 from swapnet.stations import Station, stations_from_plan
 from swapnet.study import Study, StudyError, StudyResult
@@ -45,6 +45,7 @@ __all__ = [
     "NodeDemand",
     "ODFlows",
     "RoadNetwork",
+    "SimulationOptions",
     "SimulationResult",
     "SitingPlan",
     "SolveOptions",

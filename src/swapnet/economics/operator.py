@@ -13,9 +13,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from swapnet.assets import BatteryPack, StationDesign
 from swapnet.economics.finance import discounted_payback, irr, npv, payback_period
 from swapnet.economics.plans import BaaSPlan, UserSegment, _nonneg, monthly_cost
 from swapnet.errors import InvalidInputError
+from swapnet.operations import OperationsPlan
+from swapnet.simulation import SimulationResult
+from swapnet.stations import Station
 
 __all__ = ["OperatorCase", "PlanUsers"]
 
@@ -62,15 +66,33 @@ class PlanUsers:
 
 
 def _electricity(value: object) -> float:
+    if isinstance(value, OperationsPlan):
+        raise InvalidInputError(
+            "electricity_cny_per_year",
+            "OperationsPlan",
+            "must be CNY per year; use OperatorCase.from_operations(plan, ...)",
+        )
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
         return _nonneg(value, "electricity_cny_per_year")
-    costs: Any = getattr(value, "costs", None)
-    if costs is not None and "energy" in costs:
-        # an OperationsPlan: energy cost of one planned day, CNY per day
-        return 365.0 * _nonneg(costs["energy"], "electricity_cny_per_year")
-    raise InvalidInputError(
-        "electricity_cny_per_year", value, "must be a number (CNY/year) or have costs['energy'] (CNY/day)"
-    )
+    raise InvalidInputError("electricity_cny_per_year", value, "must be a number (CNY/year)")
+
+
+def _fleet(
+    stations: Sequence[Station], design: StationDesign | None, extra_batteries: int
+) -> tuple[int, StationDesign, int]:
+    sts = list(stations)
+    if not sts:
+        raise InvalidInputError("stations", sts, "needs at least one station")
+    for k, st in enumerate(sts):
+        if not isinstance(st, Station):
+            raise InvalidInputError(f"stations[{k}]", st, "must be a Station")
+    d = design if design is not None else sts[0].design
+    if not isinstance(d, StationDesign):
+        raise InvalidInputError("design", design, "needed (the stations do not name their StationDesign)")
+    if isinstance(extra_batteries, bool) or int(extra_batteries) != extra_batteries or extra_batteries < 0:
+        raise InvalidInputError("extra_batteries_per_station", extra_batteries, "must be a non-negative integer")
+    batteries = round(sum(st.batteries for st in sts) / len(sts)) + int(extra_batteries)
+    return len(sts), d, batteries
 
 
 @dataclass(frozen=True)
@@ -90,8 +112,8 @@ class OperatorCase:
     opex_per_station_cny_per_year
         Operation and maintenance without electricity, CNY per station and year.
     electricity_cny_per_year
-        Network electricity cost, CNY per year; or an object with ``costs["energy"]`` in CNY per
-        day (an :class:`~swapnet.operations.OperationsPlan`), scaled by 365.
+        Network electricity cost, CNY per year. :meth:`from_operations` and :meth:`from_simulation`
+        derive it from an operations plan's or a simulation's cost per day.
     users
         Subscribers by plan (:class:`PlanUsers`); revenue is their monthly payments.
     degradation_cny_per_kwh
@@ -110,7 +132,7 @@ class OperatorCase:
     batteries_per_station: int
     pack_cost_cny: float
     opex_per_station_cny_per_year: float
-    electricity_cny_per_year: object = 0.0
+    electricity_cny_per_year: float = 0.0
     users: Sequence[PlanUsers] = field(default_factory=tuple)
     degradation_cny_per_kwh: float = 0.0
     horizon_years: int = 10
@@ -151,6 +173,104 @@ class OperatorCase:
             raise InvalidInputError("discount_rate", r, "must be finite and greater than -1")
         s(self, "discount_rate", rf)
 
+    # ------------------------------------------------------------------ builders
+    @classmethod
+    def from_operations(
+        cls,
+        plan: OperationsPlan,
+        stations: Sequence[Station],
+        pack: BatteryPack,
+        *,
+        design: StationDesign | None = None,
+        users: Sequence[PlanUsers] = (),
+        extra_batteries_per_station: int = 0,
+        degradation_cny_per_kwh: float = 0.0,
+        horizon_years: int = 10,
+        discount_rate: float = 0.08,
+        salvage_cny: float = 0.0,
+    ) -> OperatorCase:
+        """The case of operating ``stations`` as ``plan`` schedules them.
+
+        Electricity per year is ``365 * plan.costs_per_day["energy"]``: the plan's energy cost per
+        planned day (a plan of ``days`` days is not billed ``days`` times). Station count, the
+        mean battery count (rounded, plus ``extra_batteries_per_station``, e.g. the subscribers'
+        own packs), capex and O&M per station come from ``stations`` and ``design`` (default: the
+        stations' own design); the pack price from ``pack``.
+
+        Raises
+        ------
+        InvalidInputError
+            When ``plan`` is not an :class:`~swapnet.operations.OperationsPlan`, its stations are
+            not ``stations``, or no design is known.
+        """
+        if not isinstance(plan, OperationsPlan):
+            raise InvalidInputError("plan", plan, "must be an OperationsPlan (see plan_operations)")
+        n, d, batteries = _fleet(stations, design, extra_batteries_per_station)
+        planned = set(plan.schedule["station"].tolist())
+        if planned != {st.label for st in stations}:
+            raise InvalidInputError("stations", sorted(map(str, planned)), "are not the stations the plan operates")
+        return cls(
+            stations=n,
+            capex_per_station_cny=d.capex_cny,
+            batteries_per_station=batteries,
+            pack_cost_cny=pack.cost_cny,
+            opex_per_station_cny_per_year=d.opex_cny_per_year,
+            electricity_cny_per_year=365.0 * float(plan.costs_per_day["energy"]),
+            users=users,
+            degradation_cny_per_kwh=degradation_cny_per_kwh,
+            horizon_years=horizon_years,
+            discount_rate=discount_rate,
+            salvage_cny=salvage_cny,
+        )
+
+    @classmethod
+    def from_simulation(
+        cls,
+        result: SimulationResult,
+        stations: Sequence[Station],
+        pack: BatteryPack,
+        *,
+        design: StationDesign | None = None,
+        users: Sequence[PlanUsers] = (),
+        extra_batteries_per_station: int = 0,
+        degradation_cny_per_kwh: float = 0.0,
+        horizon_years: int = 10,
+        discount_rate: float = 0.08,
+        salvage_cny: float = 0.0,
+    ) -> OperatorCase:
+        """The case of operating ``stations`` as simulated in ``result``.
+
+        Electricity per year is ``365 * mean energy cost of the observed days / days`` (the
+        simulation's network ``energy_cost_cny`` covers all ``result.days`` days); the other
+        terms as in :meth:`from_operations`.
+
+        Raises
+        ------
+        InvalidInputError
+            When the simulation had no tariff (its energy cost is unknown) or simulated other stations.
+        """
+        if not isinstance(result, SimulationResult):
+            raise InvalidInputError("result", result, "must be a SimulationResult (see simulate)")
+        n, d, batteries = _fleet(stations, design, extra_batteries_per_station)
+        if set(result.stations) != {st.label for st in stations}:
+            raise InvalidInputError("stations", list(result.stations), "are not the stations simulated")
+        cost = float(result.network_replication_kpis["energy_cost_cny"].mean())
+        if not math.isfinite(cost):
+            raise InvalidInputError("result", "energy_cost_cny", "the simulation had no tariff: give simulate a tariff")
+        return cls(
+            stations=n,
+            capex_per_station_cny=d.capex_cny,
+            batteries_per_station=batteries,
+            pack_cost_cny=pack.cost_cny,
+            opex_per_station_cny_per_year=d.opex_cny_per_year,
+            electricity_cny_per_year=365.0 * cost / result.days,
+            users=users,
+            degradation_cny_per_kwh=degradation_cny_per_kwh,
+            horizon_years=horizon_years,
+            discount_rate=discount_rate,
+            salvage_cny=salvage_cny,
+        )
+
     # ------------------------------------------------------------------ totals
     @property
     def capex_cny(self) -> float:
@@ -160,9 +280,7 @@ class OperatorCase:
     @property
     def electricity_cost_cny_per_year(self) -> float:
         """Electricity cost, CNY per year (``electricity_cny_per_year`` after conversion)."""
-        v = self.electricity_cny_per_year
-        assert isinstance(v, float)  # converted in __post_init__
-        return v
+        return self.electricity_cny_per_year
 
     @property
     def opex_cny_per_year(self) -> float:

@@ -5,19 +5,19 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from swapnet.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from swapnet.simulation.result import SimulationResult
-
 __all__ = ["plot_time_of_day"]
 
 
 def plot_time_of_day(
-    result: SimulationResult,
-    column: str,
+    table: pd.DataFrame,
+    bin_minutes: int,
     ylabel: str,
     stations: Sequence[Hashable] | None = None,
     ax: Any = None,
@@ -26,10 +26,11 @@ def plot_time_of_day(
 
     Parameters
     ----------
-    result
-        A simulation result.
-    column
-        ``"charged"``, ``"queue"`` or ``"charging_kw"``.
+    table
+        Values by time of day (rows, bin starts in hours) and station (columns), as
+        :meth:`~swapnet.simulation.SimulationResult.by_time_of_day` returns them.
+    bin_minutes
+        Width of the bins, minutes.
     ylabel
         Label of the y axis.
     stations
@@ -41,7 +42,7 @@ def plot_time_of_day(
     -------
     matplotlib.figure.Figure
     """
-    tab = result.by_time_of_day(column)
+    tab = table
     chosen = list(tab.columns) if stations is None else list(stations)
     for s in chosen:
         if s not in tab.columns:
@@ -53,7 +54,7 @@ def plot_time_of_day(
     else:
         fig = ax.figure
     hours = tab.index.to_numpy(dtype=float)
-    width = result.bin_minutes / 60.0
+    width = bin_minutes / 60.0
     for s in chosen:
         ax.step([*list(hours), hours[-1] + width], [*tab[s].tolist(), tab[s].iloc[-1]], where="post", label=str(s))
     ax.set_xlim(0, 24)

@@ -11,11 +11,12 @@ import numpy as np
 import pandas as pd
 
 from swapnet.errors import InvalidInputError
+from swapnet.simulation.plot import plot_time_of_day
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["KPI_COLUMNS", "SimulationResult", "mean_ci"]
+__all__ = ["KPI_COLUMNS", "KPI_RANGES", "SimulationResult", "kpi_interval", "mean_ci"]
 
 #: KPI columns of :attr:`SimulationResult.replication_kpis` and :attr:`SimulationResult.network_replication_kpis`.
 KPI_COLUMNS: tuple[str, ...] = (
@@ -55,6 +56,29 @@ def mean_ci(values: Any, confidence: float = 0.95) -> tuple[float, float]:
     sd = float(x.std(ddof=1))
     q = float(stats.t.ppf(0.5 + confidence / 2.0, x.size - 1))
     return m, q * sd / math.sqrt(x.size)
+
+
+#: Range of each KPI: confidence intervals are clipped to it (a service level is never above 1,
+#: a count never negative).
+KPI_RANGES: dict[str, tuple[float, float]] = {
+    **{k: (0.0, math.inf) for k in KPI_COLUMNS},
+    "service_level": (0.0, 1.0),
+    "bay_utilisation": (0.0, 1.0),
+    "charger_utilisation": (0.0, 1.0),
+}
+
+
+def kpi_interval(values: Any, kpi: str, confidence: float = 0.95) -> tuple[float, float, float, float]:
+    """``(mean, half_width, low, high)`` of a KPI over replications (see :func:`mean_ci`).
+
+    ``low``/``high`` are ``mean -/+ half_width`` clipped to the KPI's range (:data:`KPI_RANGES`);
+    both are NaN when the half-width is.
+    """
+    m, h = mean_ci(values, confidence)
+    lo, hi = KPI_RANGES.get(kpi, (-math.inf, math.inf))
+    if math.isnan(h):
+        return m, h, float("nan"), float("nan")
+    return m, h, max(lo, m - h), min(hi, m + h)
 
 
 def _check_conf(confidence: float) -> float:
@@ -145,7 +169,8 @@ class SimulationResult:
 
     # ------------------------------------------------------------------ tables
     def station_kpis(self, confidence: float = 0.95) -> pd.DataFrame:
-        """Per station: the mean over replications of each KPI and ``<kpi>_ci``, the CI half-width.
+        """Per station: the mean over replications of each KPI, ``<kpi>_ci`` (the CI half-width) and
+        ``<kpi>_low``/``<kpi>_high`` (the interval clipped to the KPI's range, :data:`KPI_RANGES`).
 
         Indexed by station label.
         """
@@ -154,19 +179,22 @@ class SimulationResult:
         for st, grp in self.replication_kpis.groupby("station", sort=False):
             row: dict[str, Any] = {"station": st}
             for col in KPI_COLUMNS:
-                m, h = mean_ci(grp[col].to_numpy(dtype=np.float64), conf)
+                m, h, lo, hi = kpi_interval(grp[col].to_numpy(dtype=np.float64), col, conf)
                 row[col] = m
                 row[f"{col}_ci"] = h
+                row[f"{col}_low"] = lo
+                row[f"{col}_high"] = hi
             rows.append(row)
         return pd.DataFrame(rows).set_index("station")
 
     def network_kpis(self, confidence: float = 0.95) -> pd.DataFrame:
-        """Network KPIs: one row per KPI with ``mean``, ``ci`` (half-width), ``low`` and ``high``."""
+        """Network KPIs: one row per KPI with ``mean``, ``ci`` (half-width), ``low`` and ``high`` (the
+        interval clipped to the KPI's range, :data:`KPI_RANGES`)."""
         conf = _check_conf(confidence)
         out = []
         for col in KPI_COLUMNS:
-            m, h = mean_ci(self.network_replication_kpis[col].to_numpy(dtype=np.float64), conf)
-            out.append({"kpi": col, "mean": m, "ci": h, "low": m - h, "high": m + h})
+            m, h, lo, hi = kpi_interval(self.network_replication_kpis[col].to_numpy(dtype=np.float64), col, conf)
+            out.append({"kpi": col, "mean": m, "ci": h, "low": lo, "high": hi})
         return pd.DataFrame(out).set_index("kpi")
 
     def energy_by_period(self, *, network: bool = False, confidence: float = 0.95) -> pd.DataFrame:
@@ -219,18 +247,14 @@ class SimulationResult:
     # ------------------------------------------------------------------ plots
     def plot_inventory(self, stations: Sequence[Hashable] | None = None, ax: Any = None) -> Figure:
         """Mean charged packs on hand over the day, one line per station (matplotlib Figure)."""
-        from swapnet.simulation.plot import plot_time_of_day
-
-        return plot_time_of_day(self, "charged", "charged packs on hand", stations, ax)
+        return plot_time_of_day(self.by_time_of_day("charged"), self.bin_minutes, "charged packs on hand", stations, ax)
 
     def plot_queues(self, stations: Sequence[Hashable] | None = None, ax: Any = None) -> Figure:
         """Mean drivers waiting over the day, one line per station (matplotlib Figure)."""
-        from swapnet.simulation.plot import plot_time_of_day
-
-        return plot_time_of_day(self, "queue", "drivers waiting", stations, ax)
+        return plot_time_of_day(self.by_time_of_day("queue"), self.bin_minutes, "drivers waiting", stations, ax)
 
     def plot_charging(self, stations: Sequence[Hashable] | None = None, ax: Any = None) -> Figure:
         """Mean charging power over the day, one line per station (matplotlib Figure)."""
-        from swapnet.simulation.plot import plot_time_of_day
-
-        return plot_time_of_day(self, "charging_kw", "charging power (kW)", stations, ax)
+        return plot_time_of_day(
+            self.by_time_of_day("charging_kw"), self.bin_minutes, "charging power (kW)", stations, ax
+        )

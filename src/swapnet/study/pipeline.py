@@ -28,10 +28,11 @@ from swapnet.economics import OperatorCase, PlanUsers, UserSegment, compare_plan
 from swapnet.flows import ODFlows
 from swapnet.io import load_network
 from swapnet.network import RoadNetwork
-from swapnet.operations import OperationsPlan, TruckFleet, demand_at_stations, plan_operations, stations_from_plan
+from swapnet.operations import OperationsPlan, TruckFleet, demand_at_stations, plan_operations
 from swapnet.optim import SolveOptions
-from swapnet.simulation import SimulationResult, simulate
+from swapnet.simulation import SimulationOptions, SimulationResult, simulate
 from swapnet.siting import SitingPlan, flow_capturing, flow_refueling, p_median, size_stations
+from swapnet.stations import Station, stations_from_plan
 from swapnet.study._schema import DAYS_PER_MONTH, StudyError
 from swapnet.study.flows import flow_station_swaps, flow_tables, od_trips, trip_swaps
 from swapnet.study.result import StudyResult, TripDemand
@@ -82,6 +83,7 @@ class Sited:
 
     siting: SitingPlan
     site_nodes: tuple[Hashable, ...]
+    stations: tuple[Station, ...]
     demand: NodeDemand
     at_stations: NodeDemand
     trips: TripDemand | None
@@ -180,10 +182,11 @@ def site(study: Study, inputs: Inputs) -> Sited:
     siting = siting.verify()
     node_of = dict(zip(sites.labels, sites.nodes, strict=True))
     site_nodes = tuple(node_of[s] for s in siting.sites)
+    stations = stations_from_plan(siting, inputs.design, inputs.pack, nodes=list(site_nodes), candidates=sites)
     if inputs.flows is None:
         assert inputs.demand is not None
         at_stations = demand_at_stations(siting, inputs.demand, nodes=list(site_nodes))
-        return Sited(siting, site_nodes, inputs.demand, at_stations, None)
+        return Sited(siting, site_nodes, stations, inputs.demand, at_stations, None)
     assert inputs.lengths is not None
     s_q = trip_swaps(inputs.lengths, range_km=st.range_km, swaps_per_trip=dm.swaps_per_trip)
     table_sw = flow_station_swaps(siting, s_q, site_nodes)
@@ -195,17 +198,16 @@ def site(study: Study, inputs: Inputs) -> Sited:
         raise StudyError(bad[0], bad[1], "no trip can be refuelled by the stations; nothing to operate")
     profile = getattr(DailyProfile, dm.profile)()
     at_stations = NodeDemand(site_nodes, table_sw["swaps_per_day"].to_numpy(dtype=np.float64), profile)
-    return Sited(siting, site_nodes, at_stations, at_stations, trips)
+    return Sited(siting, site_nodes, stations, at_stations, at_stations, trips)
 
 
 def operate(study: Study, inputs: Inputs, sited: Sited) -> OperationsPlan:
     """Stage 3: plan and verify one day of operations on the sited stations."""
     op = study.operations
-    stations = stations_from_plan(sited.siting, inputs.design, nodes=list(sited.site_nodes))
     trucks = TruckFleet(count=op.trucks, capacity=op.truck_capacity, every=op.truck_every) if op.trucks else None
     gap = study.solver.mip_gap if op.mip_gap is None else op.mip_gap
     return plan_operations(
-        stations,
+        sited.stations,
         sited.at_stations,
         inputs.tariff,
         periods=op.periods,
@@ -228,18 +230,20 @@ def simulate_sited(study: Study, inputs: Inputs, sited: Sited) -> SimulationResu
         design=inputs.design,
         candidates=inputs.sites,
         tariff=inputs.tariff,
-        days=sm.days,
-        replications=sm.replications,
-        warmup_days=sm.warmup_days,
-        seed=sm.seed,
-        charging_policy=sm.charging_policy,
-        progress=False,
+        options=SimulationOptions(
+            days=sm.days,
+            replications=sm.replications,
+            warmup_days=sm.warmup_days,
+            seed=sm.seed,
+            charging_policy=sm.charging_policy,
+            progress=False,
+        ),
     )
 
 
 def appraise(study: Study, inputs: Inputs, sited: Sited, ops: OperationsPlan) -> Appraisal:
     """Stage 5: compare the BaaS plans and build the operator's business case."""
-    ec, dm, design, siting = study.economics, study.demand, inputs.design, sited.siting
+    ec, dm, design = study.economics, study.demand, inputs.design
     plans = [p.build() for p in study.plans]
     labels_p = unique_names([p.name for p in plans])
     sold = plans[ec.operator_plan]
@@ -256,23 +260,17 @@ def appraise(study: Study, inputs: Inputs, sited: Sited, ops: OperationsPlan) ->
             PlanUsers(sold, u, s.vehicles * s.baas_share) for u, s in zip(users, dm.segments, strict=True)
         )
     comparison = compare_plans(dict(zip(labels_p, plans, strict=True)), users, months=ec.months, rate=ec.rate)
-    sized = siting.sized_stations
-    if sized is not None and len(sized):
-        batteries = round(float(np.mean(sized["batteries"].to_numpy(dtype=float))))
-    else:
-        batteries = design.batteries
     n_sub = float(sum(u.count for u in subscribers))
-    n_st = max(len(siting.sites), 1)
-    if ec.vehicle_packs:  # the subscribers' packs, spread over the stations (OperatorCase counts packs per station)
-        batteries += math.ceil(n_sub / n_st - 1e-9)
-    operator = OperatorCase(
-        stations=n_st,
-        capex_per_station_cny=design.capex_cny,
-        batteries_per_station=int(batteries),
-        pack_cost_cny=inputs.pack.cost_cny,
-        opex_per_station_cny_per_year=design.opex_cny_per_year,
-        electricity_cny_per_year=ops,
+    n_st = max(len(sited.stations), 1)
+    # the subscribers' packs, spread over the stations (OperatorCase counts packs per station)
+    extra = math.ceil(n_sub / n_st - 1e-9) if ec.vehicle_packs else 0
+    operator = OperatorCase.from_operations(
+        ops,
+        sited.stations,
+        inputs.pack,
+        design=design,
         users=subscribers,
+        extra_batteries_per_station=extra,
         degradation_cny_per_kwh=ec.degradation_cny_per_kwh,
         horizon_years=ec.horizon_years,
         discount_rate=ec.discount_rate,
