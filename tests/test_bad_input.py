@@ -692,3 +692,34 @@ def test_two_irrs_are_reported_not_lost() -> None:
     with pytest.raises(InvalidInputError, match=r"2 IRRs .*multiple IRRs"):
         irr([-100, 230, -132], multiple="raise")
     assert irr_roots([100, 100]) == () and math.isnan(irr([100, 100]))
+
+
+# ------------------------------------------------------------------------------------ resources
+def _sim_station() -> object:
+    from swapnet import Station
+
+    return Station("a", "a", batteries=20, chargers=6, charger_kw=40.0, grid_kw=400.0, bays=2)
+
+
+@pytest.mark.parametrize(
+    ("rate", "options", "words"),
+    [
+        (1e9, {"days": 1}, "swap requests per replication"),
+        (4.0, {"days": 10**6}, "options.days"),
+        (40.0, {"days": 3000, "replications": 100}, "options.replications"),
+    ],
+)
+def test_simulate_refuses_what_will_not_fit_with_the_estimate(
+    rate: float, options: dict[str, int], words: str
+) -> None:
+    import numpy as np
+
+    from swapnet import InvalidInputError
+    from swapnet.assets import BatteryPack
+    from swapnet.simulation import SimulationOptions, simulate
+
+    pack = BatteryPack("test", 47.5, 400.0)
+    opts = SimulationOptions(**{"replications": 2, "progress": False, **options})
+    with pytest.raises(InvalidInputError, match="options") as info:
+        simulate([_sim_station()], np.full((1, 24), rate), pack=pack, options=opts)  # type: ignore[list-item]
+    assert words in str(info.value) and "~" in str(info.value)  # the estimate is stated
