@@ -709,9 +709,7 @@ def _sim_station() -> object:
         (40.0, {"days": 3000, "replications": 100}, "options.replications"),
     ],
 )
-def test_simulate_refuses_what_will_not_fit_with_the_estimate(
-    rate: float, options: dict[str, int], words: str
-) -> None:
+def test_simulate_refuses_what_will_not_fit_with_the_estimate(rate: float, options: dict[str, int], words: str) -> None:
     import numpy as np
 
     from swapnet import InvalidInputError
