@@ -35,6 +35,8 @@ def _spawn_sweep(tmp_path: Path, body: str) -> subprocess.Popen[bytes]:
             from pathlib import Path
 
             def slow(p):
+                if Path(p["dir"], "fast").exists():
+                    return {"v": 2.0}
                 Path(p["dir"], f"{os.getpid()}.pid").write_text("")
                 time.sleep(120)
                 return {"v": 1.0}
@@ -64,7 +66,7 @@ def _alive(pids: list[int]) -> list[int]:
     return out
 
 
-def test_sweep_workers_end_with_their_parent_after_sigkill(tmp_path: Path) -> None:
+def test_sweep_workers_end_with_their_parent_after_sigkill(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     body = f"""
         from swapnet.sweep import sweep
         from slowmod import slow
@@ -81,6 +83,18 @@ def test_sweep_workers_end_with_their_parent_after_sigkill(tmp_path: Path) -> No
         proc.wait(timeout=10)
         time.sleep(5.0)
         assert _alive(family) == [], "processes of the killed sweep still running after 5 s"
+        # and a rerun on the same store completes
+        import concurrent.futures as cf
+
+        from swapnet.sweep import sweep
+
+        monkeypatch.syspath_prepend(str(tmp_path))
+        from slowmod import slow  # type: ignore[import-not-found]
+
+        (tmp_path / "fast").write_text("")
+        grid = {"dir": [str(tmp_path)], "k": [1, 2]}
+        res = sweep(slow, grid, store=tmp_path / "s.jsonl", executor=cf.ThreadPoolExecutor(2), progress=False)
+        assert res.ran == 2 and [r["status"] for r in res.records] == ["ok", "ok"]
     finally:
         if proc.poll() is None:
             proc.kill()
