@@ -6,15 +6,16 @@ one machine:
 
 - the siting cost matrix (demand nodes x candidate sites, 8 bytes each) at most
   :data:`MAX_MATRIX_BYTES`;
-- simulated swap requests per replication (daily swaps x simulated days) at most
-  :data:`MAX_REQUESTS_PER_REPLICATION`, and over all replications at most
-  :data:`MAX_REQUESTS_TOTAL` (about 16 bytes and a few microseconds each).
+- simulated swap requests per replication (daily swaps x simulated days) and over all
+  replications at most the limits of :func:`~swapnet.simulation.simulate` itself
+  (``swapnet.simulation._limits``), so a study that passes ``check`` is not refused later.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from swapnet.simulation._limits import MAX_REQUESTS_PER_REPLICATION, MAX_REQUESTS_TOTAL
 from swapnet.study._schema import DAYS_PER_MONTH, StudyError
 
 if TYPE_CHECKING:
@@ -22,10 +23,6 @@ if TYPE_CHECKING:
 
 #: Largest siting cost matrix (bytes).
 MAX_MATRIX_BYTES = 4 * 1024**3
-#: Most simulated swap requests in one replication.
-MAX_REQUESTS_PER_REPLICATION = 100_000_000
-#: Most simulated swap requests over all replications.
-MAX_REQUESTS_TOTAL = 1_000_000_000
 
 #: Swaps per vehicle and month of the fleet-segment presets (as :class:`~swapnet.demand.FleetSegment`).
 _PRESET_SWAPS = {"private": 4.5, "ride_hailing": 15.0, "taxi": 37.0}
