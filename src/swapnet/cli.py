@@ -266,9 +266,8 @@ def _run(path: Path, outdir: Path, *, progress: bool) -> int:
     _terminate_on_sigterm()
     t0 = time.perf_counter()
     try:
-        with _atomic.atomic_dir(outdir) as tmp:
-            result = study.run(tmp, progress=progress)
-            first = result.files[0].name if result.files else "report.md"
+        result = study.run(outdir, progress=progress)  # swaps the report folder in whole
+        first = result.files[0].name if result.files else "report.md"
     except StorageError as e:
         _fail(e)
         return 1

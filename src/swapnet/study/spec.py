@@ -11,6 +11,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from swapnet import _atomic
 from swapnet.report import write_report
 from swapnet.study._limits import check_resources
 from swapnet.study._schema import (
@@ -255,17 +256,29 @@ class Study:
         Parameters
         ----------
         outdir
-            Output folder (created if needed).
+            Output folder: new, empty, or a previous swapnet report (checked before anything is
+            solved). The report is written into a temporary sibling folder and swapped in whole at
+            the end, so a kill at any moment leaves the previous complete report or the new one.
         progress
             Print one line per stage.
 
         Returns
         -------
         StudyResult
+
+        Raises
+        ------
+        InvalidInputError
+            ``outdir`` is a file, lies under a file, or is a non-empty folder that is not a report.
+        StorageError
+            The report cannot be written (e.g. the disk is full).
         """
+        out = _atomic.check_replaceable(outdir)
         result = run_pipeline(self, progress=progress)
         t0 = time.perf_counter()
-        files = write_report(result, Path(outdir))
+        with _atomic.atomic_dir(out) as tmp:
+            written = write_report(result, tmp)
+        files = [Path(out).resolve() / f.relative_to(tmp) for f in written]
         timings = {**result.timings, "report": time.perf_counter() - t0}
         if progress:
             print(f"[6/6] report: {files[0]} and {len(files) - 1} more files ({timings['report']:.1f} s)", flush=True)
