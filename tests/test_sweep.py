@@ -13,7 +13,7 @@ import cloudpickle
 import pytest
 
 from swapnet import InvalidInputError
-from swapnet.sweep import expand_grid, read_store, scenario_id, sweep
+from swapnet.sweep import StoreWarning, expand_grid, read_store, scenario_id, sweep
 
 # workers started by Dask import nothing from tests/: ship this module's functions by value
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -78,10 +78,12 @@ def test_resume_after_interruption_runs_each_scenario_once(tmp_path: Path) -> No
     store = tmp_path / "s.jsonl"
     first = sweep(scenario, grid, store=store, workers=2, progress=False, max_scenarios=2)
     assert first.ran == 2 and len(first.records) == 2
-    # a crash mid-write leaves a torn line: it must be ignored, not fatal
+    # a crash mid-write leaves a torn line: it is skipped with a warning and counted, not fatal
     with store.open("a") as fh:
         fh.write('{"id": "torn", "par')
-    second = sweep(scenario, grid, store=store, workers=2, progress=False)
+    with pytest.warns(StoreWarning, match="skipped 1 corrupt line"):
+        second = sweep(scenario, grid, store=store, workers=2, progress=False)
+    assert second.corrupt == 1
     assert second.ran == 4 and second.skipped == 2 and len(second.records) == 6
     calls = [f.name.split(".")[0] for f in log.iterdir()]
     assert sorted(calls) == sorted({scenario_id(s) for s in grid})  # each scenario ran exactly once

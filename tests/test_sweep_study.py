@@ -32,21 +32,23 @@ def test_study_scenario_kpis_respond_to_overrides() -> None:
         sc.evaluate({"demand.segments.0.vehicles": -5})
 
 
-def test_cli_sweep_records_bad_scenarios_and_resumes(tmp_path: Path) -> None:
-
+def test_cli_sweep_refuses_bad_grid_values_up_front_and_resumes(tmp_path: Path) -> None:
     study = tmp_path / "study.toml"
     study.write_text(_toml(TINY))
     grid = tmp_path / "grid.toml"
     grid.write_text('[grid]\n"demand.segments.1.vehicles" = [200, 400]\n"siting.service_km" = [2.5, -1.0]\n')
     store = tmp_path / "s.jsonl"
     rc = main(["sweep", str(study), str(grid), "-o", str(store), "-w", "2", "-q"])
-    assert rc == 1  # two scenarios have an invalid service distance: recorded, the others ran
+    assert rc == 2  # an invalid service distance is a spec error: refused before any scenario runs
+    assert not store.exists() or store.read_text() == ""
+    grid.write_text('[grid]\n"demand.segments.1.vehicles" = [200, 400]\n"siting.service_km" = [2.5]\n')
+    rc = main(["sweep", str(study), str(grid), "-o", str(store), "-w", "2", "-q"])
+    assert rc == 0
     recs = [json.loads(x) for x in store.read_text().splitlines()]
-    assert sorted(r["status"] for r in recs) == ["error", "error", "ok", "ok"]
-    assert all("service_km" in r["error"] for r in recs if r["status"] == "error")
-    assert (tmp_path / "s.csv").exists()
+    assert sorted(r["status"] for r in recs) == ["ok", "ok"]
+    assert (tmp_path / "s.table.csv").exists()
     rc = main(["sweep", str(study), str(grid), "-o", str(store), "-q"])  # resume: nothing left to run
-    assert len(store.read_text().splitlines()) == 4
+    assert len(store.read_text().splitlines()) == 2
     assert main(["sweep", str(study), str(tmp_path / "missing.toml"), "-o", str(store)]) == 2
 
 

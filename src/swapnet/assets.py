@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from swapnet import _validate as _v
 from swapnet.demand import DailyProfile
 from swapnet.errors import InvalidInputError
 
@@ -61,29 +62,11 @@ def _frozen(a: NDArray[Any]) -> NDArray[Any]:
 
 
 def _num(value: object, field: str, *, positive: bool = False) -> float:
-    try:
-        v = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise InvalidInputError(field, value, "must be a number") from None
-    if not math.isfinite(v):
-        raise InvalidInputError(field, value, "must be finite")
-    if positive and v <= 0:
-        raise InvalidInputError(field, value, "must be positive")
-    if v < 0:
-        raise InvalidInputError(field, value, "must be non-negative")
-    return v
+    return _v.positive(value, field) if positive else _v.non_negative(value, field)
 
 
 def _posint(value: object, field: str) -> int:
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        v = int(value)
-    elif isinstance(value, (float, np.floating)) and float(value).is_integer():
-        v = int(float(value))
-    else:
-        raise InvalidInputError(field, value, "must be a positive integer")
-    if v <= 0:
-        raise InvalidInputError(field, value, "must be a positive integer")
-    return v
+    return _v.integer(value, field, minimum=1)
 
 
 def capital_recovery_factor(rate: float, years: float) -> float:

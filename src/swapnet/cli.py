@@ -10,8 +10,14 @@ Commands
     Print library versions and solve a toy MILP with HiGHS (swapnet's own backend and Pyomo's
     ``appsi_highs``); exit status 0 when both work.
 
-Exit status: 0 on success, 1 when a run or a check of the installation fails, 2 for invalid input
-(bad study file or command-line usage).
+``swapnet sweep STUDY.toml GRID.toml -o STORE.jsonl``
+    Run a study over a parameter grid, streaming results into the store (resumable) and writing
+    the table to ``STORE.table.csv`` (``--table`` to choose).
+
+Exit status: 0 on success, 1 when a run or a check of the installation fails (or output cannot be
+written, e.g. a full disk), 2 for invalid input (bad study or grid file, a grid key or value the
+study refuses, an unusable ``-o``, command-line usage). Outputs are written atomically: a killed
+``study run`` leaves the previous complete report folder, a killed ``sweep`` a store that resumes.
 """
 
 from __future__ import annotations
@@ -63,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("study", type=Path, help="study file (TOML)")
     sw.add_argument("grid", type=Path, help="grid file (TOML)")
     sw.add_argument("-o", "--store", type=Path, default=Path("sweep.jsonl"), help="results store (JSON lines)")
+    sw.add_argument(
+        "--table",
+        type=Path,
+        default=None,
+        help="results table (CSV; default: the store's name with .table.csv, never the store itself)",
+    )
     sw.add_argument("-w", "--workers", type=int, default=None, help="local worker processes (default: all cores)")
     sw.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786")
     sw.add_argument("--retry-failed", action="store_true", help="run failed scenarios again")
@@ -109,64 +121,124 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2
 
 
-def _sweep(args: argparse.Namespace) -> int:
+def _fail(msg: object) -> None:
+    print(f"swapnet: {msg}", file=sys.stderr)
+
+
+def _terminate_on_sigterm() -> None:
+    """Turn SIGTERM (and SIGHUP) into SystemExit so clean-up code runs (pools stopped, temporaries removed)."""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is not None:
+            with contextlib.suppress(ValueError, OSError):  # not the main thread
+                signal.signal(sig, stop)
+
+
+def _load_grid(path: Path) -> object:
     import tomllib
 
-    from swapnet.sweep import StudyScenario, sweep
+    from swapnet.errors import FileFormatError
 
+    try:
+        with path.open("rb") as fh:
+            g = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as e:
+        raise FileFormatError(path, None, f"not a valid TOML file ({e})") from None
+    except UnicodeDecodeError as e:
+        raise FileFormatError(path, None, f"not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except IsADirectoryError:
+        raise FileFormatError(path, None, "is a folder, not a grid file") from None
+    except OSError as e:
+        raise FileFormatError(path, None, f"cannot be read ({e.strerror})") from None
+    grid = g.get("grid") or g.get("scenario")
+    if not grid or set(g) - {"grid", "scenario"}:
+        raise FileFormatError(path, None, "needs a [grid] table or [[scenario]] tables (and nothing else)")
+    return grid
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from swapnet import _validate as _v
+    from swapnet.errors import FileFormatError, StorageError
+    from swapnet.sweep import StudyScenario, sweep, table_path, write_table
+
+    store = Path(args.store)
+    table = Path(args.table) if args.table is not None else table_path(store)
     try:
         scenario = StudyScenario.from_toml(args.study)
         from swapnet.study import Study
 
         Study.from_dict(scenario.base)  # fail fast on a bad base study
-        with args.grid.open("rb") as fh:
-            g = tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError, InvalidInputError) as e:
-        print(f"swapnet: {e}", file=sys.stderr)
-        return 2
-    grid = g.get("grid") or g.get("scenario")
-    if not grid or set(g) - {"grid", "scenario"}:
-        print(f"swapnet: {args.grid}: needs a [grid] table or [[scenario]] tables (and nothing else)", file=sys.stderr)
+        grid = _load_grid(args.grid)
+        if store.is_dir():
+            raise InvalidInputError("-o/--store", str(store), "is a folder; give a file (JSON lines)")
+        _v.output_dir(store.parent, "-o/--store")
+        if table.resolve() == store.resolve():
+            raise InvalidInputError("--table", str(table), "is the store; the results table needs its own file")
+        if table.is_dir():
+            raise InvalidInputError("--table", str(table), "is a folder; give a file name")
+        if args.workers is not None:
+            _v.integer(args.workers, "-w/--workers", minimum=1)
+    except (FileFormatError, InvalidInputError) as e:
+        _fail(e)
         return 2
     executor = None
     client = None
-    if args.scheduler:
-        from distributed import Client
-
-        client = Client(args.scheduler)
-        executor = client.get_executor()
+    _terminate_on_sigterm()
     try:
+        if args.scheduler:
+            from distributed import Client
+
+            client = Client(args.scheduler)
+            executor = client.get_executor()
         res = sweep(
             scenario,
-            grid,
+            grid,  # type: ignore[arg-type]
             executor=executor,
-            store=args.store,
+            store=store,
             workers=args.workers,
             retry_failed=args.retry_failed,
             progress=not args.quiet,
         )
+        print(res.summary())
+        write_table(res, table)
     except InvalidInputError as e:
-        print(f"swapnet: {args.grid}: {e}", file=sys.stderr)
+        _fail(f"{args.grid}: {e}")
         return 2
+    except (StorageError, SwapnetError) as e:
+        _fail(e)
+        return 1
+    except OSError as e:
+        _fail(StorageError(getattr(e, "filename", None) or store, e.strerror or str(e)))
+        return 1
     finally:
         if client is not None:
             client.close()
-    print(res.summary())
-    table = res.table
-    csv = Path(args.store).with_suffix(".csv")
-    table.to_csv(csv, index=False)
-    print(f"table: {csv}")
+    print(f"table: {table}")
     return 0 if res.failed.empty else 1
 
 
+def _load_study(path: Path) -> object:
+    """The study of ``path``; every read, decode or validation problem is a swapnet error
+    (:class:`~swapnet.study.StudyFileError` with the file and line, or a key-path :class:`StudyError`)."""
+    from swapnet.study import Study
+
+    return Study.from_toml(path)
+
+
 def _check(path: Path) -> int:
+    from swapnet.errors import FileFormatError
     from swapnet.study import Study
 
     try:
-        study = Study.from_toml(path)
-    except InvalidInputError as e:
-        print(f"swapnet: {path}: {e}", file=sys.stderr)
+        study = _load_study(path)
+    except (InvalidInputError, FileFormatError) as e:
+        _fail(e if str(path) in str(e) else f"{path}: {e}")
         return 2
+    assert isinstance(study, Study)
     net = study.network.dataset if study.network.kind == "file" else study.network.kind
     demand = "OD trips" if study.demand.kind == "od" else f"{len(study.demand.segments)} fleet segment(s)"
     sites = "every node a candidate site" if study.sites.n is None else f"{study.sites.n} candidate sites"
@@ -178,21 +250,35 @@ def _check(path: Path) -> int:
 
 
 def _run(path: Path, outdir: Path, *, progress: bool) -> int:
+    """Run a study into ``outdir``: ``-o`` is checked before anything is solved, and the report
+    folder is swapped in whole at the end (a kill leaves the previous complete report)."""
+    from swapnet import _atomic
+    from swapnet.errors import FileFormatError, StorageError
     from swapnet.study import Study
 
     try:
-        study = Study.from_toml(path)
-    except InvalidInputError as e:
-        print(f"swapnet: {path}: {e}", file=sys.stderr)
+        study = _load_study(path)
+        _atomic.check_replaceable(outdir)
+    except (InvalidInputError, FileFormatError) as e:
+        _fail(e if str(path) in str(e) or "outdir" in str(e) else f"{path}: {e}")
         return 2
+    assert isinstance(study, Study)
+    _terminate_on_sigterm()
     t0 = time.perf_counter()
     try:
-        result = study.run(outdir, progress=progress)
+        result = study.run(outdir, progress=progress)  # swaps the report folder in whole
+        first = result.files[0].name if result.files else "report.md"
+    except StorageError as e:
+        _fail(e)
+        return 1
     except SwapnetError as e:
-        print(f"swapnet: study failed: {e}", file=sys.stderr)
+        _fail(f"study failed: {e}")
         return 2 if isinstance(e, InvalidInputError) else 1
+    except OSError as e:
+        _fail(StorageError(getattr(e, "filename", None) or outdir, e.strerror or str(e)))
+        return 1
     if progress:
-        print(f"done in {time.perf_counter() - t0:.1f} s: {result.files[0]}")
+        print(f"done in {time.perf_counter() - t0:.1f} s: {Path(outdir) / first}")
     return 0
 
 

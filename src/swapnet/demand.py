@@ -13,7 +13,6 @@ per vehicle and month from fleet mileage studies (DOMAIN.md, derived).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from swapnet import _validate as _v
 from swapnet.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -121,13 +121,7 @@ def _check_amounts(values: ArrayLike, field: str) -> FloatArray:
 
 
 def _check_scalar(value: float, field: str, *, positive: bool = False) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise InvalidInputError(field, value, "must be a number") from None
-    if not math.isfinite(v) or v < 0 or (positive and v == 0):
-        raise InvalidInputError(field, value, "must be finite and " + ("positive" if positive else "non-negative"))
-    return v
+    return _v.positive(value, field) if positive else _v.non_negative(value, field)
 
 
 # --------------------------------------------------------------------- profiles

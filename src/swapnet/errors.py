@@ -7,6 +7,7 @@ that already catches ``ValueError`` keeps working.
 
 from __future__ import annotations
 
+import reprlib
 from pathlib import Path
 
 __all__ = [
@@ -15,10 +16,35 @@ __all__ = [
     "InfeasibleError",
     "InvalidInputError",
     "SolverError",
+    "StorageError",
     "SwapnetError",
     "UnknownNodeError",
     "VerificationError",
 ]
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel = 4
+_REPR.maxstring = 60
+_REPR.maxother = 60
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 6
+
+
+def short_repr(value: object, limit: int = 80) -> str:
+    """``repr(value)`` bounded in length and nesting depth; never raises.
+
+    A 2,000-deep list or a broken ``__repr__`` must not turn an error report
+    into a ``RecursionError``.
+    """
+    try:
+        shown = _REPR.repr(value)
+    except RecursionError:
+        shown = f"<{type(value).__name__} nested too deeply to show>"
+    except Exception:  # a broken __repr__ must not hide the real error
+        shown = f"<{type(value).__name__}>"
+    if len(shown) > limit:
+        shown = shown[: limit - 3] + "..."
+    return shown
 
 
 class SwapnetError(Exception):
@@ -42,10 +68,7 @@ class InvalidInputError(SwapnetError, ValueError):
         self.field = field
         self.value = value
         self.reason = reason
-        shown = repr(value)
-        if len(shown) > 80:
-            shown = shown[:77] + "..."
-        super().__init__(f"{field}={shown}: {reason}")
+        super().__init__(f"{field}={short_repr(value)}: {reason}")
 
 
 class UnknownNodeError(InvalidInputError, KeyError):
@@ -79,6 +102,26 @@ class FileFormatError(SwapnetError, ValueError):
         self.reason = reason
         where = f"{self.path}:{line}" if line is not None else f"{self.path}"
         super().__init__(f"{where}: {reason}")
+
+
+class StorageError(SwapnetError, OSError):
+    """Output could not be written (disk full, permission denied, read-only file system).
+
+    Parameters
+    ----------
+    path
+        The file or folder being written.
+    reason
+        What went wrong, e.g. ``"no space left on device"``.
+    """
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"cannot write {self.path}: {reason}")
+
+    def __str__(self) -> str:  # OSError would format (errno, strerror) otherwise
+        return f"cannot write {self.path}: {self.reason}"
 
 
 class InfeasibleError(SwapnetError):

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from swapnet import _validate as _v
 from swapnet.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ class ODFlows:
     ) -> None:
         o = tuple(origins)
         d = tuple(destinations)
-        v = np.asarray(volumes, dtype=np.float64).ravel().copy()
+        v = _v.array(volumes, "volumes", finite=False).ravel().copy()
         if len(o) != len(d) or len(o) != v.size:
             raise InvalidInputError(
                 "volumes", (len(o), len(d), v.size), "origins, destinations and volumes need equal lengths"
@@ -86,11 +87,14 @@ class ODFlows:
 
     # ------------------------------------------------------------------ builders
     @classmethod
-    def from_tntp(cls, trips_file: str | Path, *, drop_zero: bool = True, drop_diagonal: bool = True) -> ODFlows:
+    def from_tntp(
+        cls, trips_file: str | os.PathLike[str], *, drop_zero: bool = True, drop_diagonal: bool = True
+    ) -> ODFlows:
         """Read a TNTP ``*_trips.tntp`` file (see :func:`swapnet.io.read_tntp_trips`)."""
-        from swapnet.io.tntp import read_tntp_trips
+        from swapnet._tntp import parse_trips
 
-        return read_tntp_trips(trips_file, drop_zero=drop_zero, drop_diagonal=drop_diagonal)
+        t = parse_trips(trips_file, drop_zero=drop_zero, drop_diagonal=drop_diagonal)
+        return cls(t.origins.tolist(), t.destinations.tolist(), t.volumes)
 
     @classmethod
     def from_matrix(

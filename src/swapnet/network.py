@@ -12,10 +12,10 @@ convention; loaders take a ``scale`` to convert).
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -23,6 +23,7 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 from scipy.sparse import csgraph
 
+from swapnet import _validate as _v
 from swapnet.errors import DisconnectedNetworkError, InvalidInputError, UnknownNodeError
 
 if TYPE_CHECKING:
@@ -91,6 +92,8 @@ class RoadNetwork:
             raise InvalidInputError("nodes", labels, "a road network needs at least one node")
         index: dict[Hashable, int] = {}
         for i, lab in enumerate(labels):
+            if isinstance(lab, (float, np.floating)) and math.isnan(lab):
+                raise InvalidInputError(f"labels[{i}]", lab, "NaN is not a node label (NaN != NaN: it cannot be found)")
             if lab in index:
                 raise InvalidInputError("labels", lab, "node labels must be unique")
             index[lab] = i
@@ -110,6 +113,16 @@ class RoadNetwork:
                 "length",
                 float(lengths[k]),
                 f"edge ({labels[tails[k]]!r}, {labels[heads[k]]!r}) needs a finite, non-negative length",
+            )
+        with np.errstate(over="ignore"):
+            total = float(lengths.sum())
+        if not math.isfinite(total):
+            k = int(np.argmax(lengths))
+            raise InvalidInputError(
+                "length",
+                float(lengths[k]),
+                f"edge ({labels[tails[k]]!r}, {labels[heads[k]]!r}): lengths this large overflow when a path adds "
+                "them up (distances would be inf, i.e. 'unreachable'); rescale the lengths",
             )
         coords = self.coords
         if coords is not None:
@@ -196,12 +209,7 @@ class RoadNetwork:
                 raise InvalidInputError(f"edges[{k}]", e, "expected a (u, v, length) triple") from None
             if u == v and not allow_self_loops:
                 raise InvalidInputError(f"edges[{k}]", e, "self-loop; pass allow_self_loops=True to accept")
-            try:
-                lf = float(length)
-            except (TypeError, ValueError):
-                raise InvalidInputError(f"edges[{k}].length", length, "not a number") from None
-            if not math.isfinite(lf) or lf < 0:
-                raise InvalidInputError(f"edges[{k}].length", length, "must be finite and non-negative")
+            lf = _v.non_negative(length, f"edges[{k}].length")
             t.append(idx(u))
             h.append(idx(v))
             w.append(lf)
@@ -278,6 +286,7 @@ class RoadNetwork:
         x: str = "x",
         y: str = "y",
         default_length: float | None = None,
+        allow_self_loops: bool = False,
         name: str = "",
     ) -> RoadNetwork:
         """Build a network from a networkx graph (plain or an OSMnx ``MultiDiGraph``).
@@ -298,12 +307,23 @@ class RoadNetwork:
             For OSMnx graphs (lon/lat) the network's ``coord_crs`` is ``"lonlat"``.
         default_length
             Length for edges lacking the attribute; by default such edges are an error.
+        allow_self_loops
+            As in :meth:`from_edges`: a self-loop is refused unless this is true (then it is kept;
+            it never shortens a path).
         name
             Optional name (defaults to ``G.graph["name"]``).
+
+        Raises
+        ------
+        InvalidInputError
+            On a non-positive or non-numeric ``scale``; an edge length that is missing, not a
+            number (e.g. ``"abc"``), negative or not finite (named by edge and attribute); a
+            coordinate that is not a number (e.g. ``y="north"``); a self-loop.
         """
         osm = "crs" in G.graph
-        if scale is None:
-            scale = 0.001 if osm else 1.0
+        scale = (0.001 if osm else 1.0) if scale is None else _v.positive(scale, "scale")
+        if default_length is not None:
+            default_length = _v.non_negative(default_length, "default_length")
         labels = list(G.nodes)
         index = {lab: i for i, lab in enumerate(labels)}
         t: list[int] = []
@@ -311,17 +331,29 @@ class RoadNetwork:
         w: list[float] = []
         for u, v, data in G.edges(data=True):
             val = data.get(length, default_length)
+            where = f"edge ({u!r}, {v!r}).{length}"
             if val is None:
-                raise InvalidInputError(f"edge ({u!r}, {v!r}).{length}", None, "edge has no length attribute")
+                raise InvalidInputError(where, None, "edge has no length attribute")
+            if u == v and not allow_self_loops:
+                raise InvalidInputError(f"edge ({u!r}, {v!r})", val, "self-loop; pass allow_self_loops=True to accept")
+            lv = _v.non_negative(val, where)
+            if not math.isfinite(lv * scale):
+                raise InvalidInputError(where, val, f"times scale {scale:g} overflows to infinity")
             t.append(index[u])
             h.append(index[v])
-            w.append(float(val) * scale)
+            w.append(lv * scale)
         nt = np.asarray(t, dtype=np.int64)
         nh = np.asarray(h, dtype=np.int64)
-        keep = nt != nh  # self-loops never shorten a path
+        keep = np.ones(nt.size, dtype=bool)
         xy: FloatArray | None = None
         if labels and all(x in d and y in d for _, d in G.nodes(data=True)):
-            xy = np.array([[G.nodes[n][x], G.nodes[n][y]] for n in labels], dtype=np.float64)
+            xy = np.array(
+                [
+                    [_v.finite(G.nodes[n][x], f"node {n!r}.{x}"), _v.finite(G.nodes[n][y], f"node {n!r}.{y}")]
+                    for n in labels
+                ],
+                dtype=np.float64,
+            )
         crs = "lonlat" if osm and "epsg:4326" in str(G.graph.get("crs", "")).lower() else "planar"
         return cls(
             tuple(labels),
@@ -337,21 +369,36 @@ class RoadNetwork:
     @classmethod
     def from_tntp(
         cls,
-        net_file: str | Path,
-        node_file: str | Path | None = None,
+        net_file: str | os.PathLike[str],
+        node_file: str | os.PathLike[str] | None = None,
         *,
         length: str = "length",
         scale: float = 1.0,
         length_unit: str | None = None,
+        coord_crs: str = "planar",
+        name: str | None = None,
     ) -> RoadNetwork:
         """Read a TNTP ``*_net.tntp`` file (and optionally a ``*_node.tntp`` file).
 
-        Links are directed. Zones numbered below ``<FIRST THRU NODE>`` are marked
-        :attr:`no_through`. See :func:`swapnet.io.read_tntp_network`.
+        Links are directed; labels are the node numbers ``1..<NUMBER OF NODES>``. Zones
+        numbered below ``<FIRST THRU NODE>`` are marked :attr:`no_through`. See
+        :func:`swapnet.io.read_tntp_network` for the arguments and errors.
         """
-        from swapnet.io.tntp import read_tntp_network
+        from swapnet._tntp import parse_network
 
-        return read_tntp_network(net_file, node_file, length=length, scale=scale, length_unit=length_unit)
+        t = parse_network(net_file, node_file, length=length, scale=scale)
+        return cls.from_arrays(
+            t.tails,
+            t.heads,
+            t.lengths,
+            labels=tuple(range(1, t.n_nodes + 1)),
+            directed=True,
+            coords=t.coords,
+            coord_crs=coord_crs,
+            no_through=np.arange(1, t.n_nodes + 1) < t.first_thru,
+            length_unit="unknown" if length_unit is None else length_unit,
+            name=t.name if name is None else name,
+        )
 
     def to_networkx(self) -> nx.Graph[Any]:
         """Return a networkx ``Graph``/``DiGraph`` with ``length`` edge and ``x``/``y`` node attributes.

@@ -24,7 +24,7 @@ On a cluster::
 from __future__ import annotations
 
 import concurrent.futures as cf
-import hashlib
+import contextlib
 import itertools
 import json
 import math
@@ -32,17 +32,36 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from swapnet.errors import InvalidInputError
+from swapnet import _atomic
+from swapnet._sweep_study import StudyScenario, scenario_id
+from swapnet._sweep_study import _set_path as _set_path
+from swapnet.errors import InvalidInputError, StorageError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["StudyScenario", "SweepResult", "expand_grid", "read_store", "scenario_id", "sweep"]
+__all__ = [
+    "StoreWarning",
+    "StudyScenario",
+    "SweepResult",
+    "expand_grid",
+    "read_store",
+    "scenario_id",
+    "sweep",
+    "table_path",
+    "write_table",
+]
+
+
+class StoreWarning(UserWarning):
+    """Corrupt lines were skipped while reading a sweep store (those scenarios run again)."""
+
 
 Params = dict[str, Any]
 
@@ -53,10 +72,12 @@ def expand_grid(grid: Mapping[str, Sequence[Any]] | Iterable[Mapping[str, Any]])
     Raises
     ------
     InvalidInputError
-        On an empty grid, a parameter without values, or a non-dict override.
+        On an empty grid (``{}`` or ``[]``), a parameter without values, or a non-dict override.
     """
     if isinstance(grid, Mapping):
         names = list(grid)
+        if not names:
+            raise InvalidInputError("grid", dict(grid), "has no parameter: give at least one key with values")
         values = []
         for nm in names:
             v = grid[nm]
@@ -76,12 +97,6 @@ def expand_grid(grid: Mapping[str, Sequence[Any]] | Iterable[Mapping[str, Any]])
     if not out:
         raise InvalidInputError("grid", grid, "gives no scenario")
     return out
-
-
-def scenario_id(params: Mapping[str, Any]) -> str:
-    """A stable id for a parameter set (hash of its canonical JSON)."""
-    text = json.dumps(params, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _evaluate(study: Any, params: Params) -> tuple[str, dict[str, Any], str | None, float]:
@@ -124,6 +139,9 @@ class SweepResult:
         Scenarios run in this call, and skipped because the store already had them.
     wall_seconds
         Wall-clock time of this call.
+    corrupt
+        Lines of the store that could not be read as records and were skipped (their
+        scenarios, if any, ran again).
     """
 
     records: tuple[dict[str, Any], ...]
@@ -131,6 +149,7 @@ class SweepResult:
     ran: int
     skipped: int
     wall_seconds: float
+    corrupt: int = 0
 
     @property
     def table(self) -> pd.DataFrame:
@@ -153,9 +172,10 @@ class SweepResult:
     def summary(self) -> str:
         """One line: counts and time."""
         ok = sum(r["status"] == "ok" for r in self.records)
+        bad = f"; {self.corrupt} corrupt store line(s) skipped" if self.corrupt else ""
         return (
             f"sweep: {len(self.records)} scenarios ({ok} ok, {len(self.records) - ok} failed); "
-            f"ran {self.ran}, skipped {self.skipped} already in {self.store}; {self.wall_seconds:.1f} s"
+            f"ran {self.ran}, skipped {self.skipped} already in {self.store}{bad}; {self.wall_seconds:.1f} s"
         )
 
     def plot(self, kpi: str, param: str, *, by: str | None = None) -> Any:
@@ -177,22 +197,112 @@ class SweepResult:
         return fig
 
 
-def read_store(store: str | Path) -> list[dict[str, Any]]:
-    """Records in a sweep store (a torn last line from a crash is ignored)."""
-    path = Path(store)
+def _record(obj: object) -> dict[str, Any] | None:
+    """``obj`` if it has the shape of a store record, else ``None``."""
+    if not isinstance(obj, dict):
+        return None
+    if not isinstance(obj.get("id"), str) or not isinstance(obj.get("params"), dict):
+        return None
+    if obj.get("status") not in ("ok", "error") or not isinstance(obj.get("kpis", {}), dict):
+        return None
+    return obj
+
+
+def _load_store(path: Path) -> tuple[list[dict[str, Any]], list[int]]:
+    """Records of a store and the 1-based numbers of the lines skipped as corrupt."""
+    recs, bad, _ = _scan_store(path)
+    return recs, bad
+
+
+def _scan_store(path: Path) -> tuple[list[dict[str, Any]], list[int], list[bytes]]:
+    """Records, numbers of the corrupt lines, and the raw good lines (to rewrite the store)."""
     if not path.exists():
-        return []
-    out = []
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            line = line.strip()
-            if not line:
+        return [], [], []
+    if path.is_dir():
+        raise InvalidInputError("store", str(path), "is a folder; give a file (JSON lines)")
+    out: list[dict[str, Any]] = []
+    bad: list[int] = []
+    good: list[bytes] = []
+    with path.open("rb") as fh:
+        for k, raw in enumerate(fh, start=1):
+            if not raw.strip():
                 continue
             try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a line cut short by a crash: that scenario simply runs again
+                rec = _record(json.loads(raw.decode("utf-8")))
+            except (UnicodeDecodeError, ValueError, RecursionError):
+                rec = None  # a torn line, NUL bytes, binary garbage, non-UTF-8 text, 2,000-deep JSON
+            if rec is None:
+                bad.append(k)
+            else:
+                out.append(rec)
+                good.append(raw.rstrip(b"\r\n") + b"\n")
+    return out, bad, good
+
+
+def _set_aside(path: Path, bad: Sequence[int], good: Sequence[bytes]) -> Path:
+    """Move the corrupt lines of a store to ``<store>.corrupt`` and rewrite the store atomically
+    with its good lines, so a resumed sweep appends to a clean file and warns only once."""
+    aside = path.with_name(path.name + ".corrupt")
+    wanted = set(bad)
+    with path.open("rb") as fh:
+        lines = [raw for k, raw in enumerate(fh, start=1) if k in wanted]
+    try:
+        with aside.open("ab") as fh:
+            fh.writelines(raw.rstrip(b"\r\n") + b"\n" for raw in lines)
+    except OSError as exc:
+        raise StorageError(aside, exc.strerror or str(exc)) from exc
+    _atomic.write_file(path, b"".join(good))
+    return aside
+
+
+def _warn_corrupt(path: Path, bad: Sequence[int], aside: Path | None = None) -> None:
+    if bad:
+        shown = ", ".join(map(str, bad[:10])) + (" ..." if len(bad) > 10 else "")
+        moved = f"; moved to {aside}" if aside is not None else ""
+        warnings.warn(
+            f"{path}: skipped {len(bad)} corrupt line(s) (line {shown}){moved}; their scenarios run again",
+            StoreWarning,
+            stacklevel=3,
+        )
+
+
+def read_store(store: str | Path) -> list[dict[str, Any]]:
+    """Records in a sweep store.
+
+    Every line that is not a record — a line torn by a crash, NUL bytes, bytes that are not
+    UTF-8, JSON that is not an object with ``id``, ``params`` and ``status`` — is skipped, and a
+    :class:`StoreWarning` names how many and which lines.
+    """
+    path = Path(store)
+    out, bad = _load_store(path)
+    _warn_corrupt(path, bad)
     return out
+
+
+def table_path(store: str | Path) -> Path:
+    """Where the CLI writes a store's results table: ``<store stem>.table.csv`` beside it.
+
+    The name always ends in ``.table.csv`` added to the store's stem, so it can never be the
+    store itself (``res.csv`` -> ``res.table.csv``, ``sweep.jsonl`` -> ``sweep.table.csv``).
+    """
+    p = Path(store)
+    return p.with_name(p.stem + ".table.csv")
+
+
+def write_table(result: SweepResult, path: str | Path) -> Path:
+    """Write ``result.table`` to ``path`` as CSV atomically; refuses to overwrite the store.
+
+    Raises
+    ------
+    InvalidInputError
+        ``path`` is the store of ``result``.
+    StorageError
+        The file cannot be written (e.g. the disk is full).
+    """
+    path = Path(path)
+    if path.resolve() == Path(result.store).resolve():
+        raise InvalidInputError("table", str(path), "is the sweep store; the table needs its own file")
+    return _atomic.write_file(path, result.table.to_csv(index=False))
 
 
 def _ends_with_newline(path: Path) -> bool:
@@ -202,15 +312,61 @@ def _ends_with_newline(path: Path) -> bool:
 
 
 def _pool(workers: int | None) -> cf.ProcessPoolExecutor:
-    """A process pool whose workers do not inherit the parent's threads.
+    """A process pool whose workers do not inherit the parent's threads and die with the parent.
 
     Forking a process in which HiGHS has started its thread pool can deadlock the child, so workers
-    start from a clean interpreter ("forkserver", or "spawn" where that is unavailable).
+    start from a clean interpreter ("spawn": each is a direct child of this process, and no
+    forkserver process is left behind). Each worker watches its parent (:func:`_watch_parent`).
     """
     import multiprocessing as mp
 
-    method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method))
+    return cf.ProcessPoolExecutor(
+        max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_watch_parent, initargs=(os.getpid(),)
+    )
+
+
+def _watch_parent(parent: int) -> None:
+    """Worker initializer: end this process when ``parent`` dies, even mid-solve.
+
+    On Linux the kernel sends SIGKILL when the parent exits (``prctl(PR_SET_PDEATHSIG)``), which
+    works while the worker is inside a solver's C code. A daemon thread polling the parent's pid is
+    the portable fallback.
+    """
+    import signal
+    import threading
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            pr_set_pdeathsig = 1
+            libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - no prctl
+            pass
+    if os.getppid() != parent:  # the parent died before the watch was set
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="swapnet-parent-watch", daemon=True).start()
+
+
+def _stop_pool(ex: cf.ProcessPoolExecutor) -> None:
+    """Stop a pool now: cancel queued work and terminate running workers (on an interrupt)."""
+    procs = list(getattr(ex, "_processes", {}).values())
+    ex.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    for p in procs:
+        p.join(timeout=5)
+        if p.is_alive():
+            p.kill()
 
 
 class _Progress:
@@ -265,7 +421,10 @@ def sweep(
         ``distributed.Client(...).get_executor()``; the cluster reschedules work of dead workers.
     store
         JSON-lines file; created if missing, appended to otherwise. Scenarios already in it are
-        skipped (failed ones too, unless ``retry_failed``).
+        skipped (failed ones too, unless ``retry_failed``). Corrupt lines (a line torn by a crash,
+        NUL bytes, non-UTF-8 bytes, JSON that is not a record) are skipped with a
+        :class:`StoreWarning`, counted in :attr:`SweepResult.corrupt` and moved to
+        ``<store>.corrupt``; the store is rewritten atomically without them.
     workers
         Processes of the default pool.
     retry_failed
@@ -279,14 +438,41 @@ def sweep(
     -------
     SweepResult
         Every scenario of the grid found in the store after this call.
+
+    Raises
+    ------
+    InvalidInputError
+        A bad grid, or (when ``study`` has a ``validate(params)`` method, as
+        :class:`StudyScenario` does) a grid key or value the study refuses — checked for every
+        scenario before any worker starts.
+    StorageError
+        The store cannot be written (e.g. the disk is full).
+
+    Warns
+    -----
+    StoreWarning
+        Corrupt lines in the store were skipped (counted in :attr:`SweepResult.corrupt`).
     """
     t0 = time.perf_counter()
     scenarios = expand_grid(grid)
+    check = getattr(study, "validate", None)
+    if callable(check):
+        for params in scenarios:
+            check(params)
     ids = [scenario_id(p) for p in scenarios]
     path = Path(store)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise InvalidInputError("store", str(path), "is a folder; give a file (JSON lines)")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInputError("store", str(path), f"cannot create its folder ({exc.strerror})") from None
     done: dict[str, dict[str, Any]] = {}
-    for rec in read_store(path):
+    loaded, bad, good = _scan_store(path)
+    if bad:
+        aside = _set_aside(path, bad, good)
+        _warn_corrupt(path, bad, aside)
+    for rec in loaded:
         if rec.get("status") == "ok" or not retry_failed:
             done[rec["id"]] = rec
         else:
@@ -300,12 +486,16 @@ def sweep(
     ran = 0
     own = executor is None
     ex = executor if executor is not None else _pool(workers)
+    interrupted = False
     try:
         pending = dict(todo)
         attempts = 0
-        with path.open("a", encoding="utf-8") as out:
+        with _append(path) as out:
             if pending and path.stat().st_size and not _ends_with_newline(path):
-                out.write("\n")  # close a line torn by a crash so the next record starts clean
+                try:
+                    out.write("\n")  # close a line torn by a crash so the next record starts clean
+                except OSError as exc:
+                    raise StorageError(path, exc.strerror or str(exc)) from exc
             while pending:
                 futures = {ex.submit(_evaluate, study, p): i for i, p in pending.items()}
                 try:
@@ -316,9 +506,7 @@ def sweep(
                             "id": i, "params": pending[i], "status": status, "kpis": kpis, "error": err,
                             "seconds": secs, "finished": time.time(),
                         }  # fmt: skip
-                        out.write(json.dumps(rec, default=str) + "\n")
-                        out.flush()
-                        os.fsync(out.fileno())
+                        _write_record(out, path, rec)
                         done[i] = rec
                         del pending[i]
                         ran += 1
@@ -330,81 +518,35 @@ def sweep(
                         raise
                     ex.shutdown(wait=False, cancel_futures=True)
                     ex = _pool(workers)
+    except BaseException:  # KeyboardInterrupt, SIGTERM (as SystemExit), a broken store
+        interrupted = True
+        raise
     finally:
         if own:
-            ex.shutdown(wait=True, cancel_futures=True)
-    records = tuple(done[i] for i in unique if i in done)
-    return SweepResult(records, path, ran, skipped, time.perf_counter() - t0)
-
-
-@dataclass(frozen=True)
-class StudyScenario:
-    """A study (TOML file or dict) evaluated with dotted-key overrides: the picklable unit a sweep runs.
-
-    ``params`` keys are dotted paths into the study file, list items by index, e.g.
-    ``{"demand.segments.0.vehicles": 30000, "tariff.flat_price": 0.6}``. Each scenario validates the
-    overridden study (a bad override is recorded as that scenario's error), runs it and returns its
-    headline KPIs. Reports go to ``outdir/<scenario id>`` when ``outdir`` is set, else to a
-    temporary folder that is removed.
-    """
-
-    base: Mapping[str, Any]
-    outdir: str | None = None
-
-    @classmethod
-    def from_toml(cls, path: str | Path, *, outdir: str | Path | None = None) -> StudyScenario:
-        """Read the base study from a TOML file."""
-        import tomllib
-
-        with Path(path).open("rb") as fh:
-            return cls(tomllib.load(fh), None if outdir is None else str(outdir))
-
-    def evaluate(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """Run the study with ``params`` applied; returns KPIs (stations, costs, service, NPV, IRR)."""
-        import copy
-        import tempfile
-
-        from swapnet.study import Study
-
-        d = copy.deepcopy(dict(self.base))
-        for key, value in params.items():
-            _set_path(d, key, value)
-        study = Study.from_dict(d)
-        with tempfile.TemporaryDirectory() as tmp:
-            out = Path(self.outdir) / scenario_id(params) if self.outdir else Path(tmp)
-            res = study.run(out, progress=False)
-        sim = res.simulation.network_kpis()["mean"]
-        return {
-            "stations": len(res.siting.sites),
-            "siting_objective": res.siting.objective,
-            "operations_cost_cny_day": res.operations.costs["total"],
-            "energy_cny_day": res.operations.costs["energy"],
-            "planned_lost_swaps_day": res.operations.lost_swaps,
-            "service_level": float(sim["service_level"]),
-            "npv_cny": res.operator.npv(),
-            "irr": res.operator.irr(),
-        }
-
-
-def _set_path(d: dict[str, Any], path: str, value: Any) -> None:
-    """Set ``d[a][b][0][c] = value`` for ``path = "a.b.0.c"``; missing dict keys are created."""
-    parts = path.split(".")
-    cur: Any = d
-    for k, part in enumerate(parts):
-        last = k == len(parts) - 1
-        if isinstance(cur, list):
-            try:
-                idx = int(part)
-                if last:
-                    cur[idx] = value
-                else:
-                    cur = cur[idx]
-            except (ValueError, IndexError):
-                raise InvalidInputError(path, value, f"{part!r} is not an index of the list at this key") from None
-        elif isinstance(cur, dict):
-            if last:
-                cur[part] = value
+            if interrupted:
+                _stop_pool(ex)  # type: ignore[arg-type]
             else:
-                cur = cur.setdefault(part, {})
-        else:
-            raise InvalidInputError(path, value, f"cannot descend into {'.'.join(parts[:k])!r}")
+                ex.shutdown(wait=True, cancel_futures=True)
+    records = tuple(done[i] for i in unique if i in done)
+    return SweepResult(records, path, ran, skipped, time.perf_counter() - t0, corrupt=len(bad))
+
+
+@contextlib.contextmanager
+def _append(path: Path) -> Iterator[Any]:
+    try:
+        fh = path.open("a", encoding="utf-8")
+    except OSError as exc:
+        raise StorageError(path, exc.strerror or str(exc)) from exc
+    with fh:
+        yield fh
+
+
+def _write_record(out: Any, path: Path, rec: Mapping[str, Any]) -> None:
+    """Append one record as a JSON line, flushed and synced (disk full -> StorageError)."""
+    try:
+        out.write(json.dumps(rec, default=str) + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+    except OSError as exc:
+        why = "no space left on device" if exc.errno == 28 else (exc.strerror or str(exc))
+        raise StorageError(path, why) from exc

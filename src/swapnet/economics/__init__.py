@@ -4,7 +4,7 @@ Money is in CNY, distance in km, energy in kWh; plan costs are per month,
 operator cash flows per year. See ``docs/economics.md``.
 """
 
-from swapnet.economics.finance import annuity, discounted_payback, irr, npv, payback_period
+from swapnet.economics.finance import annuity, discounted_payback, irr, irr_roots, npv, payback_period
 from swapnet.economics.operator import OperatorCase, PlanUsers
 from swapnet.economics.plans import (
     ASSUMED_KWH_FEE_CNY,
@@ -35,6 +35,7 @@ __all__ = [
     "discounted_payback",
     "grid2",
     "irr",
+    "irr_roots",
     "monthly_cost",
     "npv",
     "payback_period",

@@ -12,35 +12,24 @@ from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import brentq
 
+from swapnet import _validate as _v
 from swapnet.assets import capital_recovery_factor
 from swapnet.errors import InvalidInputError
 
-__all__ = ["annuity", "discounted_payback", "irr", "npv", "payback_period"]
+__all__ = ["annuity", "discounted_payback", "irr", "irr_roots", "npv", "payback_period"]
 
 FloatArray = NDArray[np.float64]
 
 
 def _rate(rate: float, field: str = "rate") -> float:
-    try:
-        r = float(rate)
-    except (TypeError, ValueError):
-        raise InvalidInputError(field, rate, "must be a number") from None
-    if not math.isfinite(r) or r <= -1:
-        raise InvalidInputError(field, rate, "must be finite and greater than -1")
-    return r
+    return _v.real(rate, field, lo=-1.0, lo_open=True)
 
 
 def _flows(cashflows: ArrayLike | Sequence[float], field: str = "cashflows") -> FloatArray:
-    try:
-        a = np.asarray(cashflows, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InvalidInputError(field, cashflows, "must be numbers") from None
-    if a.ndim != 1 or a.size == 0:
+    a = _v.array(cashflows, field, ndim=1)
+    if a.size == 0:
         raise InvalidInputError(field, cashflows, "must be a non-empty 1-D sequence")
-    if not np.isfinite(a).all():
-        raise InvalidInputError(field, cashflows, "must be finite")
     return a
 
 
@@ -65,17 +54,15 @@ def npv(rate: float, cashflows: ArrayLike | Sequence[float]) -> float:
     return float(np.sum(c / (1.0 + r) ** t))
 
 
-#: Rates scanned for a sign change of NPV in :func:`irr` (per period).
-_IRR_GRID: FloatArray = np.unique(np.concatenate([np.linspace(-0.99, 1.0, 400), np.geomspace(1.0, 1.0e4, 200)]))
+def irr_roots(cashflows: ArrayLike | Sequence[float]) -> tuple[float, ...]:
+    """Every internal rate of return: all rates ``r > -1`` with ``npv(r, c) = 0``, ascending.
 
-
-def irr(cashflows: ArrayLike | Sequence[float]) -> float:
-    """Internal rate of return: the rate at which :func:`npv` is zero.
-
-    NPV is evaluated on a grid of rates from -99 % to 10^6 % per period; the
-    first interval (scanning outward from a rate of zero) with a sign change is
-    refined with :func:`scipy.optimize.brentq`. With several roots (non-conventional
-    flows) the one closest to zero is returned.
+    With ``x = 1 / (1 + r)``, ``npv`` is the polynomial ``sum_t c_t x^t``; its
+    positive real roots (companion-matrix eigenvalues, polished by Newton steps
+    on the polynomial) are exactly the IRRs. Conventional flows (one sign change)
+    have one root (Descartes' rule); flows with several sign changes can have
+    several, and they are all returned, including roots closer together than
+    any grid scan would separate (e.g. 0 % and 1 % for ``[-100, 201, -101]``).
 
     Parameters
     ----------
@@ -84,19 +71,80 @@ def irr(cashflows: ArrayLike | Sequence[float]) -> float:
 
     Returns
     -------
-    float
-        IRR per period (fraction), or ``nan`` when NPV never changes sign.
+    tuple of float
+        The IRRs per period (fractions), ascending; empty when NPV has no zero
+        (or all flows are zero, when every rate is one).
     """
     c = _flows(cashflows)
-    grid = _IRR_GRID
-    values = np.array([npv(float(r), c) for r in grid])
-    roots: list[float] = [float(r) for r, v in zip(grid, values, strict=True) if v == 0.0]
-    s = np.sign(values)
-    for i in np.flatnonzero(s[:-1] * s[1:] < 0):
-        lo, hi = float(grid[i]), float(grid[i + 1])
-        roots.append(float(brentq(lambda r: npv(r, c), lo, hi, xtol=1e-14, rtol=1e-12)))
+    nz = np.flatnonzero(c)
+    if nz.size == 0:
+        return ()
+    c = c[: int(nz[-1]) + 1]
+    scale = float(np.abs(c).max())
+    c = c / scale
+    if c.size == 1:
+        return ()
+    z = np.roots(c[::-1])
+    cand = [float(w.real) for w in z if w.real > 0 and abs(w.imag) <= 1e-6 * max(1.0, abs(w.real))]
+    dp = np.polyder(c[::-1])
+    out: list[float] = []
+    for x0 in cand:
+        x = x0
+        for _ in range(50):
+            d = float(np.polyval(dp, x))
+            if d == 0.0:
+                break
+            step = float(np.polyval(c[::-1], x)) / d
+            if not math.isfinite(step) or x - step <= 0:
+                break
+            x -= step
+            if abs(step) <= 1e-15 * max(1.0, abs(x)):
+                break
+        size = float(np.polyval(np.abs(c[::-1]), x))
+        if abs(float(np.polyval(c[::-1], x))) > 1e-8 * max(size, 1e-300):
+            continue
+        r = 1.0 / x - 1.0
+        if math.isfinite(r) and not any(abs(r - q) <= 1e-7 * max(1.0, abs(q)) for q in out):
+            out.append(r)
+    return tuple(sorted(out))
+
+
+def irr(cashflows: ArrayLike | Sequence[float], *, multiple: str = "nearest") -> float:
+    """Internal rate of return: the rate at which :func:`npv` is zero.
+
+    The roots come from :func:`irr_roots`. Flows with several sign changes may
+    have several IRRs, and then no single rate is "the" IRR: ``multiple`` says
+    what to do — ``"nearest"`` (the default) returns the root closest to zero,
+    ``"raise"`` raises naming every root, ``"nan"`` returns ``nan``. Call
+    :func:`irr_roots` to see all of them.
+
+    Parameters
+    ----------
+    cashflows
+        Cash flows per period, CNY; ``cashflows[0]`` at ``t = 0``.
+    multiple
+        ``"nearest"``, ``"raise"`` or ``"nan"`` (see above).
+
+    Returns
+    -------
+    float
+        IRR per period (fraction), or ``nan`` when NPV never crosses zero.
+
+    Raises
+    ------
+    InvalidInputError
+        ``multiple="raise"`` and the flows have more than one IRR.
+    """
+    _v.choice(multiple, "multiple", ("nearest", "raise", "nan"))
+    roots = irr_roots(cashflows)
     if not roots:
         return math.nan
+    if len(roots) > 1:
+        if multiple == "raise":
+            shown = ", ".join(f"{r:.6g}" for r in roots)
+            raise InvalidInputError("cashflows", cashflows, f"has {len(roots)} IRRs ({shown}): multiple IRRs")
+        if multiple == "nan":
+            return math.nan
     return min(roots, key=abs)
 
 

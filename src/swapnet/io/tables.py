@@ -23,9 +23,9 @@ from xml.etree import ElementTree
 import numpy as np
 from numpy.typing import NDArray
 
+from swapnet._tntp import PathLike, _columns, _data_rows, _read_text, _to_float, _to_int
 from swapnet.errors import FileFormatError, InvalidInputError
 from swapnet.flows import ODFlows
-from swapnet.io.tntp import PathLike, _columns, _data_rows, _read_text, _to_float, _to_int
 from swapnet.network import RoadNetwork
 
 if TYPE_CHECKING:

@@ -26,6 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
+from swapnet import _validate as _v
 from swapnet.errors import InvalidInputError, SolverError
 
 __all__ = ["LinearModel", "SolveOptions", "SolveReport", "SolveStatus", "VarBlock"]
@@ -93,14 +94,38 @@ class SolveOptions:
     highs_options: Mapping[str, bool | int | float | str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.time_limit is not None and not (self.time_limit > 0):
-            raise InvalidInputError("time_limit", self.time_limit, "must be positive")
-        if not (0 <= self.mip_gap < 1):
-            raise InvalidInputError("mip_gap", self.mip_gap, "must be in [0, 1)")
-        if self.lp_method not in ("choose", "simplex", "ipm", "pdlp"):
-            raise InvalidInputError("lp_method", self.lp_method, "must be 'choose', 'simplex', 'ipm' or 'pdlp'")
-        if self.threads is not None and self.threads < 1:
-            raise InvalidInputError("threads", self.threads, "must be >= 1")
+        if self.time_limit is not None:
+            object.__setattr__(self, "time_limit", _v.positive(self.time_limit, "time_limit"))
+        object.__setattr__(self, "mip_gap", _v.real(self.mip_gap, "mip_gap", lo=0.0, hi=1.0, hi_open=True))
+        _v.choice(self.lp_method, "lp_method", ("choose", "simplex", "ipm", "pdlp"))
+        if self.threads is not None:
+            object.__setattr__(self, "threads", _v.integer(self.threads, "threads", minimum=1))
+        object.__setattr__(self, "seed", _v.integer(self.seed, "seed", minimum=0))
+        _v.boolean(self.log, "log")
+        _v.boolean(self.presolve, "presolve")
+        if not isinstance(self.highs_options, Mapping):
+            raise InvalidInputError("highs_options", self.highs_options, "must be a mapping of HiGHS option names")
+        if self.highs_options:
+            _check_highs_options(self.highs_options)
+
+
+def _check_highs_options(options: Mapping[str, object]) -> None:
+    """Refuse unknown HiGHS option names and invalid values up front, whichever model uses them."""
+    import highspy
+
+    h = new_highs()
+    for key, value in options.items():
+        if not isinstance(key, str):
+            raise InvalidInputError("highs_options", key, "option names must be strings")
+        try:
+            status = h.getOptionValue(key)
+            known = status[0] == highspy.HighsStatus.kOk if isinstance(status, tuple) else True
+        except Exception:
+            known = False
+        if not known:
+            raise InvalidInputError(f"highs_options[{key!r}]", value, "is not a HiGHS option")
+        if h.setOptionValue(key, value) != highspy.HighsStatus.kOk:
+            raise InvalidInputError(f"highs_options[{key!r}]", value, "is not a valid value for this HiGHS option")
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from swapnet.errors import InvalidInputError
 from swapnet.flows import ODFlows
 from swapnet.network import RoadNetwork
 from swapnet.operations import OperationsPlan
+from swapnet.simulation._limits import check_simulation_size
 from swapnet.simulation.engine import ArrivalSource, StationSim, poisson_arrivals, run_replication
 from swapnet.simulation.kpis import StationOutcome, measure_station
 from swapnet.simulation.options import SimulationOptions
@@ -228,6 +229,10 @@ def simulate(
             raise InvalidInputError(
                 field, value, f"station {s.label!r} receives {daily[j]:.4g} swaps/day but cannot charge any pack"
             )
+    check_simulation_size(
+        requests_per_day=float(daily.sum()), total_days=total_days, stations=m,
+        bins=round((horizon - start_h) / bin_h), replications=reps,
+    )  # fmt: skip
     moves = resolve_moves(operations, transfers, sts, network, speed, total_days)
     events, plan_kw, period_h = list(moves.events), moves.plan_kw, moves.period_h
     policy = opts.charging_policy

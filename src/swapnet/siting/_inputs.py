@@ -9,6 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
+from swapnet import _validate as _v
 from swapnet.errors import InvalidInputError, UnknownNodeError
 from swapnet.network import RoadNetwork
 
@@ -45,11 +46,15 @@ def as_cost_matrix(
         import pandas as pd
 
         if isinstance(cost, pd.DataFrame):
-            m = cost.to_numpy(dtype=np.float64)
+            for axis, labels in (("index", cost.index), ("columns", cost.columns)):
+                if labels.has_duplicates:
+                    dup = labels[labels.duplicated()][0]
+                    raise InvalidInputError(f"cost.{axis}", dup, "duplicate label (each demand/site once)")
+            m = _v.array(cost.to_numpy(), "cost", finite=False)
             return _check_matrix(m, "cost"), tuple(cost.index), tuple(cost.columns)
     except ImportError:  # pragma: no cover - pandas is a dependency
         pass
-    m = np.asarray(cost, dtype=np.float64)
+    m = _v.array(cost, "cost", finite=False)
     if m.ndim != 2:
         raise InvalidInputError("cost", m.shape, "must be a 2-D (demand x sites) matrix")
     return _check_matrix(m, "cost"), tuple(range(m.shape[0])), tuple(range(m.shape[1]))
@@ -73,7 +78,7 @@ def as_weights(weights: Any, n: int, name: str = "weights", *, demand: Any = Non
         daily = getattr(demand, "daily", None)
         w = np.ones(n) if daily is None else np.asarray(daily, dtype=np.float64)
     else:
-        w = np.asarray(weights, dtype=np.float64).ravel()
+        w = _v.array(weights, name, finite=False).ravel()
     if w.size != n:
         raise InvalidInputError(name, w.size, f"needs one weight per demand point ({n})")
     bad = ~np.isfinite(w) | (w < 0)
@@ -89,7 +94,7 @@ def as_site_costs(site_costs: ArrayLike | None, m: int, *, candidates: Any = Non
         fc = getattr(candidates, "fixed_cost", None)
         c = np.ones(m) if fc is None else np.asarray(fc, dtype=np.float64)
     else:
-        c = np.asarray(site_costs, dtype=np.float64).ravel()
+        c = _v.array(site_costs, "site_costs", finite=False).ravel()
     if c.size != m:
         raise InvalidInputError("site_costs", c.size, f"needs one cost per candidate site ({m})")
     bad = ~np.isfinite(c) | (c < 0)
@@ -117,8 +122,7 @@ def check_p(p: int | None, m: int, n_fixed: int) -> int | None:
     """Validate a site count ``p`` against ``m`` candidates and ``n_fixed`` forced-open sites."""
     if p is None:
         return None
-    if int(p) != p or p < 1:
-        raise InvalidInputError("p", p, "must be a positive integer")
+    p = _v.integer(p, "p", minimum=1)
     if p > m:
         raise InvalidInputError("p", p, f"exceeds the number of candidate sites ({m})")
     if p < n_fixed:
@@ -128,10 +132,7 @@ def check_p(p: int | None, m: int, n_fixed: int) -> int | None:
 
 def check_radius(radius: float) -> float:
     """A finite, non-negative coverage radius."""
-    r = float(radius)
-    if not np.isfinite(r) or r < 0:
-        raise InvalidInputError("radius", radius, "must be finite and non-negative")
-    return r
+    return _v.non_negative(radius, "radius")
 
 
 def cover_matrix(cost: FloatArray, radius: float) -> sp.csr_matrix:

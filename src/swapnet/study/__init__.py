@@ -12,7 +12,7 @@ with the flow models (FRLM / FCLM) and derive each station's daily swaps from th
 
 from __future__ import annotations
 
-from swapnet.study._schema import DESIGN_PRESETS, PACK_PRESETS, PLAN_PRESETS, SEGMENT_KINDS, StudyError
+from swapnet.study._schema import DESIGN_PRESETS, PACK_PRESETS, PLAN_PRESETS, SEGMENT_KINDS, StudyError, StudyFileError
 from swapnet.study.flows import flow_station_swaps, od_trips, trip_swaps
 from swapnet.study.result import StudyResult, TripDemand
 from swapnet.study.spec import Study
@@ -40,6 +40,7 @@ __all__ = [
     "SolverSpec",
     "Study",
     "StudyError",
+    "StudyFileError",
     "StudyResult",
     "TariffSpec",
     "TripDemand",

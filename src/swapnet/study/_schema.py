@@ -6,9 +6,10 @@ import difflib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from swapnet.errors import InvalidInputError
+from swapnet.errors import FileFormatError, InvalidInputError
 
 PACK_PRESETS: tuple[str, ...] = ("catl_25_lfp", "catl_25_ncm", "catl_20_lfp", "catl_20_ncm")
 #: Station-design presets (names of :class:`~swapnet.assets.StationDesign` class methods).
@@ -50,6 +51,23 @@ class StudyError(InvalidInputError):
     """A study file is invalid; ``field`` is the full key path (e.g. ``demand.segments[1].vehicles``)."""
 
 
+class StudyFileError(FileFormatError, StudyError):
+    """A study file cannot be read or decoded (missing, a folder, not UTF-8, not TOML, too big or too deep).
+
+    Both a :class:`~swapnet.errors.FileFormatError` (``path``, ``line``) and a :class:`StudyError`
+    (``field = "path"``).
+    """
+
+    def __init__(self, path: str | Path, line: int | None, reason: str) -> None:
+        self.path = Path(path)
+        self.line = line
+        self.reason = reason
+        self.field = "path"
+        self.value = str(path)
+        where = f"{self.path}:{line}" if line is not None else f"{self.path}"
+        Exception.__init__(self, f"{where}: {reason}")
+
+
 # ------------------------------------------------------------------ validation helpers
 _MISSING: Any = object()
 
@@ -65,6 +83,7 @@ class _Key:
     maximum: float | None = None
     choices: tuple[str, ...] | None = None
     nullable: bool = False
+    below: float | None = None  # exclusive upper limit (e.g. a MIP gap < 1)
 
 
 def _suggest(key: str, options: Sequence[str]) -> str:
@@ -111,6 +130,8 @@ def _value(value: Any, path: str, spec: _Key) -> Any:
             raise StudyError(path, value, f"must be at least {spec.minimum:g}")
     if spec.maximum is not None and num > spec.maximum:
         raise StudyError(path, value, f"must be at most {spec.maximum:g}")
+    if spec.below is not None and not num < spec.below:
+        raise StudyError(path, value, f"must be less than {spec.below:g}")
     return value
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import tomllib
 from collections.abc import Mapping
@@ -10,12 +11,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from swapnet import _atomic
 from swapnet.report import write_report
+from swapnet.study._limits import check_resources
 from swapnet.study._schema import (
     _SECTIONS_OPTIONAL,
     _SECTIONS_REQUIRED,
     FLOW_MODELS,
     StudyError,
+    StudyFileError,
     _require,
     _suggest,
     _table,
@@ -80,6 +84,60 @@ _DEFAULT_PLANS = (PlanSpec("choco_swap_unlimited"), PlanSpec("nio_baas_75"))
 
 
 # ------------------------------------------------------------------ study
+#: Largest study file read, bytes (a study is a few kB; data lives in the files it names).
+MAX_STUDY_BYTES = 4 * 1024 * 1024
+#: Deepest nesting of tables and arrays accepted in a study file.
+MAX_STUDY_DEPTH = 16
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of tables/arrays, computed without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        v, d = stack.pop()
+        deepest = max(deepest, d)
+        if d > MAX_STUDY_DEPTH:
+            break
+        if isinstance(v, Mapping):
+            stack.extend((x, d + 1) for x in v.values())
+        elif isinstance(v, list):
+            stack.extend((x, d + 1) for x in v)
+    return deepest
+
+
+def _read_toml(p: Path) -> dict[str, Any]:
+    """Read a study file; every read or decode problem is a :class:`StudyFileError` with the file (and line)."""
+    try:
+        size = p.stat().st_size
+        if p.is_dir():
+            raise StudyFileError(p, None, "is a folder, not a study file")
+        if size > MAX_STUDY_BYTES:
+            raise StudyFileError(p, None, f"is {size:,} bytes; a study file is at most {MAX_STUDY_BYTES:,}")
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise StudyFileError(p, None, "study file not found") from None
+    except OSError as e:
+        raise StudyFileError(p, None, f"cannot be read ({e.strerror or e})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise StudyFileError(p, line, f"not UTF-8 text (byte {data[e.start]:#04x} at offset {e.start})") from None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise StudyFileError(p, line, "not a text file (NUL byte)")
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        m = re.search(r"at line (\d+)", str(e))
+        raise StudyFileError(p, int(m.group(1)) if m else None, f"not valid TOML: {e}") from None
+    except RecursionError:
+        raise StudyFileError(p, None, f"tables or arrays nested too deeply (more than {MAX_STUDY_DEPTH})") from None
+    if _depth(raw) > MAX_STUDY_DEPTH:
+        raise StudyFileError(p, None, f"tables or arrays nested too deeply (more than {MAX_STUDY_DEPTH})")
+    return raw
+
+
 @dataclass(frozen=True)
 class Study:
     """A planning study read from a TOML file (see ``docs/study.md``).
@@ -115,16 +173,15 @@ class Study:
 
         Raises
         ------
+        StudyFileError
+            The file cannot be read or decoded: missing, a folder, not UTF-8, not TOML (with the
+            line), larger than :data:`MAX_STUDY_BYTES` or nested deeper than :data:`MAX_STUDY_DEPTH`.
+            It is both a :class:`~swapnet.errors.FileFormatError` and a :class:`StudyError`.
         StudyError
-            For a missing file, bad TOML or any invalid key (the message names the key path).
+            Any invalid key or value (the message names the key path).
         """
         p = Path(path)
-        try:
-            raw = tomllib.loads(p.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise StudyError("path", str(p), "study file not found") from None
-        except tomllib.TOMLDecodeError as e:
-            raise StudyError("path", str(p), f"not valid TOML: {e}") from None
+        raw = _read_toml(p)
         return replace(cls.from_dict(raw), source=p)
 
     @classmethod
@@ -172,7 +229,7 @@ class Study:
             economics.operator_plan,
             f"no such plan (there are {len(plans)})",
         )
-        return cls(
+        study = cls(
             network=network,
             demand=demand,
             sites=sites,
@@ -187,6 +244,8 @@ class Study:
             solver=_simple(SolverSpec, d.get("solver", {}), "solver"),
             name=name,
         )
+        check_resources(study)
+        return study
 
     def run(self, outdir: str | Path, *, progress: bool = True) -> StudyResult:
         """Run the study and write its report into ``outdir``.
@@ -197,17 +256,29 @@ class Study:
         Parameters
         ----------
         outdir
-            Output folder (created if needed).
+            Output folder: new, empty, or a previous swapnet report (checked before anything is
+            solved). The report is written into a temporary sibling folder and swapped in whole at
+            the end, so a kill at any moment leaves the previous complete report or the new one.
         progress
             Print one line per stage.
 
         Returns
         -------
         StudyResult
+
+        Raises
+        ------
+        InvalidInputError
+            ``outdir`` is a file, lies under a file, or is a non-empty folder that is not a report.
+        StorageError
+            The report cannot be written (e.g. the disk is full).
         """
+        out = _atomic.check_replaceable(outdir)
         result = run_pipeline(self, progress=progress)
         t0 = time.perf_counter()
-        files = write_report(result, Path(outdir))
+        with _atomic.atomic_dir(out) as tmp:
+            written = write_report(result, tmp)
+        files = [Path(out).resolve() / f.relative_to(tmp) for f in written]
         timings = {**result.timings, "report": time.perf_counter() - t0}
         if progress:
             print(f"[6/6] report: {files[0]} and {len(files) - 1} more files ({timings['report']:.1f} s)", flush=True)

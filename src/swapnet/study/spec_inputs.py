@@ -58,9 +58,9 @@ class NetworkSpec:
     _SCHEMA = MappingProxyType(
         {
             "kind": _Key("str", "city_grid", choices=("city_grid", "file")),
-            "rows": _Key("int", 21, minimum=2),
-            "cols": _Key("int", 21, minimum=2),
-            "spacing_km": _Key("float", 1.0, minimum=0.0, exclusive=True),
+            "rows": _Key("int", 21, minimum=2, maximum=1000),
+            "cols": _Key("int", 21, minimum=2, maximum=1000),
+            "spacing_km": _Key("float", 1.0, minimum=0.0, exclusive=True, maximum=1000.0),
             "seed": _Key("int", 0, minimum=0),
             "dataset": _Key("str", None, nullable=True),
         }
@@ -118,8 +118,8 @@ class SegmentSpec:
     _SCHEMA = MappingProxyType(
         {
             "kind": _Key("str", choices=SEGMENT_KINDS),
-            "vehicles": _Key("float", minimum=0.0),
-            "swaps_per_vehicle_month": _Key("float", None, minimum=0.0, nullable=True),
+            "vehicles": _Key("float", minimum=0.0, maximum=1e8),
+            "swaps_per_vehicle_month": _Key("float", None, minimum=0.0, maximum=3000.0, nullable=True),
             "baas_share": _Key("float", 1.0, minimum=0.0, maximum=1.0),
         }
     )

@@ -130,12 +130,12 @@ class OperationsSpec:
 
     _SCHEMA = MappingProxyType(
         {
-            "periods": _Key("int", 24, minimum=1),
-            "trucks": _Key("int", 0, minimum=0),
-            "truck_capacity": _Key("int", 20, minimum=1),
+            "periods": _Key("int", 24, minimum=1, maximum=1440),
+            "trucks": _Key("int", 0, minimum=0, maximum=10000),
+            "truck_capacity": _Key("int", 20, minimum=1, maximum=100000),
             "truck_every": _Key("int", 1, minimum=1),
-            "time_limit": _Key("float", 30.0, minimum=0.0, exclusive=True),
-            "mip_gap": _Key("float", None, minimum=0.0, nullable=True),
+            "time_limit": _Key("float", 30.0, minimum=0.0, exclusive=True, maximum=1e6),
+            "mip_gap": _Key("float", None, minimum=0.0, below=1.0, nullable=True),
             "lost_penalty": _Key("float", 200.0, minimum=0.0),
         }
     )
@@ -178,10 +178,10 @@ class SimulationSpec:
 
     _SCHEMA = MappingProxyType(
         {
-            "days": _Key("int", 1, minimum=1),
-            "replications": _Key("int", 3, minimum=2),
+            "days": _Key("int", 1, minimum=1, maximum=3660),
+            "replications": _Key("int", 3, minimum=2, maximum=10000),
             "seed": _Key("int", 0, minimum=0),
-            "warmup_days": _Key("int", 0, minimum=0),
+            "warmup_days": _Key("int", 0, minimum=0, maximum=3660),
             "charging_policy": _Key("str", None, choices=("asap", "cheapest"), nullable=True),
             "routing": _Key("str", "plan", choices=("plan", "nearest")),
         }
@@ -284,11 +284,11 @@ class EconomicsSpec:
 
     _SCHEMA = MappingProxyType(
         {
-            "months": _Key("int", 60, minimum=1),
-            "rate": _Key("float", 0.06, minimum=0.0),
+            "months": _Key("int", 60, minimum=1, maximum=1200),
+            "rate": _Key("float", 0.06, minimum=0.0, maximum=1.0),
             "operator_plan": _Key("int", 0, minimum=0),
-            "horizon_years": _Key("int", 10, minimum=1),
-            "discount_rate": _Key("float", 0.08, minimum=0.0),
+            "horizon_years": _Key("int", 10, minimum=1, maximum=100),
+            "discount_rate": _Key("float", 0.08, minimum=0.0, maximum=1.0),
             "degradation_cny_per_kwh": _Key("float", 0.0, minimum=0.0),
             "vehicle_packs": _Key("bool", False),
         }
@@ -312,7 +312,7 @@ class SolverSpec:
 
     _SCHEMA = MappingProxyType(
         {
-            "time_limit": _Key("float", 60.0, minimum=0.0, exclusive=True),
-            "mip_gap": _Key("float", 0.01, minimum=0.0),
+            "time_limit": _Key("float", 60.0, minimum=0.0, exclusive=True, maximum=1e6),
+            "mip_gap": _Key("float", 0.01, minimum=0.0, below=1.0),
         }
     )
