@@ -273,65 +273,65 @@ class RoadNetwork:
         cls,
         G: nx.Graph[Any],
         *,
+        length_unit: str | None = None,
         length: str = "length",
         scale: float | None = None,
         x: str = "x",
         y: str = "y",
         default_length: float | None = None,
+        check_units: bool = True,
         name: str = "",
     ) -> RoadNetwork:
         """Build a network from a networkx graph (plain or an OSMnx ``MultiDiGraph``).
+
+        Lengths are converted to kilometres (the library's convention); the
+        result's :attr:`length_unit` is ``"km"``. The unit of the graph's
+        lengths is never guessed: it comes from ``length_unit``, else from the
+        graph itself (a ``G.graph["length_unit"]`` entry, or a ``crs`` entry,
+        which OSMnx graphs carry and whose ``length`` is in metres). See
+        :func:`swapnet.io.graphs.network_from_networkx` for the details.
 
         Parameters
         ----------
         G
             Any networkx graph. Directedness is taken from the graph. Parallel
             edges of a multigraph keep the shortest.
+        length_unit
+            ``"m"``, ``"km"`` or ``"mi"``: the unit of the edge attribute
+            ``length``. Required when the graph does not say.
         length
             Edge attribute holding the length.
         scale
-            Factor applied to lengths. ``None`` means 0.001 for OSMnx graphs
-            (metres to kilometres, recognised by a ``crs`` graph attribute) and
-            1 otherwise.
+            Explicit factor from the graph's lengths to kilometres (instead of
+            ``length_unit``; not both).
         x, y
             Node attributes with coordinates; used only when every node has both.
-            For OSMnx graphs (lon/lat) the network's ``coord_crs`` is ``"lonlat"``.
+            For OSMnx graphs in lon/lat the network's ``coord_crs`` is ``"lonlat"``.
         default_length
             Length for edges lacking the attribute; by default such edges are an error.
+        check_units
+            Check that the converted lengths are plausible (see
+            :func:`swapnet.io.graphs.check_length_units`).
         name
             Optional name (defaults to ``G.graph["name"]``).
+
+        Raises
+        ------
+        InvalidInputError
+            When the unit is unknown or implausible, a length is missing or not a number.
         """
-        osm = "crs" in G.graph
-        if scale is None:
-            scale = 0.001 if osm else 1.0
-        labels = list(G.nodes)
-        index = {lab: i for i, lab in enumerate(labels)}
-        t: list[int] = []
-        h: list[int] = []
-        w: list[float] = []
-        for u, v, data in G.edges(data=True):
-            val = data.get(length, default_length)
-            if val is None:
-                raise InvalidInputError(f"edge ({u!r}, {v!r}).{length}", None, "edge has no length attribute")
-            t.append(index[u])
-            h.append(index[v])
-            w.append(float(val) * scale)
-        nt = np.asarray(t, dtype=np.int64)
-        nh = np.asarray(h, dtype=np.int64)
-        keep = nt != nh  # self-loops never shorten a path
-        xy: FloatArray | None = None
-        if labels and all(x in d and y in d for _, d in G.nodes(data=True)):
-            xy = np.array([[G.nodes[n][x], G.nodes[n][y]] for n in labels], dtype=np.float64)
-        crs = "lonlat" if osm and "epsg:4326" in str(G.graph.get("crs", "")).lower() else "planar"
-        return cls(
-            tuple(labels),
-            nt[keep],
-            nh[keep],
-            np.asarray(w, dtype=np.float64)[keep],
-            directed=G.is_directed(),
-            coords=xy,
-            coord_crs=crs,
-            name=name or str(G.graph.get("name", "")),
+        from swapnet.io.graphs import network_from_networkx
+
+        return network_from_networkx(
+            G,
+            length_unit=length_unit,
+            length=length,
+            scale=scale,
+            x=x,
+            y=y,
+            default_length=default_length,
+            check_units=check_units,
+            name=name,
         )
 
     @classmethod
@@ -356,12 +356,16 @@ class RoadNetwork:
     def to_networkx(self) -> nx.Graph[Any]:
         """Return a networkx ``Graph``/``DiGraph`` with ``length`` edge and ``x``/``y`` node attributes.
 
+        The graph attribute ``length_unit`` names the lengths' unit, so
+        :meth:`from_networkx` reads the graph back without being told.
+
         Parallel edges collapse to the shortest.
         """
         import networkx as nx
 
         G: nx.Graph[Any] = nx.DiGraph() if self.directed else nx.Graph()
         G.graph["name"] = self.name
+        G.graph["length_unit"] = self.length_unit
         if self.coords is not None:
             G.add_nodes_from(
                 (lab, {"x": float(c[0]), "y": float(c[1])}) for lab, c in zip(self.labels, self.coords, strict=True)
