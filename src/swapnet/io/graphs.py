@@ -26,7 +26,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -61,7 +61,7 @@ PLAUSIBLE_MEDIAN_KM = (0.001, 200.0)
 EARTH_RADIUS_M = 6_371_008.8
 
 
-class UnitWarning(SwapnetError, UserWarning):
+class UnitWarning(SwapnetError, UserWarning):  # noqa: N818 - a warning, not an error
     """Edge lengths look implausible for the unit they were read in."""
 
 
@@ -109,7 +109,9 @@ def check_length_units(network: RoadNetwork, length_unit: str, *, field: str = "
         if int(ok.sum()) >= 10:
             ratio = float(np.median(w[pos][ok] / straight[ok]))
             if not 0.5 <= ratio <= 5.0:
-                guess = min(LENGTH_UNITS, key=lambda u: abs(math.log(ratio / LENGTH_UNITS[length_unit] * LENGTH_UNITS[u])))
+                guess = min(
+                    LENGTH_UNITS, key=lambda u: abs(math.log(ratio / LENGTH_UNITS[length_unit] * LENGTH_UNITS[u]))
+                )
                 raise InvalidInputError(
                     field,
                     length_unit,
@@ -291,16 +293,16 @@ class NetworkFile:
 
     @property
     def attribution(self) -> str | None:
-        """"© OpenStreetMap contributors" for OSM data, else ``None``."""
+        """ "© OpenStreetMap contributors" for OSM data, else ``None``."""
         return "© OpenStreetMap contributors" if self.osm else None
 
 
-def _open_binary(path: Path) -> BinaryIO:
+def _open_binary(path: Path) -> IO[bytes]:
     name = path.name.lower()
     if name.endswith(".bz2"):
         return bz2.open(path, "rb")
     if name.endswith(".gz"):
-        return gzip.open(path, "rb")
+        return gzip.open(path, "rb")  # type: ignore[return-value]
     return path.open("rb")
 
 
@@ -367,7 +369,9 @@ def read_network(
         from swapnet.io.tntp import read_tntp_network
 
         if length_unit is None:
-            raise InvalidInputError("length_unit", None, "a TNTP file does not say its length unit; give 'm', 'km' or 'mi'")
+            raise InvalidInputError(
+                "length_unit", None, "a TNTP file does not say its length unit; give 'm', 'km' or 'mi'"
+            )
         fac = _unit_factor(length_unit)
         net = read_tntp_network(p, scale=fac, length_unit="km")
         check_length_units(net, length_unit)
@@ -412,9 +416,10 @@ def read_graphml(path: str | Path, *, length_unit: str | None = None) -> tuple[R
 # OSMnx "drive" network filter: these highway values carry cars.
 _DRIVE = frozenset(
     (
-        "motorway trunk primary secondary tertiary unclassified residential living_street road "
-        "motorway_link trunk_link primary_link secondary_link tertiary_link service"
-    ).split()
+        *("motorway", "trunk", "primary", "secondary", "tertiary", "unclassified", "residential"),
+        *("living_street", "road", "service"),
+        *("motorway_link", "trunk_link", "primary_link", "secondary_link", "tertiary_link"),
+    )
 )
 _NO_CARS = frozenset(("no", "private"))
 
@@ -469,7 +474,7 @@ def read_osm_xml(path: str | Path, *, simplify: bool = True) -> RoadNetwork:
     """
     p = Path(path)
     try:
-        import osmnx
+        import osmnx  # type: ignore[import-not-found, unused-ignore]
     except ImportError:
         osmnx = None
     if osmnx is not None:  # pragma: no cover - optional extra, not installed in CI
