@@ -24,7 +24,6 @@ def _umask() -> int:
 _UMASK = _umask()
 
 
-
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     """Write ``path`` atomically: ``write`` fills a temporary file in the same folder, then it is renamed.
 

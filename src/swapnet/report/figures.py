@@ -23,9 +23,10 @@ from swapnet.report.inputs import ReportInputs, served_mask
 __all__ = ["axis_labels", "distinct_colours", "plot_map"]
 
 _TAB20 = (
-    "#1f77b4 #ff7f0e #2ca02c #d62728 #9467bd #8c564b #e377c2 #7f7f7f #bcbd22 #17becf "
-    "#aec7e8 #ffbb78 #98df8a #ff9896 #c5b0d5 #c49c94 #f7b6d2 #c7c7c7 #dbdb8d #9edae5"
-).split()
+    *("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22"),
+    *("#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7"),
+    *("#dbdb8d", "#9edae5"),
+)
 
 
 def distinct_colours(n: int) -> list[str]:
@@ -83,7 +84,7 @@ def save_figure(fig: Any, path: Path) -> Path:
 
 
 def _legend_outside(ax: Any) -> None:
-    handles, labels = ax.get_legend_handles_labels()
+    handles, _ = ax.get_legend_handles_labels()
     if handles:
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize=8, frameon=False)
 

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - the embedded CSS and JavaScript keep their own line lengths
 """A self-contained HTML report: one file, an interactive SVG map that works offline, tables and figures.
 
 The map is inline SVG drawn in Web Mercator metres (lon/lat networks) or in the
@@ -101,9 +102,7 @@ def map_svg(inp: ReportInputs, *, width: int = 960, height: int = 640) -> str:
     a, b = np.minimum(t, h), np.maximum(t, h)
     keep = a != b
     pairs = np.unique(np.column_stack([a[keep], b[keep]]), axis=0) if keep.any() else np.zeros((0, 2), dtype=np.int64)
-    edges = " ".join(
-        f"M{P[i, 0]:.1f} {-P[i, 1]:.1f}L{P[j, 0]:.1f} {-P[j, 1]:.1f}" for i, j in pairs.tolist()
-    )
+    edges = " ".join(f"M{P[i, 0]:.1f} {-P[i, 1]:.1f}L{P[j, 0]:.1f} {-P[j, 1]:.1f}" for i, j in pairs.tolist())
     st = stations_table(inp)
     cols = distinct_colours(len(st))
     nodes, daily, colour = served_mask(inp)
@@ -120,7 +119,7 @@ def map_svg(inp: ReportInputs, *, width: int = 960, height: int = 640) -> str:
             f'<path class="area" d="{d}" fill="{cols[k]}" fill-opacity="0.22" stroke="{cols[k]}" '
             'stroke-width="1" vector-effect="non-scaling-stroke" fill-rule="evenodd"/>'
         )
-    parts.append("</g><g id=\"demand\">")
+    parts.append('</g><g id="demand">')
     if nodes:
         di = net.index_of(nodes)
         top = max(float(daily.max(initial=0.0)), 1e-9)

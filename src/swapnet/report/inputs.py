@@ -23,7 +23,7 @@ from swapnet.operations import OperationsPlan
 from swapnet.simulation import SimulationResult
 from swapnet.siting import SitingPlan
 
-__all__ = ["SanityFlag", "ReportInputs", "TripsLike", "default_tables", "sanity_flags", "stations_table"]
+__all__ = ["ReportInputs", "SanityFlag", "TripsLike", "default_tables", "sanity_flags", "stations_table"]
 
 #: Plausible ranges behind the sanity flags.
 MAX_PLAUSIBLE_IRR = 0.50
@@ -148,7 +148,9 @@ def default_tables(inp: ReportInputs) -> dict[str, pd.DataFrame]:
         sch = ops.schedule
         per = sch.groupby("station", sort=False)[["demand", "served", "lost"]].sum()
         per["peak_kw"] = sch.groupby("station", sort=False)["charging_kw"].max()
-        stations = stations.merge(per.rename(columns=lambda c: f"ops_{c}"), left_on="site", right_index=True, how="left")
+        stations = stations.merge(
+            per.rename(columns=lambda c: f"ops_{c}"), left_on="site", right_index=True, how="left"
+        )
         out["operations"] = pd.DataFrame(
             {
                 "term": [*ops.costs.keys(), "peak_kw", "lost_swaps_count"],
@@ -244,8 +246,9 @@ def sanity_flags(inp: ReportInputs) -> list[SanityFlag]:
             )
     if inp.simulation is not None:
         k = inp.simulation.network_kpis()
-        req = float(k.loc["requests", "mean"]) if "requests" in k.index else 0.0
-        lost = float(k.loc["lost", "mean"]) if "lost" in k.index else 0.0
+        mean = k["mean"].to_dict()
+        req = float(mean.get("requests", 0.0))
+        lost = float(mean.get("lost", 0.0))
         if req > 0 and lost / req > MAX_PLAUSIBLE_LOST_SHARE:
             out.append(
                 SanityFlag(

@@ -23,7 +23,7 @@ log = logging.getLogger("swapnet.report")
 TABLE_TITLES: dict[str, str] = {
     "flows": "Trips and refuelling (OD studies; trips per day)",
     "siting": "Siting summary",
-    "stations": "Stations: where, names and sizes",
+    "stations": "Station sizes and one planned day (names, locations, sizes)",
     "operations": "Operations costs (one day, CNY)",
     "simulation": "Simulation KPIs (network, mean and 95 % CI half-width)",
     "plans": "Plan comparison (CNY per month, TCO in CNY, break-even km per month)",
@@ -71,7 +71,7 @@ def stations_geojson(inp: ReportInputs, stations: pd.DataFrame | None = None) ->
 
 def _spreadsheet(path: Path, tables: dict[str, pd.DataFrame]) -> Path | None:
     try:
-        import openpyxl  # noqa: F401
+        import openpyxl  # type: ignore[import-untyped, unused-ignore]  # noqa: F401
     except ImportError:
         return None
 
@@ -123,7 +123,12 @@ def write_report(
     tables["stations"] = stations_table(inputs, tables)
     files: list[Path] = [_write_csv(out / f"{name}.csv", df) for name, df in tables.items()]
     gj = stations_geojson(inputs, tables["stations"])
-    files.append(atomic_write(out / "stations.geojson", lambda p: p.write_text(json.dumps(gj), encoding="utf-8")))
+    text_gj = json.dumps(gj)
+
+    def write_gj(p: Path) -> None:
+        p.write_text(text_gj, encoding="utf-8")
+
+    files.append(atomic_write(out / "stations.geojson", write_gj))
     if inputs.snap is not None:
         files.append(_write_csv(out / "snap.csv", inputs.snap))
     figs: list[tuple[Path, str]] = []

@@ -10,7 +10,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from swapnet.report import write_report
 from swapnet.study._schema import (
     _SECTIONS_OPTIONAL,
     _SECTIONS_REQUIRED,
@@ -21,6 +20,7 @@ from swapnet.study._schema import (
     _table,
 )
 from swapnet.study.pipeline import run_pipeline
+from swapnet.study.reporting import write_study_report
 from swapnet.study.result import StudyResult
 from swapnet.study.spec_inputs import (
     DemandSpec,
@@ -65,7 +65,7 @@ def _check_flow_study(network: NetworkSpec, demand: DemandSpec, sites: SitesSpec
             )
     else:
         _require(
-            demand.kind == "segments",
+            demand.kind in ("segments", "file"),
             "demand.kind",
             demand.kind,
             f'OD trips need a flow siting model ({", ".join(FLOW_MODELS)}), not "{siting.model}"',
@@ -179,7 +179,7 @@ class Study:
             siting=siting,
             pack=_simple(PackSpec, d.get("pack", {}), "pack"),
             design=_simple(DesignSpec, d.get("design", {}), "design"),
-            tariff=_simple(TariffSpec, d.get("tariff", {}), "tariff"),
+            tariff=TariffSpec.parse(d.get("tariff", {})),
             operations=OperationsSpec.parse(d.get("operations", {})),
             simulation=_simple(SimulationSpec, d.get("simulation", {}), "simulation"),
             plans=plans,
@@ -207,7 +207,7 @@ class Study:
         """
         result = run_pipeline(self, progress=progress)
         t0 = time.perf_counter()
-        files = write_report(result, Path(outdir))
+        files = write_study_report(result, Path(outdir))
         timings = {**result.timings, "report": time.perf_counter() - t0}
         if progress:
             print(f"[6/6] report: {files[0]} and {len(files) - 1} more files ({timings['report']:.1f} s)", flush=True)
