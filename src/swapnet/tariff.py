@@ -285,7 +285,7 @@ class TouTariff:
             df = pd.read_csv(p, skipinitialspace=True)
         except (OSError, ValueError) as exc:
             raise InvalidInputError("path", str(p), f"not a readable CSV file ({exc})") from None
-        return cls.from_table(df, demand_charge_cny_per_kw_month=demand_charge_cny_per_kw_month, name=name or p.stem)
+        return cls.from_table(df, demand_charge_cny_per_kw_month=demand_charge_cny_per_kw_month, name=name or p.name)
 
     @classmethod
     def guangdong(

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from swapnet.assets import CandidateSites
+from swapnet.assets import CandidateSites, StationDesign
 from swapnet.demand import NodeDemand
 from swapnet.economics import OperatorCase
 from swapnet.network import RoadNetwork
@@ -60,6 +60,9 @@ class ReportInputs:
         Node demand the siting served (demand dots, unserved demand on the map).
     sites
         Candidate sites (their nodes; open ones are ``siting.sites``).
+    design
+        The station design: stations the siting did not size (p-median, coverage models) are
+        built to it, and the stations table shows its batteries, chargers and grid kW.
     operations, simulation, operator
         Later stages, each optional.
     tables
@@ -91,6 +94,7 @@ class ReportInputs:
     siting: SitingPlan
     demand: NodeDemand | None = None
     sites: CandidateSites | None = None
+    design: StationDesign | None = None
     operations: OperationsPlan | None = None
     simulation: SimulationResult | None = None
     operator: OperatorCase | None = None
@@ -98,7 +102,7 @@ class ReportInputs:
     title: str = "swapnet report"
     summary: str = ""
     timings: Mapping[str, float] = field(default_factory=dict)
-    names: Mapping[Hashable, str] = field(default_factory=dict)
+    names: Mapping[Any, str] = field(default_factory=dict)
     snap: pd.DataFrame | None = None
     attribution: str | None = None
     service_buffer_m: float | None = None
@@ -193,8 +197,16 @@ def stations_table(inp: ReportInputs, tables: Mapping[str, pd.DataFrame] | None 
         base["crs"] = "EPSG:4326" if inp.network.coord_crs == "lonlat" else f"planar ({inp.network.length_unit})"
     tab = (tables or inp.all_tables()).get("stations")
     if tab is not None and "site" in tab.columns:
-        extra = tab.drop(columns=[c for c in ("node", "name") if c in tab.columns])
+        extra = tab.drop(columns=[c for c in ("node", "name", "lon", "lat", "x", "y", "crs") if c in tab.columns])
         base = base.merge(extra, on="site", how="left")
+    d = inp.design
+    if d is not None and "batteries" not in base.columns:
+        base["batteries"], base["chargers"], base["charging_kw"] = d.batteries, d.chargers, d.chargers * d.charger_kw
+        grid = np.full(len(base), d.grid_kw)
+        if inp.sites is not None and len(base):
+            cap = inp.sites.grid_kw[inp.sites.position(list(base["site"]))]
+            grid = np.minimum(grid, cap)
+        base["grid_kw"] = grid
     return base
 
 

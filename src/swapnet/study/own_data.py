@@ -29,10 +29,29 @@ def base_dir(study: Study) -> Path:
     return study.source.parent if study.source is not None else Path.cwd()
 
 
+#: Prefix of paths inside the shared data folder (:func:`swapnet.io.data_dir`'s parent), e.g. ``data:osm/x.osm``.
+DATA_PREFIX = "data:"
+
+
 def resolve(study: Study, path: str, key: str) -> Path:
-    """``path`` resolved against :func:`base_dir`; an error naming ``key`` when the file is missing."""
-    p = Path(path).expanduser()
-    full = p if p.is_absolute() else base_dir(study) / p
+    """``path`` resolved against :func:`base_dir` (or the shared data folder for ``data:...``).
+
+    Raises
+    ------
+    StudyError
+        Naming ``key`` when the file is missing.
+    """
+    if path.startswith(DATA_PREFIX):
+        from swapnet.io.datasets import data_dir
+
+        try:
+            root = data_dir().parent
+        except InvalidInputError as e:
+            raise StudyError(key, path, f"the shared data folder is not found ({e.reason}); set SWAPNET_DATA") from None
+        full = root / path[len(DATA_PREFIX) :]
+    else:
+        p = Path(path).expanduser()
+        full = p if p.is_absolute() else base_dir(study) / p
     if not full.is_file():
         raise StudyError(key, path, f"no such file ({full})")
     return full

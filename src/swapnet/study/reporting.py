@@ -58,6 +58,7 @@ def report_inputs(result: StudyResult) -> ReportInputs:
         siting=result.siting,
         demand=None if result.trips is not None else result.demand,
         sites=result.sites,
+        design=result.design,
         operations=result.operations,
         simulation=result.simulation,
         operator=result.operator,
