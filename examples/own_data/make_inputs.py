@@ -75,7 +75,9 @@ def main() -> None:
             lon, lat = offset(float(xy[i, 0]), float(xy[i, 1]), float(rng.uniform(0, 80)), rng)
             w.writerow([f"D{k + 1:03d}", f"{lon:.6f}", f"{lat:.6f}", int(rng.poisson(mean[str(seg)])) + 1, seg])
     with (HERE / "tariff.csv").open("w", newline="", encoding="utf-8") as fh:
-        fh.write("period,price,start,end\nbase,0.36,0,6\nintermedia,0.62,6,18\npunta,1.10,18,22\nintermedia,0.62,22,24\n")
+        fh.write(
+            "period,price,start,end\nbase,0.36,0,6\nintermedia,0.62,6,18\npunta,1.10,18,22\nintermedia,0.62,22,24\n"
+        )
     print(f"wrote stores.csv (30), demand.csv (200) and tariff.csv into {HERE}")
 
 
