@@ -208,6 +208,13 @@ def test_html_report_in_headless_chromium(tmp_path: Path) -> None:
     # the markers got their on-screen radius from the script (r="1" is the placeholder)
     radii = [float(r) for r in re.findall(r'class="station"[^>]*? r="([0-9.e+-]+)"', dom)]
     assert len(radii) == 3 and all(r != 1.0 for r in radii)
+    # a click on a station opens its popup with the store's name and size
+    clicked = tmp_path / "clicked.html"
+    click = "<script>document.querySelector('circle.station').dispatchEvent(new MouseEvent('click',{bubbles:true}));</script>"
+    clicked.write_text(page.read_text(encoding="utf-8").replace("</body>", click + "</body>"), encoding="utf-8")
+    pop = re.search(r'<div id="popup"([^>]*)>(.*?)</div>', _dump_dom(clicked), re.S)
+    assert pop is not None and "hidden" not in pop.group(1)
+    assert "Store &lt;" in pop.group(2) and "batteries" in pop.group(2) and "lon" in pop.group(2)
     # the error capture is real: a broken copy of the page reports its error in the DOM
     broken = tmp_path / "broken.html"
     broken.write_text(page.read_text(encoding="utf-8").replace("</body>", "<script>nosuchfunction();</script></body>"))
