@@ -98,7 +98,10 @@ def make_inputs(folder: Path, *, n_side: int, stores: int, points: int, p: int, 
     def jitter(i: np.ndarray, metres: float) -> tuple[np.ndarray, np.ndarray]:
         ang = rng.uniform(0, 2 * np.pi, i.size)
         r = rng.uniform(0, metres, i.size)
-        return (lon[i] + r * np.sin(ang) / (111_195.0 * np.cos(np.radians(lat[i]))), lat[i] + r * np.cos(ang) / 111_195.0)
+        return (
+            lon[i] + r * np.sin(ang) / (111_195.0 * np.cos(np.radians(lat[i]))),
+            lat[i] + r * np.cos(ang) / 111_195.0,
+        )
 
     s_idx = rng.choice(lon.size, size=stores, replace=False)
     sx, sy = jitter(s_idx, 400.0)

@@ -291,3 +291,21 @@ def test_table_tariff_by_hour_and_by_period(tmp_path: Path) -> None:
         TouTariff.from_table({0: 0.1})
     with pytest.raises(InvalidInputError, match="given twice"):
         TouTariff.from_table(pd.DataFrame({"hour": [0, 0], "price": [1, 2]}))
+
+
+# ------------------------------------------------------------------ service areas in metres
+def test_lonlat_service_area_buffer_is_metres_on_the_ground() -> None:
+    import math
+
+    from swapnet.geo import service_areas
+
+    net = small_net()
+    area = service_areas(net, [(2, 2)], 0.0, method="buffer", buffer_m=100.0)[(2, 2)]
+    x0, y0, x1, y1 = area.bounds
+    lat = 21.882
+    assert (x1 - x0) * 111_195 * math.cos(math.radians(lat)) == pytest.approx(200.0, rel=0.02)
+    assert (y1 - y0) * 111_195 == pytest.approx(200.0, rel=0.02)
+    default = service_areas(net, [(2, 2)], 0.5, method="buffer")[(2, 2)]  # radius/10 = 50 m buffer
+    assert default.bounds[3] - default.bounds[1] < 0.02  # not degrees: a 0.05-degree buffer would be 11 km
+    with pytest.raises(InvalidInputError, match="buffer_m"):
+        service_areas(net, [(2, 2)], 0.5, method="buffer", buffer=0.001)

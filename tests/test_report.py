@@ -160,8 +160,10 @@ def test_sanity_flags() -> None:
     )
     from dataclasses import replace
 
-    flags = {f.metric for f in sanity_flags(replace(inp, operator=rich))}
-    assert flags >= {"operator IRR", "payback (years)"}
+    found = {f.metric: f for f in sanity_flags(replace(inp, operator=rich))}
+    assert set(found) >= {"operator IRR", "payback (years)"}
+    assert found["operator IRR"].value > 0.5 and found["operator IRR"].shown.endswith("%")
+    assert found["payback (years)"].value < 1.0
     assert sanity_flags(inp) == []
 
 
@@ -210,7 +212,10 @@ def test_html_report_in_headless_chromium(tmp_path: Path) -> None:
     assert len(radii) == 3 and all(r != 1.0 for r in radii)
     # a click on a station opens its popup with the store's name and size
     clicked = tmp_path / "clicked.html"
-    click = "<script>document.querySelector('circle.station').dispatchEvent(new MouseEvent('click',{bubbles:true}));</script>"
+    click = (
+        "<script>document.querySelector('circle.station')"
+        ".dispatchEvent(new MouseEvent('click',{bubbles:true}));</script>"
+    )
     clicked.write_text(page.read_text(encoding="utf-8").replace("</body>", click + "</body>"), encoding="utf-8")
     pop = re.search(r'<div id="popup"([^>]*)>(.*?)</div>', _dump_dom(clicked), re.S)
     assert pop is not None and "hidden" not in pop.group(1)

@@ -307,7 +307,7 @@ def html_report(
     if inp.timings:
         body.append("<p>Stage times (s): " + e(", ".join(f"{k} {v:.1f}" for k, v in inp.timings.items())) + ".</p>")
     if flags:
-        items = "".join(f"<li><b>{e(f.metric)}</b> = {e(_fmt(f.value))} ({e(f.limit)}): {e(f.why)}</li>" for f in flags)
+        items = "".join(f"<li><b>{e(f.metric)}</b> = {e(f.shown)} ({e(f.limit)}): {e(f.why)}</li>" for f in flags)
         body.append(f'<div class="flags"><h2>Sanity flags</h2><ul>{items}</ul></div>')
     body.append("<h2>Map</h2>")
     body.append(map_svg(inp))

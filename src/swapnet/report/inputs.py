@@ -219,6 +219,12 @@ class SanityFlag:
     limit: str
     why: str
 
+    @property
+    def shown(self) -> str:
+        """The value as read: a percentage for rates and shares, else three significant digits."""
+        pct = "IRR" in self.metric or "share" in self.metric
+        return f"{self.value:.1%}" if pct else f"{self.value:.3g}"
+
 
 def sanity_flags(inp: ReportInputs) -> list[SanityFlag]:
     """Flags for implausible results: IRR > 50 %, payback < 1 year, lost swaps > 5 % (plan or simulation)."""

@@ -174,7 +174,7 @@ def _markdown(
         lines += ["Stage times (s): " + ", ".join(f"{k} {v:.1f}" for k, v in inp.timings.items()) + ".", ""]
     if flags:
         lines += ["## Sanity flags", ""]
-        lines += [f"- **{f.metric}** = {f.value:.3g} ({f.limit}): {f.why}" for f in flags]
+        lines += [f"- **{f.metric}** = {f.shown} ({f.limit}): {f.why}" for f in flags]
         lines.append("")
     for n in notes:
         lines += [f"Note: {n}.", ""]

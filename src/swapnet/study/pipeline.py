@@ -129,6 +129,11 @@ def build_inputs(study: Study) -> Inputs:
         network, table = load_network(net.dataset)
         if net.largest_component and not network.is_connected():
             network = network.largest_component()
+            if table is not None:  # trips with an end outside the kept component cannot be made
+                kept = set(network.labels)
+                ok = [k for k, (o, d) in enumerate(zip(table.origins, table.destinations, strict=True))
+                      if o in kept and d in kept]  # fmt: skip
+                table = ODFlows([table.origins[k] for k in ok], [table.destinations[k] for k in ok], table.volumes[ok])
     dm = study.demand
     pack, design = study.pack.build(), study.design.build()
     tariff = study.tariff.build(own_data.base_dir(study))
