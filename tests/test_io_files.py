@@ -309,3 +309,26 @@ def test_lonlat_service_area_buffer_is_metres_on_the_ground() -> None:
     assert default.bounds[3] - default.bounds[1] < 0.02  # not degrees: a 0.05-degree buffer would be 11 km
     with pytest.raises(InvalidInputError, match="buffer_m"):
         service_areas(net, [(2, 2)], 0.5, method="buffer", buffer=0.001)
+
+
+def test_projected_graphml_and_stores_in_its_crs(tmp_path: Path) -> None:
+    pyproj = pytest.importorskip("pyproj")
+    tr = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:32613", always_xy=True)
+    G = lonlat_grid()
+    H = nx.Graph(crs="EPSG:32613")
+    for n, d in G.nodes(data=True):
+        x, y = tr.transform(d["x"], d["y"])
+        H.add_node(f"{n[0]}-{n[1]}", x=x, y=y)
+    for a, b, d in G.edges(data=True):
+        H.add_edge(f"{a[0]}-{a[1]}", f"{b[0]}-{b[1]}", length=d["length"])
+    path = tmp_path / "utm.graphml"
+    nx.write_graphml(H, path)
+    f = read_network(path)
+    assert f.crs == "EPSG:32613" and f.network.coord_crs == "lonlat"
+    x, y = tr.transform(-102.298, 21.881)
+    stores = tmp_path / "s.csv"
+    stores.write_text(f"id,x,y\na,{x + 20:.2f},{y:.2f}\n")
+    with pytest.raises(InvalidInputError, match="projected"):
+        read_sites(stores, f.network)  # UTM metres read as lon/lat: caught
+    s = read_sites(stores, f.network, crs=f.crs)
+    assert s.sites.nodes == ("2-1",) and s.snap["distance_m"].iloc[0] == pytest.approx(20.0, abs=0.5)

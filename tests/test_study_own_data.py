@@ -143,3 +143,15 @@ def test_set_cover_with_prices_and_snap_limit(tmp_path: Path) -> None:
     with pytest.raises(StudyError, match="lie farther") as info:
         study.run(tmp_path / "far", progress=False)
     assert info.value.field == "sites.max_snap_m" and "'S" in str(info.value)
+
+
+@needs_osm
+def test_planner_runs_it_from_the_command_line(tmp_path: Path) -> None:
+    """No Python: ``swapnet study check`` and ``swapnet study run`` on the files, then the HTML report."""
+    from swapnet.cli import main
+
+    toml = write(tmp_path, example())
+    assert main(["study", "check", str(toml)]) == 0
+    assert main(["study", "run", str(toml), "-o", str(tmp_path / "cli"), "-q"]) == 0
+    html = (tmp_path / "cli" / "report.html").read_text(encoding="utf-8")
+    assert html.count('class="station"') == 6 and "Servicio Centro" in html

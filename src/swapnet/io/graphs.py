@@ -282,6 +282,9 @@ class NetworkFile:
         dropped (``largest_component=True``), else empty.
     components
         Number of (strongly) connected components of the file's network.
+    crs
+        The file's projected CRS (e.g. ``"EPSG:32613"``) when its coordinates were converted to
+        lon/lat; sites and demand given as ``x``/``y`` in it are converted the same way.
     """
 
     network: RoadNetwork
@@ -290,6 +293,7 @@ class NetworkFile:
     osm: bool
     dropped_nodes: tuple[Hashable, ...] = ()
     components: int = 1
+    crs: str | None = None
 
     @property
     def attribution(self) -> str | None:
@@ -359,8 +363,9 @@ def read_network(
     if not p.is_file():
         raise InvalidInputError("path", str(p), "no such file")
     fmt = _file_format(p)
+    crs: str | None = None
     if fmt == "graphml":
-        net, osm = read_graphml(p, length_unit=length_unit)
+        net, osm, crs = _read_graphml(p, length_unit)
     elif fmt == "osm":
         if length_unit is not None and length_unit != "m":
             raise InvalidInputError("length_unit", length_unit, "OSM XML lengths are computed in metres; leave it out")
@@ -385,7 +390,7 @@ def read_network(
         keep = set(big.labels)
         dropped = tuple(lab for lab in net.labels if lab not in keep)
         net = big
-    return NetworkFile(net, p, fmt, osm, dropped, ncomp)
+    return NetworkFile(net, p, fmt, osm, dropped, ncomp, crs)
 
 
 def read_graphml(path: str | Path, *, length_unit: str | None = None) -> tuple[RoadNetwork, bool]:
@@ -401,16 +406,21 @@ def read_graphml(path: str | Path, *, length_unit: str | None = None) -> tuple[R
     (RoadNetwork, bool)
         The network and whether the file looks like OSMnx output (OSM data).
     """
+    net, osm, _ = _read_graphml(Path(path), length_unit)
+    return net, osm
+
+
+def _read_graphml(p: Path, length_unit: str | None) -> tuple[RoadNetwork, bool, str | None]:
     import networkx as nx
 
-    p = Path(path)
     try:
         G = nx.read_graphml(p)
     except (ET.ParseError, nx.NetworkXError, KeyError, ValueError) as exc:
         raise FileFormatError(p, None, f"not a readable GraphML file ({exc})") from None
     osm = "crs" in G.graph or any("osmid" in d for _, d in G.nodes(data=True))
     net = network_from_networkx(G, length_unit=length_unit, name=str(G.graph.get("name", "")) or p.stem)
-    return net, osm
+    crs = str(G.graph["crs"]) if "crs" in G.graph and not _is_lonlat_crs(str(G.graph["crs"])) else None
+    return net, osm, crs
 
 
 # OSMnx "drive" network filter: these highway values carry cars.

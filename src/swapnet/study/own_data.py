@@ -76,20 +76,20 @@ def load_network(study: Study) -> NetworkFile:
         raise _wrap(key, e) from None
 
 
-def load_sites(study: Study, network: RoadNetwork, fixed_cost: float) -> SiteFile:
-    """Read ``[sites] path`` and snap it with ``max_snap_m``."""
+def load_sites(study: Study, network: RoadNetwork, fixed_cost: float, crs: str | None = None) -> SiteFile:
+    """Read ``[sites] path`` and snap it with ``max_snap_m`` (``x``/``y`` in ``crs``: the network file's)."""
     s = study.sites
     assert s.path is not None
     p = resolve(study, s.path, "sites.path")
     try:
-        return read_sites(p, network, max_snap_m=s.max_snap_m, fixed_cost=fixed_cost)
+        return read_sites(p, network, max_snap_m=s.max_snap_m, fixed_cost=fixed_cost, crs=crs)
     except (InvalidInputError, FileFormatError) as e:
         key = "sites.max_snap_m" if isinstance(e, InvalidInputError) and e.field == "max_snap_m" else "sites.path"
         raise _wrap(key, e) from None
 
 
-def load_demand(study: Study, network: RoadNetwork) -> DemandFile:
-    """Read ``[demand] path`` (points snapped with ``max_snap_m``, or zones)."""
+def load_demand(study: Study, network: RoadNetwork, crs: str | None = None) -> DemandFile:
+    """Read ``[demand] path`` (points snapped with ``max_snap_m``, or zones; ``x``/``y`` in ``crs``)."""
     d = study.demand
     assert d.path is not None
     p = resolve(study, d.path, "demand.path")
@@ -102,6 +102,7 @@ def load_demand(study: Study, network: RoadNetwork) -> DemandFile:
             swaps_per_vehicle_month=rates,
             vehicles_per_person=d.vehicles_per_person,
             profile=getattr(DailyProfile, d.profile)(),
+            crs=crs,
         )
     except (InvalidInputError, FileFormatError) as e:
         key = "demand.max_snap_m" if isinstance(e, InvalidInputError) and e.field == "max_snap_m" else "demand.path"

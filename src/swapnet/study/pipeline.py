@@ -184,7 +184,7 @@ def _own_inputs(
     dm = study.demand
     dfile: DemandFile | None = None
     if dm.kind == "file":
-        dfile = own_data.load_demand(study, network)
+        dfile = own_data.load_demand(study, network, nfile.crs if nfile is not None else None)
         demand = dfile.demand
     else:
         weights = None
@@ -196,7 +196,7 @@ def _own_inputs(
         demand = NodeDemand.from_segments(network, [s.fleet_segment() for s in dm.segments], weights=weights)
     sfile: SiteFile | None = None
     if study.sites.kind == "file":
-        sfile = own_data.load_sites(study, network, design.capex_cny)
+        sfile = own_data.load_sites(study, network, design.capex_cny, nfile.crs if nfile is not None else None)
         sites = sfile.sites
     elif study.sites.kind == "nodes":
         labels = list(network.labels)
