@@ -220,6 +220,20 @@ def test_html_report_in_headless_chromium(tmp_path: Path) -> None:
     pop = re.search(r'<div id="popup"([^>]*)>(.*?)</div>', _dump_dom(clicked), re.S)
     assert pop is not None and "hidden" not in pop.group(1)
     assert "Store &lt;" in pop.group(2) and "batteries" in pop.group(2) and "lon" in pop.group(2)
+    # the opt-in tile layer adds Web Mercator tiles of the view and credits OSM, without script errors
+    tiles = tmp_path / "tiles.html"
+    on = (
+        "<script>var t=document.getElementById('tiles-on');t.checked=true;t.dispatchEvent(new Event('change'));"
+        "document.body.setAttribute('data-tiles',String(document.querySelectorAll('#tiles image').length));</script>"
+    )
+    tiles.write_text(page.read_text(encoding="utf-8").replace("</body>", on + "</body>"), encoding="utf-8")
+    tdom = _dump_dom(tiles)
+    assert not re.search(r"<html[^>]*data-js-error", tdom)
+    if 'data-tiles="0"' not in tdom:  # the browser thinks it is online: tiles near lon -102.3, lat 21.88
+        z, x, y = (int(v) for v in re.findall(r"tile\.openstreetmap\.org/(\d+)/(\d+)/(\d+)\.png", tdom)[0])
+        n = 2**z
+        assert abs(x - (-102.3 + 180) / 360 * n) < 3
+        assert abs(y - (1 - np.arcsinh(np.tan(np.radians(21.88))) / np.pi) / 2 * n) < 3
     # the error capture is real: a broken copy of the page reports its error in the DOM
     broken = tmp_path / "broken.html"
     broken.write_text(page.read_text(encoding="utf-8").replace("</body>", "<script>nosuchfunction();</script></body>"))
