@@ -5,7 +5,8 @@ See ``docs/loaders.md`` for the formats, units and the data-folder lookup.
 
 from swapnet.io.datasets import DATASETS, data_dir, load_network
 from swapnet.io.demand_files import DemandFile, read_demand
-from swapnet.io.graphs import NetworkFile, read_edge_csv, read_graphml, read_network, read_osm_xml
+from swapnet.io.graphs import NetworkFile, read_edge_csv, read_graphml, read_network
+from swapnet.io.osm import read_osm_xml
 from swapnet.io.sites import SiteFile, read_sites, snap_points
 from swapnet.io.tables import (
     irish_node_table,
