@@ -88,6 +88,29 @@ def _service_areas(inp: ReportInputs, P: np.ndarray[Any, Any], ground: float) ->
     return out
 
 
+def _trip_links(inp: ReportInputs, P: np.ndarray[Any, Any]) -> list[str]:
+    """OD studies: each link's offered (orange) and refuelled (blue) EV trips per day as line widths."""
+    from swapnet.report.figures import _edge_volumes
+
+    net, tr = inp.network, inp.trips
+    assert tr is not None
+    flows = tr.flows
+    paths = [net.index_of(p) for p in net.shortest_paths(flows.origins, flows.destinations)]
+    covered = inp.siting.assignment["covered"].to_numpy(dtype=bool)
+    vol = np.asarray(flows.volumes, dtype=np.float64)
+    out: list[str] = []
+    offered = _edge_volumes(paths, vol)
+    top = max(offered.values(), default=1.0)
+    for vols, colour in ((offered, "#ff7f0e"), (_edge_volumes(paths, np.where(covered, vol, 0.0)), "#1f77b4")):
+        for (a, b), v in vols.items():
+            out.append(
+                f'<path class="trips" d="M{P[a, 0]:.1f} {-P[a, 1]:.1f}L{P[b, 0]:.1f} {-P[b, 1]:.1f}" stroke="{colour}" '
+                f'stroke-width="{0.8 + 9.0 * v / top:.2f}" stroke-opacity="0.75" stroke-linecap="round" '
+                f'vector-effect="non-scaling-stroke"><title>{v:,.0f} EV trips/day</title></path>'
+            )
+    return out
+
+
 def map_svg(inp: ReportInputs, *, width: int = 960, height: int = 640) -> str:
     """The report's map as an SVG element (plus its data and controls), to embed in HTML."""
     net = inp.network
@@ -114,11 +137,14 @@ def map_svg(inp: ReportInputs, *, width: int = 960, height: int = 640) -> str:
         'vector-effect="non-scaling-stroke"/>',
         '<g id="areas">',
     ]
-    for k, d in enumerate(_service_areas(inp, P, ground)):
-        parts.append(
-            f'<path class="area" d="{d}" fill="{cols[k]}" fill-opacity="0.22" stroke="{cols[k]}" '
-            'stroke-width="1" vector-effect="non-scaling-stroke" fill-rule="evenodd"/>'
-        )
+    if inp.trips is None:
+        for k, d in enumerate(_service_areas(inp, P, ground)):
+            parts.append(
+                f'<path class="area" d="{d}" fill="{cols[k]}" fill-opacity="0.22" stroke="{cols[k]}" '
+                'stroke-width="1" vector-effect="non-scaling-stroke" fill-rule="evenodd"/>'
+            )
+    else:
+        parts.extend(_trip_links(inp, P))
     parts.append('</g><g id="demand">')
     if nodes:
         di = net.index_of(nodes)
@@ -159,11 +185,19 @@ def map_svg(inp: ReportInputs, *, width: int = 960, height: int = 640) -> str:
         "stations": records,
         "attribution": inp.attribution or "",
     }
+    what = (
+        '<span><i class="sw dm"></i>served demand</span><span><i class="sw un"></i>unserved demand'
+        '</span><span><i class="sw ar"></i>service area (buffer around served demand)</span>'
+        if inp.trips is None
+        else '<span><i class="sw tr off"></i>offered EV trips per link (width)</span>'
+        '<span><i class="sw tr ref"></i>refuelled EV trips per link (width)</span>'
+    )
     legend = (
         '<div class="legend"><span><i class="sw st"></i>station (size: '
         + html.escape(size_col or "open")
-        + ')</span><span><i class="sw dm"></i>served demand</span><span><i class="sw un"></i>unserved demand'
-        '</span><span><i class="sw ar"></i>service area (buffer around served demand)</span></div>'
+        + ")</span>"
+        + what
+        + "</div>"
     )
     controls = (
         '<div class="controls"><button id="zin" title="zoom in">+</button><button id="zout" title="zoom out">−</button>'
@@ -221,6 +255,7 @@ box-shadow:0 2px 6px #0004;pointer-events:auto;max-width:320px}
 .sw{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle;border-radius:50%}
 .sw.st{background:#1f77b4;border:2px solid #000}.sw.dm{background:#ff7f0e;width:8px;height:8px}
 .sw.un{border:2px solid #222;width:8px;height:8px}.sw.ar{background:#2ca02c44;border:1px solid #2ca02c;border-radius:2px}
+.sw.tr{border-radius:0;height:4px;width:18px}.sw.off{background:#ff7f0e}.sw.ref{background:#1f77b4}
 .flags{background:#fff4e5;border-left:4px solid #e67e22;padding:.5em 1em}
 #js-errors{color:#b00;white-space:pre-wrap}
 img{max-width:100%}
