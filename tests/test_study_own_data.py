@@ -155,3 +155,27 @@ def test_planner_runs_it_from_the_command_line(tmp_path: Path) -> None:
     assert main(["study", "run", str(toml), "-o", str(tmp_path / "cli"), "-q"]) == 0
     html = (tmp_path / "cli" / "report.html").read_text(encoding="utf-8")
     assert html.count('class="station"') == 6 and "Servicio Centro" in html
+
+
+def _has_oakland() -> bool:
+    try:
+        return (data_dir().parent / "osm" / "West-Oakland.osm.bz2").is_file()
+    except Exception:
+        return False
+
+
+@pytest.mark.skipif(not _has_oakland(), reason="shared OSM extract not found")
+def test_flow_study_on_own_osm_streets(tmp_path: Path) -> None:
+    d: dict[str, Any] = {
+        "name": "West Oakland flows",
+        "network": {"kind": "file", "path": "data:osm/West-Oakland.osm.bz2", "largest_component": True},
+        "demand": {"kind": "od", "source": "gravity", "trips_per_day": 20000, "ev_share": 0.1},
+        "sites": {"kind": "nodes"},
+        "siting": {"model": "flow_capturing", "p": 3},
+        "operations": {"time_limit": 5},
+        "simulation": {"replications": 2},
+    }
+    res = Study.from_dict(d).run(tmp_path, progress=False)
+    assert res.trips is not None and res.network.is_connected() and res.dropped_nodes > 0
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert 'class="trips"' in html and 'class="area"' not in html and html.count('class="station"') == 3
