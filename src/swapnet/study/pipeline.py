@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -169,6 +169,8 @@ def build_inputs(study: Study) -> Inputs:
     st = study.siting
     if st.p is not None and st.p > len(inputs.sites):
         raise StudyError("siting.p", st.p, f"more stations than candidate sites ({len(inputs.sites)})")
+    if nfile is not None and inputs.network_file is None:  # OD and synthetic-demand studies on a file network
+        inputs = replace(inputs, network_file=nfile)
     return inputs
 
 
