@@ -27,6 +27,8 @@ def describe(result: StudyResult) -> str:
         f"{len(result.sites)} candidate sites; pack {result.pack.name}; design {result.design.name}; "
         f"tariff {result.tariff.name}."
     )
+    dropped = f" ({result.dropped_nodes:,} nodes outside the largest component dropped)" if result.dropped_nodes else ""
+    where += ")" + dropped
     if result.trips is not None:
         tr = result.trips
         source = (
@@ -35,7 +37,7 @@ def describe(result: StudyResult) -> str:
             else f"gravity flows (beta {s.demand.gravity_beta:g})"
         )
         return (
-            f"Network: {result.network.n_nodes:,} nodes ({where}); {tr.trips_per_day:,.0f} swap-seeking EV trips/day "
+            f"Network: {result.network.n_nodes:,} nodes ({where}; {tr.trips_per_day:,.0f} swap-seeking EV trips/day "
             f"on {len(tr.flows):,} OD flows from {source} (ev_share {s.demand.ev_share:g}, swap_share "
             f"{s.demand.swap_share:g}); {tr.refuelled_trips_per_day:,.0f} refuelled by the stations, "
             f"{result.demand.total:,.0f} swaps/day; {tail}"
@@ -44,9 +46,8 @@ def describe(result: StudyResult) -> str:
         fleet = f"the demand file {Path(str(s.demand.path)).name}"
     else:
         fleet = ", ".join(f"{g.vehicles:,.0f} {g.kind}" for g in s.demand.segments) + " vehicles"
-    dropped = f" ({result.dropped_nodes:,} nodes outside the largest component dropped)" if result.dropped_nodes else ""
     return (
-        f"Network: {result.network.n_nodes:,} nodes ({where}){dropped}; demand {result.demand.total:,.0f} swaps/day "
+        f"Network: {result.network.n_nodes:,} nodes ({where}; demand {result.demand.total:,.0f} swaps/day "
         f"from {fleet}; {tail}"
     )
 
