@@ -99,7 +99,21 @@ def markdown_table(df: pd.DataFrame, *, index: bool = False) -> str:
     """
     frame = df.reset_index() if index else df
     cols = [str(c) for c in frame.columns]
+    fmts = column_formatters(cols)
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
     for row in frame.itertuples(index=False):
-        lines.append("| " + " | ".join(_fmt(v) for v in row) + " |")
+        lines.append("| " + " | ".join(f(v) for f, v in zip(fmts, row, strict=True)) + " |")
     return "\n".join(lines)
+
+
+#: Columns holding labels (node ids, site ids): shown as they are, without thousands separators.
+LABEL_COLUMNS = frozenset(("node", "site", "demand", "point", "id", "label", "station", "origin", "destination"))
+
+
+def _label_fmt(v: Any) -> str:
+    return "" if v is None else str(v).replace("|", "\\|")
+
+
+def column_formatters(cols: list[str]) -> list[Callable[[Any], str]]:
+    """One formatter per column: labels verbatim, numbers rounded for reading (:func:`_fmt`)."""
+    return [_label_fmt if c in LABEL_COLUMNS else _fmt for c in cols]

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from swapnet.report._files import _fmt
+from swapnet.report._files import column_formatters
 from swapnet.report.figures import distinct_colours
 from swapnet.report.inputs import ReportInputs, SanityFlag, served_mask, stations_table
 
@@ -229,8 +229,10 @@ def _script_json(obj: Any) -> str:
 
 def _table_html(df: pd.DataFrame) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    fmts = column_formatters([str(c) for c in df.columns])
     rows = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in r) + "</tr>" for r in df.itertuples(index=False)
+        "<tr>" + "".join(f"<td>{html.escape(f(v))}</td>" for f, v in zip(fmts, r, strict=True)) + "</tr>"
+        for r in df.itertuples(index=False)
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
