@@ -23,6 +23,8 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 from scipy.sparse import csgraph
 
+from swapnet._units import check_units as check_units_of
+from swapnet._units import graph_arrays
 from swapnet.errors import DisconnectedNetworkError, InvalidInputError, UnknownNodeError
 
 if TYPE_CHECKING:
@@ -289,7 +291,7 @@ class RoadNetwork:
         lengths is never guessed: it comes from ``length_unit``, else from the
         graph itself (a ``G.graph["length_unit"]`` entry, or a ``crs`` entry,
         which OSMnx graphs carry and whose ``length`` is in metres). See
-        :func:`swapnet.io.graphs.network_from_networkx` for the details.
+        the "Your own data" guide (docs) for the details.
 
         Parameters
         ----------
@@ -320,19 +322,23 @@ class RoadNetwork:
         InvalidInputError
             When the unit is unknown or implausible, a length is missing or not a number.
         """
-        from swapnet.io.graphs import network_from_networkx
-
-        return network_from_networkx(
-            G,
-            length_unit=length_unit,
-            length=length,
-            scale=scale,
-            x=x,
-            y=y,
-            default_length=default_length,
-            check_units=check_units,
-            name=name,
+        a = graph_arrays(
+            G, length_unit=length_unit, length=length, scale=scale, x=x, y=y, default_length=default_length
         )
+        net = cls(
+            a.labels,
+            a.tails,
+            a.heads,
+            a.lengths,
+            directed=a.directed,
+            coords=a.coords,
+            coord_crs=a.coord_crs,
+            length_unit="km",
+            name=name or a.name,
+        )
+        if check_units and not a.explicit:
+            check_units_of(a.lengths, a.tails, a.heads, net.coords, a.coord_crs == "lonlat", a.unit)
+        return net
 
     @classmethod
     def from_tntp(

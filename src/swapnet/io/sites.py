@@ -302,9 +302,9 @@ def locate(
     elif {"x", "y"} <= cols:
         x, y = _floats(df, "x", None, path, signed=True), _floats(df, "y", None, path, signed=True)
         if crs is not None:
-            from swapnet.io.graphs import _projected_to_lonlat
+            from swapnet._units import projected_to_lonlat
 
-            xy = _projected_to_lonlat(np.column_stack([x, y]), crs)
+            xy = projected_to_lonlat(np.column_stack([x, y]), crs)
             x, y = xy[:, 0], xy[:, 1]
     else:
         raise InvalidInputError(
