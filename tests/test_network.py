@@ -172,8 +172,8 @@ def test_from_networkx_missing_length() -> None:
     G = nx.Graph()
     G.add_edge(1, 2)
     with pytest.raises(InvalidInputError, match="length"):
-        RoadNetwork.from_networkx(G)
-    assert RoadNetwork.from_networkx(G, default_length=2.0).distances([1], [2])[0, 0] == 2.0
+        RoadNetwork.from_networkx(G, length_unit="km")
+    assert RoadNetwork.from_networkx(G, length_unit="km", default_length=2.0).distances([1], [2])[0, 0] == 2.0
 
 
 @st.composite
@@ -193,7 +193,7 @@ def random_graphs(draw: st.DrawFn) -> tuple[nx.Graph, bool]:  # type: ignore[typ
 @given(random_graphs())
 def test_agrees_with_networkx(case: tuple[nx.Graph, bool]) -> None:  # type: ignore[type-arg]
     G, _ = case
-    net = RoadNetwork.from_networkx(G)
+    net = RoadNetwork.from_networkx(G, length_unit="km")
     d = net.distances()
     ref = dict(nx.all_pairs_dijkstra_path_length(G, weight="length"))
     for i, lab_i in enumerate(net.labels):
@@ -213,7 +213,7 @@ def test_agrees_with_networkx(case: tuple[nx.Graph, bool]) -> None:  # type: ign
 @given(random_graphs())
 def test_symmetry_and_triangle_inequality(case: tuple[nx.Graph, bool]) -> None:  # type: ignore[type-arg]
     G, directed = case
-    d = RoadNetwork.from_networkx(G).distances()
+    d = RoadNetwork.from_networkx(G, length_unit="km").distances()
     if not directed:  # equal up to the order in which the path's lengths were added
         assert np.allclose(d, d.T, rtol=1e-12, atol=0.0)
     # d[i, k] <= d[i, j] + d[j, k] for all i, j, k
@@ -225,7 +225,7 @@ def test_symmetry_and_triangle_inequality(case: tuple[nx.Graph, bool]) -> None: 
 @given(random_graphs())
 def test_networkx_round_trip_preserves_distances(case: tuple[nx.Graph, bool]) -> None:  # type: ignore[type-arg]
     G, _ = case
-    net = RoadNetwork.from_networkx(G)
+    net = RoadNetwork.from_networkx(G, length_unit="km")
     again = RoadNetwork.from_networkx(net.to_networkx())
     assert again.labels == net.labels
     assert np.array_equal(again.distances(), net.distances())

@@ -39,6 +39,8 @@ __all__ = [
 
 FloatArray = NDArray[np.float64]
 
+_EARTH_M = 6_371_008.8  # mean Earth radius, m
+
 
 def _coords(network: RoadNetwork, what: str) -> FloatArray:
     if network.coords is None:
@@ -167,6 +169,7 @@ def service_areas(
     *,
     method: str = "hull",
     buffer: float | None = None,
+    buffer_m: float | None = None,
 ) -> dict[Hashable, Any]:
     """The area from which each site is reachable within network distance ``radius``.
 
@@ -189,8 +192,14 @@ def service_areas(
         ``Point`` or ``LineString`` in degenerate cases). ``"buffer"``: union
         of the reached edge parts and nodes buffered by ``buffer``.
     buffer
-        Buffer distance in coordinate units for ``method="buffer"``; default
-        ``radius / 10``.
+        Buffer distance in coordinate units for ``method="buffer"`` (planar networks only).
+    buffer_m
+        Buffer distance in metres on the ground for ``method="buffer"``. On a
+        lon/lat network the buffer is drawn in a local metric projection (so it
+        is round and ``buffer_m`` wide, not degrees); on a planar network the
+        coordinates must be in the network's length unit (``m``, ``km``, ``mi``).
+        Default (neither given): a tenth of ``radius``, in the network's length
+        unit converted to metres.
 
     Returns
     -------
@@ -214,7 +223,30 @@ def service_areas(
     else:
         nodes = list(sites_or_nodes)
         keys = nodes
-    b = r / 10.0 if buffer is None else float(buffer)
+    metres = {"m": 1.0, "km": 1000.0, "mi": 1609.344}.get(network.length_unit)
+    if buffer is not None and buffer_m is not None:
+        raise InvalidInputError("buffer", buffer, "give buffer (coordinate units) or buffer_m (metres), not both")
+    if buffer is not None and network.coord_crs == "lonlat":
+        raise InvalidInputError("buffer", buffer, "a lon/lat network's buffer is in metres: pass buffer_m")
+    bm: float | None = None
+    if buffer is None:
+        bm = float(buffer_m) if buffer_m is not None else (r / 10.0 * metres if metres is not None else None)
+    if bm is not None and not (math.isfinite(bm) and bm >= 0):
+        raise InvalidInputError("buffer_m", buffer_m, "must be finite and non-negative")
+    lat0 = float(np.radians(np.mean(xy[:, 1]))) if network.coord_crs == "lonlat" else 0.0
+    if network.coord_crs == "lonlat":  # buffer in local metres (equirectangular around the mean latitude)
+        to_m = np.array([_EARTH_M * math.cos(lat0) * math.pi / 180.0, _EARTH_M * math.pi / 180.0])
+        b = 0.0 if bm is None else bm
+    elif bm is not None:
+        if buffer_m is not None and metres is None:
+            raise InvalidInputError(
+                "buffer_m", buffer_m, f"the network's coordinates have no known unit ({network.length_unit!r})"
+            )
+        to_m = np.ones(2)
+        b = bm / (metres or 1000.0)
+    else:
+        to_m = np.ones(2)
+        b = r / 10.0 if buffer is None else float(buffer)
     if not math.isfinite(b) or b < 0:
         raise InvalidInputError("buffer", buffer, "must be finite and non-negative")
     idx = network.index_of(nodes, field="sites")
@@ -242,12 +274,15 @@ def service_areas(
         if method == "hull":
             out[key] = shapely.convex_hull(shapely.multipoints(pts))
         else:
-            parts = [shapely.points(xy[reached])]
+            parts = [shapely.points(xy[reached] * to_m)]
             moving = f > 0
             if moving.any():
-                parts.append(shapely.linestrings(np.stack([start[moving], end[moving]], axis=1)))
+                parts.append(shapely.linestrings(np.stack([start[moving] * to_m, end[moving] * to_m], axis=1)))
             geoms = np.concatenate(parts)
-            out[key] = shapely.union_all(shapely.buffer(geoms, b))
+            area = shapely.union_all(shapely.buffer(geoms, b))
+            if network.coord_crs == "lonlat":
+                area = shapely.transform(area, lambda c: c / to_m)
+            out[key] = area
     return out
 
 

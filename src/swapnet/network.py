@@ -24,6 +24,8 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.sparse import csgraph
 
 from swapnet import _validate as _v
+from swapnet._units import check_units as check_units_of
+from swapnet._units import graph_arrays
 from swapnet.errors import DisconnectedNetworkError, InvalidInputError, UnknownNodeError
 
 if TYPE_CHECKING:
@@ -281,90 +283,84 @@ class RoadNetwork:
         cls,
         G: nx.Graph[Any],
         *,
+        length_unit: str | None = None,
         length: str = "length",
         scale: float | None = None,
         x: str = "x",
         y: str = "y",
         default_length: float | None = None,
         allow_self_loops: bool = False,
+        check_units: bool = True,
         name: str = "",
     ) -> RoadNetwork:
         """Build a network from a networkx graph (plain or an OSMnx ``MultiDiGraph``).
+
+        Lengths are converted to kilometres (the library's convention); the
+        result's :attr:`length_unit` is ``"km"``. The unit of the graph's
+        lengths is never guessed: it comes from ``length_unit``, else from the
+        graph itself (a ``G.graph["length_unit"]`` entry, or a ``crs`` entry,
+        which OSMnx graphs carry and whose ``length`` is in metres). See
+        the "Your own data" guide (docs) for the details.
 
         Parameters
         ----------
         G
             Any networkx graph. Directedness is taken from the graph. Parallel
             edges of a multigraph keep the shortest.
+        length_unit
+            ``"m"``, ``"km"`` or ``"mi"``: the unit of the edge attribute
+            ``length``. Required when the graph does not say.
         length
             Edge attribute holding the length.
         scale
-            Factor applied to lengths. ``None`` means 0.001 for OSMnx graphs
-            (metres to kilometres, recognised by a ``crs`` graph attribute) and
-            1 otherwise.
+            Explicit factor from the graph's lengths to kilometres (instead of
+            ``length_unit``; not both).
         x, y
             Node attributes with coordinates; used only when every node has both.
-            For OSMnx graphs (lon/lat) the network's ``coord_crs`` is ``"lonlat"``.
+            For OSMnx graphs in lon/lat the network's ``coord_crs`` is ``"lonlat"``.
         default_length
             Length for edges lacking the attribute; by default such edges are an error.
         allow_self_loops
             As in :meth:`from_edges`: a self-loop is refused unless this is true (then it is kept;
             it never shortens a path).
+        check_units
+            Check that the converted lengths are plausible (see
+            :func:`swapnet.io.graphs.check_length_units`).
         name
             Optional name (defaults to ``G.graph["name"]``).
 
         Raises
         ------
         InvalidInputError
-            On a non-positive or non-numeric ``scale``; an edge length that is missing, not a
-            number (e.g. ``"abc"``), negative or not finite (named by edge and attribute); a
-            coordinate that is not a number (e.g. ``y="north"``); a self-loop.
+            When the unit is unknown or implausible; an edge length that is missing, not a
+            number (e.g. ``"abc"``), negative or not finite, or overflows when converted (named by
+            edge and attribute); a coordinate that is not a number (e.g. ``y="north"``); a
+            self-loop (unless ``allow_self_loops``).
         """
-        osm = "crs" in G.graph
-        scale = (0.001 if osm else 1.0) if scale is None else _v.positive(scale, "scale")
-        if default_length is not None:
-            default_length = _v.non_negative(default_length, "default_length")
-        labels = list(G.nodes)
-        index = {lab: i for i, lab in enumerate(labels)}
-        t: list[int] = []
-        h: list[int] = []
-        w: list[float] = []
-        for u, v, data in G.edges(data=True):
-            val = data.get(length, default_length)
-            where = f"edge ({u!r}, {v!r}).{length}"
-            if val is None:
-                raise InvalidInputError(where, None, "edge has no length attribute")
-            if u == v and not allow_self_loops:
-                raise InvalidInputError(f"edge ({u!r}, {v!r})", val, "self-loop; pass allow_self_loops=True to accept")
-            lv = _v.non_negative(val, where)
-            if not math.isfinite(lv * scale):
-                raise InvalidInputError(where, val, f"times scale {scale:g} overflows to infinity")
-            t.append(index[u])
-            h.append(index[v])
-            w.append(lv * scale)
-        nt = np.asarray(t, dtype=np.int64)
-        nh = np.asarray(h, dtype=np.int64)
-        keep = np.ones(nt.size, dtype=bool)
-        xy: FloatArray | None = None
-        if labels and all(x in d and y in d for _, d in G.nodes(data=True)):
-            xy = np.array(
-                [
-                    [_v.finite(G.nodes[n][x], f"node {n!r}.{x}"), _v.finite(G.nodes[n][y], f"node {n!r}.{y}")]
-                    for n in labels
-                ],
-                dtype=np.float64,
-            )
-        crs = "lonlat" if osm and "epsg:4326" in str(G.graph.get("crs", "")).lower() else "planar"
-        return cls(
-            tuple(labels),
-            nt[keep],
-            nh[keep],
-            np.asarray(w, dtype=np.float64)[keep],
-            directed=G.is_directed(),
-            coords=xy,
-            coord_crs=crs,
-            name=name or str(G.graph.get("name", "")),
+        a = graph_arrays(
+            G,
+            length_unit=length_unit,
+            length=length,
+            scale=scale,
+            x=x,
+            y=y,
+            default_length=default_length,
+            allow_self_loops=allow_self_loops,
         )
+        net = cls(
+            a.labels,
+            a.tails,
+            a.heads,
+            a.lengths,
+            directed=a.directed,
+            coords=a.coords,
+            coord_crs=a.coord_crs,
+            length_unit="km",
+            name=name or a.name,
+        )
+        if check_units and not a.explicit:
+            check_units_of(a.lengths, a.tails, a.heads, net.coords, a.coord_crs == "lonlat", a.unit)
+        return net
 
     @classmethod
     def from_tntp(
@@ -403,12 +399,16 @@ class RoadNetwork:
     def to_networkx(self) -> nx.Graph[Any]:
         """Return a networkx ``Graph``/``DiGraph`` with ``length`` edge and ``x``/``y`` node attributes.
 
+        The graph attribute ``length_unit`` names the lengths' unit, so
+        :meth:`from_networkx` reads the graph back without being told.
+
         Parallel edges collapse to the shortest.
         """
         import networkx as nx
 
         G: nx.Graph[Any] = nx.DiGraph() if self.directed else nx.Graph()
         G.graph["name"] = self.name
+        G.graph["length_unit"] = self.length_unit
         if self.coords is not None:
             G.add_nodes_from(
                 (lab, {"x": float(c[0]), "y": float(c[1])}) for lab, c in zip(self.labels, self.coords, strict=True)

@@ -187,6 +187,107 @@ class TouTariff:
         )
 
     @classmethod
+    def from_table(
+        cls,
+        table: pd.DataFrame | Mapping[Any, float],
+        *,
+        demand_charge_cny_per_kw_month: float = 0.0,
+        name: str = "table",
+    ) -> TouTariff:
+        """Build a tariff from a price table.
+
+        Parameters
+        ----------
+        table
+            Either one row per hour — a ``{hour: price}`` mapping or a DataFrame
+            with columns ``hour`` (0..23, each once) and ``price`` (CNY per kWh),
+            optionally ``period`` (its name) — or one row per period range: a
+            DataFrame with columns ``period``, ``price``, ``start`` and ``end``
+            (hours ``start..end-1``; ``start > end`` wraps past midnight; a period
+            may have several rows), as for :meth:`from_periods`.
+        demand_charge_cny_per_kw_month, name
+            As for the constructor.
+
+        Raises
+        ------
+        InvalidInputError
+            Missing columns, hours outside 0..23, missing or repeated hours, bad prices.
+        """
+        import pandas as pd
+
+        df = (
+            table.copy()
+            if isinstance(table, pd.DataFrame)
+            else pd.DataFrame({"hour": list(table.keys()), "price": list(table.values())})
+        )
+        cols = {str(c).strip().lower(): c for c in df.columns}
+        if {"start", "end", "price", "period"} <= set(cols):
+            spec: dict[str, tuple[float, list[tuple[int, int]]]] = {}
+            for k, row in enumerate(df.itertuples(index=False)):
+                r = dict(zip(df.columns, row, strict=True))
+                pname = str(r[cols["period"]])
+                try:
+                    price = float(r[cols["price"]])
+                except (TypeError, ValueError):
+                    raise InvalidInputError(f"table[{k}].price", r[cols["price"]], "not a number") from None
+                if pname in spec and spec[pname][0] != price:
+                    raise InvalidInputError(f"table[{k}].price", price, f"period {pname!r} has two prices")
+                spec.setdefault(pname, (price, []))[1].append((r[cols["start"]], r[cols["end"]]))
+            return cls.from_periods(spec, demand_charge_cny_per_kw_month=demand_charge_cny_per_kw_month, name=name)
+        if not {"hour", "price"} <= set(cols):
+            raise InvalidInputError(
+                "table", list(map(str, df.columns)), "needs columns hour, price (or period, price, start, end)"
+            )
+        hourly = np.full(24, np.nan)
+        period: list[str] = ["flat"] * 24
+        for k, (h, v) in enumerate(zip(df[cols["hour"]].tolist(), df[cols["price"]].tolist(), strict=True)):
+            try:
+                fh = float(h)
+            except (TypeError, ValueError):
+                fh = math.nan
+            if not (fh.is_integer() and 0 <= fh <= 23):
+                raise InvalidInputError(f"table[{k}].hour", h, "hours must be whole numbers 0..23")
+            if not math.isnan(hourly[int(fh)]):
+                raise InvalidInputError(f"table[{k}].hour", int(fh), "hour given twice")
+            try:
+                hourly[int(fh)] = float(v)
+            except (TypeError, ValueError):
+                raise InvalidInputError(f"table[{k}].price", v, "not a number") from None
+            if "period" in cols:
+                period[int(fh)] = str(df[cols["period"]].iloc[k])
+        missing = [h for h in range(24) if math.isnan(hourly[h])]
+        if missing:
+            raise InvalidInputError("table.hour", missing, "hours without a price")
+        return cls(
+            hourly,
+            period if "period" in cols else None,
+            demand_charge_cny_per_kw_month=demand_charge_cny_per_kw_month,
+            name=name,
+        )
+
+    @classmethod
+    def read_csv(cls, path: Any, *, demand_charge_cny_per_kw_month: float = 0.0, name: str = "") -> TouTariff:
+        """Read a price table (see :meth:`from_table`) from a CSV file with a header.
+
+        Raises
+        ------
+        InvalidInputError
+            When the file is missing or its table is invalid.
+        """
+        from pathlib import Path
+
+        import pandas as pd
+
+        p = Path(path)
+        if not p.is_file():
+            raise InvalidInputError("path", str(p), "no such file")
+        try:
+            df = pd.read_csv(p, skipinitialspace=True)
+        except (OSError, ValueError) as exc:
+            raise InvalidInputError("path", str(p), f"not a readable CSV file ({exc})") from None
+        return cls.from_table(df, demand_charge_cny_per_kw_month=demand_charge_cny_per_kw_month, name=name or p.name)
+
+    @classmethod
     def guangdong(
         cls,
         flat_price: float = 0.52,

@@ -21,6 +21,8 @@ SEGMENT_KINDS: tuple[str, ...] = ("private", "ride_hailing", "taxi")
 
 #: Flow-based siting models (they need ``demand.kind = "od"`` and a dataset network).
 FLOW_MODELS: tuple[str, ...] = ("flow_refueling", "flow_capturing")
+#: Matrix siting models available in studies (besides ``size_stations``).
+MATRIX_MODELS: tuple[str, ...] = ("p_median", "set_cover", "max_coverage")
 #: Hourly profiles for OD demand (names of :class:`~swapnet.demand.DailyProfile` presets).
 PROFILES: tuple[str, ...] = ("urban", "highway", "flat")
 #: Days per month used to turn daily swaps into monthly ones (as :class:`~swapnet.demand.FleetSegment`).

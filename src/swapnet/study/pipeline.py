@@ -15,20 +15,33 @@ import math
 import time
 from dataclasses import replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from swapnet.assets import CandidateSites
+from swapnet.assets import BatteryPack, CandidateSites, StationDesign
 from swapnet.demand import DailyProfile, NodeDemand
-from swapnet.economics import OperatorCase, PlanUsers, UserSegment, compare_plans
+from swapnet.economics import BaaSPlan, OperatorCase, PlanUsers, UserSegment, compare_plans
+from swapnet.flows import ODFlows
 from swapnet.io import load_network
+from swapnet.io.demand_files import DemandFile
+from swapnet.io.graphs import NetworkFile
+from swapnet.io.sites import SiteFile
+from swapnet.network import RoadNetwork
 from swapnet.operations import OperationsPlan, TruckFleet, demand_at_stations, plan_operations
 from swapnet.optim import SolveOptions
 from swapnet.simulation import SimulationOptions, SimulationResult, simulate
-from swapnet.siting import flow_capturing, flow_refueling, p_median, size_stations
+from swapnet.siting import (
+    flow_capturing,
+    flow_refueling,
+    max_coverage,
+    p_median,
+    set_cover,
+    size_stations,
+)
 from swapnet.stations import stations_from_plan
-from swapnet.study._schema import DAYS_PER_MONTH, StudyError
+from swapnet.study import own_data
+from swapnet.study._schema import DAYS_PER_MONTH, FLOW_MODELS, StudyError
 from swapnet.study.flows import flow_station_swaps, flow_tables, od_trips, trip_swaps
 from swapnet.study.notes import notes_table, stage_table
 from swapnet.study.result import StudyResult, TripDemand
@@ -36,9 +49,11 @@ from swapnet.study.service import ServiceLoop, close_service_loop
 from swapnet.study.stages import Appraisal, Inputs, Sited
 from swapnet.study.tables import plan_vs_simulation, routing_table, study_tables, unique_names, unserved_table
 from swapnet.synthetic import city_demand, city_grid, service_store_sites
+from swapnet.tariff import TouTariff
 
 if TYPE_CHECKING:
     from swapnet.study.spec import Study
+    from swapnet.study.spec_inputs import DemandSpec
 
 __all__ = [
     "appraise",
@@ -54,14 +69,28 @@ def build_inputs(study: Study) -> Inputs:
     """Stage 1: build the network, demand, candidate sites, pack, design and tariff."""
     net = study.network
     table = None
+    nfile: NetworkFile | None = None
     if net.kind == "city_grid":
         network = city_grid(net.rows, net.cols, spacing_km=net.spacing_km, seed=net.seed)
+    elif net.path is not None:
+        nfile = own_data.load_network(study)
+        network = nfile.network
     else:
         assert net.dataset is not None
         network, table = load_network(net.dataset)
+        if net.largest_component and not network.is_connected():
+            network = network.largest_component()
+            if table is not None:  # trips with an end outside the kept component cannot be made
+                kept = set(network.labels)
+                ok = [k for k, (o, d) in enumerate(zip(table.origins, table.destinations, strict=True))
+                      if o in kept and d in kept]  # fmt: skip
+                table = ODFlows([table.origins[k] for k in ok], [table.destinations[k] for k in ok], table.volumes[ok])
     dm = study.demand
-    pack, design, tariff = study.pack.build(), study.design.build(), study.tariff.build()
-    if dm.kind == "od":
+    pack, design = study.pack.build(), study.design.build()
+    tariff = study.tariff.build(own_data.base_dir(study))
+    if dm.kind == "file" or study.sites.kind == "file":
+        inputs = _own_inputs(study, network, nfile, pack, design, tariff)
+    elif dm.kind == "od":
         flows, lengths, all_trips, short_trips = od_trips(study, network, table)
         if len(flows) == 0:
             raise StudyError("demand.min_trip_km", dm.min_trip_km, "no trip left to serve (all shorter or unreachable)")
@@ -91,7 +120,57 @@ def build_inputs(study: Study) -> Inputs:
     st = study.siting
     if st.p is not None and st.p > len(inputs.sites):
         raise StudyError("siting.p", st.p, f"more stations than candidate sites ({len(inputs.sites)})")
+    if nfile is not None and inputs.network_file is None:  # OD and synthetic-demand studies on a file network
+        inputs = replace(inputs, network_file=nfile)
     return inputs
+
+
+def _own_inputs(
+    study: Study,
+    network: RoadNetwork,
+    nfile: NetworkFile | None,
+    pack: BatteryPack,
+    design: StationDesign,
+    tariff: TouTariff,
+) -> Inputs:
+    """Stage 1 with a demand file and/or a sites file (``kind = "file"``)."""
+    dm = study.demand
+    dfile: DemandFile | None = None
+    if dm.kind == "file":
+        dfile = own_data.load_demand(study, network, nfile.crs if nfile is not None else None)
+        demand = dfile.demand
+    else:
+        weights = None
+        if network.coords is not None:
+            w = city_demand(
+                network, total_swaps_per_day=1.0, seed=dm.seed, centre_weight=dm.centre_weight, noise=dm.noise
+            )
+            weights = w.as_dict()
+        demand = NodeDemand.from_segments(network, [s.fleet_segment() for s in dm.segments], weights=weights)
+    sfile: SiteFile | None = None
+    if study.sites.kind == "file":
+        sfile = own_data.load_sites(study, network, design.capex_cny, nfile.crs if nfile is not None else None)
+        sites = sfile.sites
+    elif study.sites.kind == "nodes":
+        labels = list(network.labels)
+        sites = CandidateSites(labels, labels, design.capex_cny, kind="node")
+    else:
+        assert study.sites.n is not None
+        if study.sites.n > network.n_nodes:
+            raise StudyError("sites.n", study.sites.n, f"more sites than network nodes ({network.n_nodes})")
+        sites = service_store_sites(network, study.sites.n, seed=study.sites.seed, demand=demand)
+    return Inputs(
+        network,
+        demand,
+        sites,
+        pack,
+        design,
+        tariff,
+        described=f"{demand.total:,.0f} swaps/day",
+        network_file=nfile,
+        sites_file=sfile,
+        demand_file=dfile,
+    )
 
 
 def solve_options(study: Study) -> SolveOptions:
@@ -103,6 +182,14 @@ def site(study: Study, inputs: Inputs) -> Sited:
     """Stage 2: solve and verify the siting model; derive the demand at the opened stations."""
     st, dm = study.siting, study.demand
     network, sites, sopts = inputs.network, inputs.sites, solve_options(study)
+    fixed = list(inputs.sites_file.existing) if inputs.sites_file is not None else None
+    if fixed and st.model in ("size_stations", *FLOW_MODELS):
+        raise StudyError(
+            "siting.model",
+            st.model,
+            f"cannot keep the {len(fixed)} existing stations open (sites file column 'existing'); "
+            "use p_median, set_cover or max_coverage",
+        )
     if st.model == "size_stations":
         assert st.service_km is not None and inputs.demand is not None
         siting = size_stations(
@@ -119,7 +206,15 @@ def site(study: Study, inputs: Inputs) -> Sited:
         )
     elif st.model == "p_median":
         assert st.p is not None
-        siting = p_median(network, None, st.p, demand=inputs.demand, candidates=sites, options=sopts)
+        siting = p_median(network, None, st.p, demand=inputs.demand, candidates=sites, fixed=fixed, options=sopts)
+    elif st.model == "set_cover":
+        assert st.service_km is not None
+        siting = set_cover(network, st.service_km, demand=inputs.demand, candidates=sites, fixed=fixed, options=sopts)
+    elif st.model == "max_coverage":
+        assert st.service_km is not None and st.p is not None
+        siting = max_coverage(
+            network, None, st.service_km, st.p, demand=inputs.demand, candidates=sites, fixed=fixed, options=sopts
+        )
     elif st.model == "flow_refueling":
         assert st.range_km is not None and inputs.flows is not None
         siting = flow_refueling(
@@ -209,6 +304,8 @@ def appraise(study: Study, inputs: Inputs, sited: Sited, ops: OperationsPlan) ->
         # subscriber-equivalents: the swaps served per month over one subscriber's swaps per month
         equiv = sited.demand.total * DAYS_PER_MONTH / user.swaps_per_month
         subscribers: tuple[PlanUsers, ...] = (PlanUsers(sold, user, dm.baas_share * equiv),)
+    elif dm.kind == "file":
+        users, subscribers = _file_subscribers(dm, sold, sited.demand, inputs.demand_file)
     else:
         users = [replace(s.user_segment(), kwh_per_swap=kwh) for s in dm.segments]
         subscribers = tuple(
@@ -231,6 +328,20 @@ def appraise(study: Study, inputs: Inputs, sited: Sited, ops: OperationsPlan) ->
         discount_rate=ec.discount_rate,
     )
     return Appraisal(comparison, operator, len(plans), len(users), n_sub)
+
+
+def _file_subscribers(
+    dm: DemandSpec, sold: BaaSPlan, demand: NodeDemand, dfile: DemandFile | None
+) -> tuple[list[UserSegment], tuple[PlanUsers, ...]]:
+    """Users and subscribers of a demand file: its vehicles per segment, else swap-equivalents of ``segment``."""
+    if dfile is not None and dfile.vehicles:
+        rate = {dm.segment: dm.swaps_per_vehicle_month} if dm.swaps_per_vehicle_month is not None else {}
+        users = [getattr(UserSegment, k)(rate[k]) if k in rate else getattr(UserSegment, k)() for k in dfile.vehicles]
+        subs = tuple(PlanUsers(sold, u, n * dm.baas_share) for u, n in zip(users, dfile.vehicles.values(), strict=True))
+        return users, subs
+    user = dm.user_segment()
+    equiv = demand.total * DAYS_PER_MONTH / user.swaps_per_month
+    return [user], (PlanUsers(sold, user, dm.baas_share * equiv),)
 
 
 def run_pipeline(study: Study, *, progress: bool) -> StudyResult:
@@ -321,4 +432,17 @@ def run_pipeline(study: Study, *, progress: bool) -> StudyResult:
         tables=MappingProxyType(tables),
         timings=MappingProxyType(timings),
         trips=sited.trips,
+        **_own_fields(inputs),
     )
+
+
+def _own_fields(inputs: Inputs) -> dict[str, Any]:
+    """The :class:`StudyResult` fields of own-data inputs (names, snap table, attribution, dropped nodes)."""
+    out: dict[str, Any] = {}
+    if inputs.sites_file is not None:
+        out["site_names"] = MappingProxyType(dict(inputs.sites_file.names))
+        out["snap"] = inputs.sites_file.snap
+    if inputs.network_file is not None:
+        out["attribution"] = inputs.network_file.attribution
+        out["dropped_nodes"] = len(inputs.network_file.dropped_nodes)
+    return out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -52,6 +52,10 @@ class StudyResult:
         Seconds per stage.
     files
         Files written by the report (``report.md`` first).
+    site_names, snap, attribution, dropped_nodes
+        Own-data studies: store names by site, the sites' snap table, the map credit
+        ("© OpenStreetMap contributors" for OSM data) and the nodes dropped outside the
+        largest connected component.
     """
 
     study: Study
@@ -70,6 +74,10 @@ class StudyResult:
     timings: Mapping[str, float]
     files: tuple[Path, ...] = ()
     trips: TripDemand | None = None
+    site_names: Mapping[Hashable, str] = field(default_factory=dict)
+    snap: pd.DataFrame | None = None
+    attribution: str | None = None
+    dropped_nodes: int = 0
 
 
 @dataclass(frozen=True, eq=False)

@@ -12,7 +12,6 @@ from types import MappingProxyType
 from typing import Any
 
 from swapnet import _atomic
-from swapnet.report import write_report
 from swapnet.study._limits import check_resources
 from swapnet.study._schema import (
     _SECTIONS_OPTIONAL,
@@ -25,6 +24,7 @@ from swapnet.study._schema import (
     _table,
 )
 from swapnet.study.pipeline import run_pipeline
+from swapnet.study.reporting import write_study_report
 from swapnet.study.result import StudyResult
 from swapnet.study.spec_inputs import (
     DemandSpec,
@@ -69,7 +69,7 @@ def _check_flow_study(network: NetworkSpec, demand: DemandSpec, sites: SitesSpec
             )
     else:
         _require(
-            demand.kind == "segments",
+            demand.kind in ("segments", "file"),
             "demand.kind",
             demand.kind,
             f'OD trips need a flow siting model ({", ".join(FLOW_MODELS)}), not "{siting.model}"',
@@ -236,7 +236,7 @@ class Study:
             siting=siting,
             pack=_simple(PackSpec, d.get("pack", {}), "pack"),
             design=_simple(DesignSpec, d.get("design", {}), "design"),
-            tariff=_simple(TariffSpec, d.get("tariff", {}), "tariff"),
+            tariff=TariffSpec.parse(d.get("tariff", {})),
             operations=OperationsSpec.parse(d.get("operations", {})),
             simulation=_simple(SimulationSpec, d.get("simulation", {}), "simulation"),
             plans=plans,
@@ -277,7 +277,7 @@ class Study:
         result = run_pipeline(self, progress=progress)
         t0 = time.perf_counter()
         with _atomic.atomic_dir(out) as tmp:
-            written = write_report(result, tmp)
+            written = write_study_report(result, tmp)
         files = [Path(out).resolve() / f.relative_to(tmp) for f in written]
         timings = {**result.timings, "report": time.perf_counter() - t0}
         if progress:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from swapnet.assets import BatteryPack, StationDesign
 from swapnet.demand import FleetSegment
 from swapnet.economics import UserSegment
+from swapnet.errors import InvalidInputError
 from swapnet.io.datasets import DATASETS
 from swapnet.study._schema import (
     _NO_OD_DATASETS,
@@ -46,6 +48,15 @@ class NetworkSpec:
         Random seed of the grid.
     dataset
         Dataset name for ``kind = "file"`` (e.g. ``"SiouxFalls"``).
+    path
+        Or, for ``kind = "file"``, your own street network: GraphML (OSMnx or networkx), OSM XML
+        (``.osm``, ``.osm.bz2``), TNTP (``*_net.tntp``) or an edge CSV (:func:`swapnet.io.read_network`);
+        relative to the study file's folder.
+    length_unit
+        Unit of the file's edge lengths, ``"m"``, ``"km"`` or ``"mi"``; required for TNTP, edge CSV and
+        plain GraphML files (OSMnx GraphML says metres; OSM XML lengths are computed).
+    largest_component
+        Keep only the largest (strongly) connected component; the report says how many nodes were dropped.
     """
 
     kind: str = "city_grid"
@@ -54,10 +65,16 @@ class NetworkSpec:
     spacing_km: float = 1.0
     seed: int = 0
     dataset: str | None = None
+    path: str | None = None
+    length_unit: str | None = None
+    largest_component: bool = False
 
     _SCHEMA = MappingProxyType(
         {
             "kind": _Key("str", "city_grid", choices=("city_grid", "file")),
+            "path": _Key("str", None, nullable=True),
+            "length_unit": _Key("str", None, choices=("m", "km", "mi"), nullable=True),
+            "largest_component": _Key("bool", False),
             "rows": _Key("int", 21, minimum=2, maximum=1000),
             "cols": _Key("int", 21, minimum=2, maximum=1000),
             "spacing_km": _Key("float", 1.0, minimum=0.0, exclusive=True, maximum=1000.0),
@@ -70,8 +87,14 @@ class NetworkSpec:
     def parse(cls, raw: Any, path: str = "network") -> NetworkSpec:
         """Validate a ``[network]`` table."""
         v = _table(raw, path, cls._SCHEMA)
-        if v["kind"] == "file":
-            _require(v["dataset"] is not None, f"{path}.dataset", None, 'required when kind = "file"')
+        if v["kind"] != "file":
+            for key in ("path", "length_unit", "largest_component"):
+                _require(v[key] in (None, False), f"{path}.{key}", v[key], 'only used when kind = "file"')
+        if v["kind"] == "file" and v["path"] is not None:
+            _require(v["dataset"] is None, f"{path}.dataset", v["dataset"], "give a dataset or a path, not both")
+        elif v["kind"] == "file":
+            _require(v["dataset"] is not None, f"{path}.dataset", None, 'required when kind = "file" (or give path)')
+            _require(v["length_unit"] is None, f"{path}.length_unit", v["length_unit"], "only used with path")
             names = {_dataset_key(n): n for n in DATASETS}
             if _dataset_key(v["dataset"]) not in names:
                 close = difflib.get_close_matches(v["dataset"], list(DATASETS), n=1, cutoff=0.6)
@@ -153,8 +176,17 @@ class DemandSpec:
     noise
         Log-standard deviation of the node weights' noise.
     kind
-        ``"segments"`` (fleet segments spread over the nodes) or ``"od"`` (trips along paths, for the
-        flow siting models).
+        ``"segments"`` (fleet segments spread over the nodes), ``"od"`` (trips along paths, for the
+        flow siting models) or ``"file"`` (your demand points or zones, :func:`swapnet.io.read_demand`).
+    path
+        The demand file (``kind = "file"``), relative to the study file's folder: a CSV of points
+        (``lon``/``lat`` or ``x``/``y`` or ``node``, with ``swaps_per_day`` or ``vehicles`` and an optional
+        ``segment``) or a GeoJSON of points or zone polygons (``swaps_per_day``, ``vehicles`` or
+        ``population``).
+    max_snap_m
+        Largest distance from a demand point to its nearest node, metres (``kind = "file"``).
+    vehicles_per_person
+        Swap vehicles per inhabitant, for zones that give ``population`` (``kind = "file"``).
     source
         ``"dataset"`` (the network dataset's OD table) or ``"gravity"`` (``W_i W_j / d_ij**beta`` with
         ``W`` the dataset's trip ends, or 1 per node without an OD table, scaled to ``trips_per_day``).
@@ -176,7 +208,8 @@ class DemandSpec:
     profile
         Hourly profile of the swaps at the stations: ``"urban"``, ``"highway"`` or ``"flat"``.
     segment
-        The user segment (``private``, ``ride_hailing``, ``taxi``) whose monthly driving prices the plans.
+        The user segment (``private``, ``ride_hailing``, ``taxi``) whose monthly driving prices the plans
+        (``"od"``; ``"file"``: the segment of rows without one).
     swaps_per_vehicle_month
         Swaps per subscriber and month (``None`` = the segment preset's); with ``"od"`` demand the
         operator's subscribers are the swaps per month served divided by it.
@@ -202,7 +235,21 @@ class DemandSpec:
     segment: str = "private"
     swaps_per_vehicle_month: float | None = None
     baas_share: float = 1.0
+    path: str | None = None
+    max_snap_m: float = 500.0
+    vehicles_per_person: float | None = None
 
+    _FILE_SCHEMA = MappingProxyType(
+        {
+            "path": _Key("str"),
+            "max_snap_m": _Key("float", 500.0, minimum=0.0, exclusive=True),
+            "vehicles_per_person": _Key("float", None, minimum=0.0, nullable=True),
+            "profile": _Key("str", "urban", choices=PROFILES),
+            "segment": _Key("str", "private", choices=SEGMENT_KINDS),
+            "swaps_per_vehicle_month": _Key("float", None, minimum=0.0, exclusive=True, nullable=True),
+            "baas_share": _Key("float", 1.0, minimum=0.0, maximum=1.0),
+        }
+    )
     _SCHEMA = MappingProxyType(
         {
             "seed": _Key("int", 0, minimum=0),
@@ -232,8 +279,11 @@ class DemandSpec:
         """Validate a ``[demand]`` table."""
         if not isinstance(raw, Mapping):
             raise StudyError(path, raw, "must be a table")
-        kind = _value(raw.get("kind", "segments"), f"{path}.kind", _Key("str", choices=("segments", "od")))
+        kind = _value(raw.get("kind", "segments"), f"{path}.kind", _Key("str", choices=("segments", "od", "file")))
         rest = {k: v for k, v in raw.items() if k not in ("segments", "kind")}
+        if kind == "file":
+            _require("segments" not in raw, f"{path}.segments", raw.get("segments"), 'not used when kind = "file"')
+            return cls(segments=(), kind="file", **_table(rest, path, cls._FILE_SCHEMA))
         schema = {**cls._SCHEMA, **cls._OD_SCHEMA, "segments": _Key("str"), "kind": _Key("str")}
         for key in rest:
             if key not in schema:
@@ -297,7 +347,15 @@ class SitesSpec:
     ----------
     kind
         ``"service_stores"`` (:func:`swapnet.synthetic.service_store_sites`, weighted by demand) or
-        ``"nodes"`` (every network node is a candidate, e.g. interchanges of a highway network).
+        ``"nodes"`` (every network node is a candidate, e.g. interchanges of a highway network) or
+        ``"file"`` (your stores: CSV or GeoJSON, see :func:`swapnet.io.read_sites`).
+    path
+        The sites file (``kind = "file"``), relative to the study file's folder. Columns ``id``,
+        ``lon``/``lat`` (or ``x``/``y`` in the network's coordinates), optional ``name``, ``fixed_cost``,
+        ``grid_kw``, ``max_batteries``, ``existing`` (already open: kept open by the siting).
+    max_snap_m
+        Largest distance from a site to its nearest node, metres (default 500); sites farther away are an
+        error that lists them.
     n
         Number of candidate sites (``service_stores``: required, positive, at most the number of nodes).
     seed
@@ -307,12 +365,16 @@ class SitesSpec:
     kind: str = "service_stores"
     n: int | None = 60
     seed: int = 0
+    path: str | None = None
+    max_snap_m: float = 500.0
 
     _SCHEMA = MappingProxyType(
         {
-            "kind": _Key("str", "service_stores", choices=("service_stores", "nodes")),
+            "kind": _Key("str", "service_stores", choices=("service_stores", "nodes", "file")),
             "n": _Key("int", None, minimum=1, nullable=True),
             "seed": _Key("int", 0, minimum=0),
+            "path": _Key("str", None, nullable=True),
+            "max_snap_m": _Key("float", 500.0, minimum=0.0, exclusive=True),
         }
     )
 
@@ -320,7 +382,14 @@ class SitesSpec:
     def parse(cls, raw: Any, path: str = "sites") -> SitesSpec:
         """Validate a ``[sites]`` table."""
         v = _table(raw, path, cls._SCHEMA)
-        if v["kind"] == "service_stores":
+        if v["kind"] == "file":
+            _require(v["path"] is not None, f"{path}.path", None, 'required when kind = "file"')
+            _require(v["n"] is None, f"{path}.n", v["n"], 'not used when kind = "file" (every row is a candidate)')
+        else:
+            _require(v["path"] is None, f"{path}.path", v["path"], 'only used when kind = "file"')
+        if v["kind"] == "file":
+            pass
+        elif v["kind"] == "service_stores":
             _require(v["n"] is not None, f"{path}.n", None, 'required when kind = "service_stores"')
         else:
             _require(v["n"] is None, f"{path}.n", v["n"], 'not used when kind = "nodes" (every node is a candidate)')
@@ -362,7 +431,15 @@ class TariffSpec:
     Attributes
     ----------
     kind
-        ``"guangdong"`` (:meth:`swapnet.tariff.TouTariff.guangdong`).
+        ``"guangdong"`` (:meth:`swapnet.tariff.TouTariff.guangdong`) or ``"table"`` (your own prices:
+        :meth:`swapnet.tariff.TouTariff.read_csv` of ``path``, or the 24 ``prices``).
+    path
+        ``kind = "table"``: a CSV with ``hour,price[,period]`` (24 rows) or ``period,price,start,end``
+        rows, relative to the study file's folder.
+    prices
+        ``kind = "table"``: 24 prices, CNY/kWh, for hours 0..23 (instead of ``path``).
+    demand_charge_cny_per_kw_month
+        Demand charge, CNY per kW of monthly peak (both kinds; default 0).
     flat_price
         Flat-period price, CNY/kWh (non-negative).
     critical_peak
@@ -372,15 +449,60 @@ class TariffSpec:
     kind: str = "guangdong"
     flat_price: float = 0.52
     critical_peak: bool = False
+    path: str | None = None
+    prices: tuple[float, ...] | None = None
+    demand_charge_cny_per_kw_month: float = 0.0
 
     _SCHEMA = MappingProxyType(
         {
-            "kind": _Key("str", "guangdong", choices=("guangdong",)),
+            "kind": _Key("str", "guangdong", choices=("guangdong", "table")),
             "flat_price": _Key("float", 0.52, minimum=0.0),
             "critical_peak": _Key("bool", False),
+            "path": _Key("str", None, nullable=True),
+            "demand_charge_cny_per_kw_month": _Key("float", 0.0, minimum=0.0),
         }
     )
 
-    def build(self) -> TouTariff:
-        """The :class:`~swapnet.tariff.TouTariff`."""
-        return TouTariff.guangdong(self.flat_price, critical_peak=self.critical_peak)
+    @classmethod
+    def parse(cls, raw: Any, path: str = "tariff") -> TariffSpec:
+        """Validate a ``[tariff]`` table (``prices`` is a list of 24 numbers)."""
+        if not isinstance(raw, Mapping):
+            raise StudyError(path, raw, "must be a table")
+        prices_raw = raw.get("prices")
+        v = _table({k: x for k, x in raw.items() if k != "prices"}, path, cls._SCHEMA)
+        prices: tuple[float, ...] | None = None
+        if v["kind"] == "table":
+            _require(
+                (v["path"] is None) != (prices_raw is None),
+                f"{path}.path",
+                v["path"],
+                'kind = "table" needs a price table: path (CSV) or prices (24 hourly prices), one of them',
+            )
+            if prices_raw is not None:
+                ok = isinstance(prices_raw, list) and len(prices_raw) == 24
+                ok = ok and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in prices_raw)
+                _require(ok, f"{path}.prices", prices_raw, "must be a list of 24 numbers (CNY/kWh, hours 0..23)")
+                prices = tuple(float(x) for x in prices_raw)
+                bad = [k for k, x in enumerate(prices) if not (x >= 0 and x < float("inf"))]
+                _require(
+                    not bad, f"{path}.prices[{bad[0] if bad else 0}]", prices_raw, "must be finite and non-negative"
+                )
+        else:
+            for key, val in (("path", v["path"]), ("prices", prices_raw)):
+                _require(val is None, f"{path}.{key}", val, 'only used when kind = "table"')
+        return cls(**v, prices=prices)
+
+    def build(self, base: Path | None = None) -> TouTariff:
+        """The :class:`~swapnet.tariff.TouTariff` (``base``: folder that relative paths start from)."""
+        dc = self.demand_charge_cny_per_kw_month
+        if self.kind == "table":
+            if self.prices is not None:
+                return TouTariff(self.prices, demand_charge_cny_per_kw_month=dc, name="table")
+            assert self.path is not None
+            p = Path(self.path)
+            full = p if p.is_absolute() or base is None else base / p
+            try:
+                return TouTariff.read_csv(full, demand_charge_cny_per_kw_month=dc)
+            except InvalidInputError as e:
+                raise StudyError("tariff.path", str(full), str(e)) from None
+        return TouTariff.guangdong(self.flat_price, critical_peak=self.critical_peak, demand_charge_cny_per_kw_month=dc)

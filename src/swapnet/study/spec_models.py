@@ -9,7 +9,7 @@ from typing import Any
 
 from swapnet.economics import BaaSPlan
 from swapnet.errors import InvalidInputError
-from swapnet.study._schema import FLOW_MODELS, PLAN_PRESETS, StudyError, _Key, _require, _table
+from swapnet.study._schema import FLOW_MODELS, MATRIX_MODELS, PLAN_PRESETS, StudyError, _Key, _require, _table
 
 
 @dataclass(frozen=True)
@@ -21,11 +21,13 @@ class SitingSpec:
     model
         ``"size_stations"`` (open and size stations to serve the peak hour within ``service_km``),
         ``"p_median"`` (open ``p`` stations closest to demand, built to the design as it is),
+        ``"set_cover"`` (the fewest/cheapest stations putting all demand within ``service_km``),
+        ``"max_coverage"`` (open ``p`` stations covering the most demand within ``service_km``),
         ``"flow_refueling"`` (FRLM, Kuby & Lim 2005: open ``p`` stations refuelling the most trips of
         range ``range_km``) or ``"flow_capturing"`` (FCLM, Hodgson 1990: open ``p`` stations on the paths
         of the most trips).
     service_km
-        Service distance, km (``size_stations``; positive).
+        Service distance, km (``size_stations``, ``set_cover``, ``max_coverage``; positive).
     p
         Number of stations (``p_median`` and the flow models; at most the number of candidates).
     max_stations
@@ -57,7 +59,7 @@ class SitingSpec:
 
     _SCHEMA = MappingProxyType(
         {
-            "model": _Key("str", "size_stations", choices=("size_stations", "p_median", *FLOW_MODELS)),
+            "model": _Key("str", "size_stations", choices=("size_stations", *MATRIX_MODELS, *FLOW_MODELS)),
             "service_km": _Key("float", None, minimum=0.0, exclusive=True, nullable=True),
             "p": _Key("int", None, minimum=1, nullable=True),
             "max_stations": _Key("int", None, minimum=1, nullable=True),
@@ -74,9 +76,13 @@ class SitingSpec:
         """Validate a ``[siting]`` table."""
         v = _table(raw, path, cls._SCHEMA)
         model = v["model"]
-        if model == "size_stations":
-            _require(v["service_km"] is not None, f"{path}.service_km", None, 'required when model = "size_stations"')
-        else:
+        if model in ("size_stations", "set_cover", "max_coverage"):
+            _require(v["service_km"] is not None, f"{path}.service_km", None, f'required when model = "{model}"')
+        if model == "set_cover":
+            _require(
+                v["p"] is None, f"{path}.p", v["p"], 'not used when model = "set_cover" (it opens as few as it needs)'
+            )
+        elif model != "size_stations":
             _require(v["p"] is not None, f"{path}.p", None, f'required when model = "{model}"')
         if model == "flow_refueling":
             _require(v["range_km"] is not None, f"{path}.range_km", None, 'required when model = "flow_refueling"')

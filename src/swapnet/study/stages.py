@@ -13,6 +13,9 @@ from swapnet.assets import BatteryPack, CandidateSites, StationDesign
 from swapnet.demand import NodeDemand
 from swapnet.economics import OperatorCase
 from swapnet.flows import ODFlows
+from swapnet.io.demand_files import DemandFile
+from swapnet.io.graphs import NetworkFile
+from swapnet.io.sites import SiteFile
 from swapnet.network import RoadNetwork
 from swapnet.siting import SitingPlan
 from swapnet.stations import Station
@@ -41,6 +44,9 @@ class Inputs:
     all_trips_per_day: float = 0.0
     short_trips_per_day: float = 0.0
     described: str = ""
+    network_file: NetworkFile | None = None
+    sites_file: SiteFile | None = None
+    demand_file: DemandFile | None = None
 
 
 @dataclass(frozen=True, eq=False)
