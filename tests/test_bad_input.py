@@ -235,14 +235,14 @@ def test_cli_report_folder_is_swapped_in_whole(tmp_path: Path, monkeypatch: pyte
 
         return write
 
-    monkeypatch.setattr(spec, "write_report", writer("one", None))
+    monkeypatch.setattr(spec, "write_study_report", writer("one", None))
     assert main(["study", "run", str(study), "-o", str(out), "-q"]) == 0
-    monkeypatch.setattr(spec, "write_report", writer("two", 2))
+    monkeypatch.setattr(spec, "write_study_report", writer("two", 2))
     with pytest.raises(KeyboardInterrupt):
         main(["study", "run", str(study), "-o", str(out), "-q"])
     assert {p.read_text() for p in out.glob("*.*") if p.name[0] != "."} == {"one"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "study.toml"]
-    monkeypatch.setattr(spec, "write_report", writer("three", None))
+    monkeypatch.setattr(spec, "write_study_report", writer("three", None))
     assert main(["study", "run", str(study), "-o", str(out), "-q"]) == 0
     assert {p.read_text() for p in out.glob("*.*") if p.name[0] != "."} == {"three"}
 
@@ -592,10 +592,10 @@ def _bad_type_cases() -> list[tuple[str, object, str]]:
         return Station("s", 1, **{"batteries": 4, "chargers": 2, "charger_kw": 60.0, "grid_kw": 200.0, **kw})
 
     return [
-        ("from_networkx length 'abc'", lambda: RoadNetwork.from_networkx(nx_graph(length="abc")), "length='abc'"),
-        ("from_networkx y='north'", lambda: RoadNetwork.from_networkx(nx_graph(y="north")), "node 1.y='north'"),
+        ("from_networkx length 'abc'", lambda: RoadNetwork.from_networkx(nx_graph(length="abc"), length_unit="km"), "length='abc'"),
+        ("from_networkx y='north'", lambda: RoadNetwork.from_networkx(nx_graph(y="north"), length_unit="km"), "node 1.y='north'"),
         ("from_networkx scale=-1", lambda: RoadNetwork.from_networkx(nx_graph(), scale=-1), "scale=-1"),
-        ("from_networkx self-loop", lambda: RoadNetwork.from_networkx(nx_graph(loop=True)), "self-loop"),
+        ("from_networkx self-loop", lambda: RoadNetwork.from_networkx(nx_graph(loop=True), length_unit="km"), "self-loop"),
         ("ODFlows volumes ['abc']", lambda: ODFlows([1], [2], ["abc"]), "volumes"),
         ("p_median p='abc'", lambda: p_median(C, w, "abc"), "p='abc'"),
         ("p_median p=True", lambda: p_median(C, w, True), "p=True"),
