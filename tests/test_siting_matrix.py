@@ -110,11 +110,18 @@ def test_capacitated_p_median_hand_solved() -> None:
     w = np.array([3.0, 3.0, 1.0])
     free = p_median(C, w, 2)
     assert free.objective == 3 * 4
-    cap = p_median(C, w, 2, capacities=[4.0, 4.0], options=EXACT).verify()
+    cap = p_median(C, w, 2, capacity=[4.0, 4.0], options=EXACT).verify()
     assert cap.objective == 3 * 6
     assert cap.assignment["site"].tolist() == [0, 1, 1]
     with pytest.raises(InfeasibleError, match="capacities"):
-        p_median(C, w, 1, capacities=[4.0, 4.0])
+        p_median(C, w, 1, capacity=[4.0, 4.0])
+    # the old keyword still works, with a deprecation warning
+    with pytest.warns(DeprecationWarning, match="capacity="):
+        old = p_median(C, w, 2, capacities=[4.0, 4.0], options=EXACT)
+    assert old.objective == cap.objective
+    # loads fill capacity, weights price the distance: unit weights, loads 3, 3, 1
+    plain = p_median(C, None, 2, capacity=4.0, loads=w, options=EXACT).verify()
+    assert plain.objective == 6 and plain.assignment["site"].tolist() == [0, 1, 1]
 
 
 @st.composite
@@ -201,7 +208,7 @@ def test_pyomo_form_has_same_optimum(model: str) -> None:
     elif model == "p_median":
         plan = p_median(C, w, 2, options=EXACT)
     else:
-        plan = p_median(C, w, 3, capacities=np.full(5, w.sum() / 2), options=EXACT)
+        plan = p_median(C, w, 3, capacity=np.full(5, w.sum() / 2), options=EXACT)
     value, _ = solve_pyomo(plan.to_pyomo(), EXACT)
     assert value == pytest.approx(plan.objective, rel=1e-7)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -413,11 +414,13 @@ def p_median(
     p: int,
     *,
     fixed: Iterable[Hashable] | None = None,
-    capacities: ArrayLike | None = None,
+    capacity: ArrayLike | None = None,
+    loads: ArrayLike | None = None,
     demand: Any = None,
     candidates: Any = None,
     options: SolveOptions | None = None,
     method: str = "milp",
+    capacities: ArrayLike | None = None,
 ) -> SitingPlan:
     r"""p-median: open ``p`` sites minimising demand-weighted cost to the nearest open site.
 
@@ -443,8 +446,9 @@ def p_median(
     when the time budget left is below ``nonzeros / 10,000`` seconds (the plan is
     then the heuristic one with the Lagrangian bound, status ``TIME_LIMIT``).
 
-    Capacitated (``capacities`` given): single assignment,
-    :math:`\sum_j x_{ij} = 1`, :math:`\sum_i w_i x_{ij} \le Q_j y_j`,
+    Capacitated (``capacity`` given): single assignment,
+    :math:`\sum_j x_{ij} = 1`, :math:`\sum_i l_i x_{ij} \le Q_j y_j` (loads
+    :math:`l`, default the weights),
     :math:`x_{ij} \le y_j`, :math:`x, y` binary.
 
     Parameters
@@ -457,8 +461,14 @@ def p_median(
         Number of sites to open (fixed sites count).
     fixed
         Sites that must be open.
+    capacity
+        Per-site capacity (one value for every site, or one per site) in load units (capacitated variant).
+    loads
+        Capacity each demand uses when ``capacity`` is given (default: its weight). With
+        ``weights=None`` and ``loads=demand`` the objective is the plain sum of costs, as in
+        Osman & Christofides' capacitated p-median.
     capacities
-        Per-site capacity in weight units (capacitated variant).
+        Deprecated name of ``capacity``.
     demand, candidates, options
         As in :func:`set_cover`.
     method
@@ -480,7 +490,15 @@ def p_median(
     assert pp is not None
     opts = default_options(options)
     if capacities is not None:
-        return _cap_p_median(C, w, pp, fx, capacities, dlab, slab, opts, method, t0)
+        warnings.warn("p_median(capacities=) is deprecated; use capacity=", DeprecationWarning, stacklevel=2)
+        if capacity is not None:
+            raise InvalidInputError("capacities", capacities, "give capacity= only (capacities is its old name)")
+        capacity = capacities
+    if capacity is not None:
+        ld = w if loads is None else as_weights(loads, n, "loads")
+        return _cap_p_median(C, w, ld, pp, fx, capacity, dlab, slab, opts, method, t0)
+    if loads is not None:
+        raise InvalidInputError("loads", "given", "only means something with capacity=")
     unreachable = ~np.isfinite(C).any(axis=1) & (w > 0)
     if unreachable.any():
         first = dlab[int(np.flatnonzero(unreachable)[0])]
@@ -1004,6 +1022,7 @@ def _radius_start(lm: LinearModel, S: _Sorted, mask: NDArray[np.bool_], K: IntAr
 def _cap_p_median(
     C: FloatArray,
     w: FloatArray,
+    ld: FloatArray,
     p: int,
     fx: IntArray,
     capacities: ArrayLike,
@@ -1018,13 +1037,13 @@ def _cap_p_median(
     if Q.size == 1:
         Q = np.full(m, float(Q[0]))
     if Q.size != m or not np.isfinite(Q).all() or (Q < 0).any():
-        raise InvalidInputError("capacities", Q.tolist()[:5], f"needs {m} finite non-negative capacities")
+        raise InvalidInputError("capacity", Q.tolist()[:5], f"needs {m} finite non-negative capacities")
     if method != "milp":
         raise InvalidInputError("method", method, "the capacitated p-median supports only 'milp'")
     top = np.sort(Q)[::-1][:p].sum()
-    if top < w.sum() - 1e-9:
+    if top < ld.sum() - 1e-9:
         raise InfeasibleError(
-            f"capacitated p-median infeasible: the {p} largest capacities total {top:g} < demand {w.sum():g}"
+            f"capacitated p-median infeasible: the {p} largest capacities total {top:g} < demand {ld.sum():g}"
         )
     ii, jj = np.nonzero(np.isfinite(C))
     k = ii.size
@@ -1042,7 +1061,7 @@ def _cap_p_median(
         )  # fmt: skip
         lm.add_constraints(
             "capacity", rows=np.concatenate([jj, np.arange(m)]), cols=np.concatenate([x.index, y.index]),
-            vals=np.concatenate([w[ii], -Q]), hi=0.0, n=m,
+            vals=np.concatenate([ld[ii], -Q]), hi=0.0, n=m,
         )  # fmt: skip
         lm.add_constraints("count", rows=np.zeros(m, dtype=np.int64), cols=y.index, vals=1.0, lo=p, hi=p, n=1)
         return lm
@@ -1078,7 +1097,7 @@ def _cap_p_median(
         js = np.array([pos[s] for s in sites])
         if not chosen[js].all():
             problems.append("a demand is assigned to a closed site")
-        load = np.bincount(js, weights=w, minlength=m)
+        load = np.bincount(js, weights=ld, minlength=m)
         over = load > Q + tol * np.maximum(1.0, Q)
         if over.any():
             j = int(np.flatnonzero(over)[0])
