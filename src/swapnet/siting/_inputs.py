@@ -15,6 +15,23 @@ from swapnet.network import RoadNetwork
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
+MAX_MAGNITUDE = 1e100
+"""Largest finite cost, weight or capacity accepted: beyond it weighted sums overflow or lose all
+precision (HiGHS treats 1e20 as infinite; models are scaled internally, but not past double range)."""
+
+
+def check_magnitude(a: FloatArray, name: str) -> None:
+    """Refuse finite entries of ``a`` above :data:`MAX_MAGNITUDE`, naming the entry (``name[i, j]``)."""
+    big = np.isfinite(a) & (np.abs(a) > MAX_MAGNITUDE)
+    if big.any():
+        idx = tuple(int(v[0]) for v in np.nonzero(big))
+        where = ", ".join(map(str, idx))
+        raise InvalidInputError(
+            f"{name}[{where}]",
+            float(a[idx]),
+            f"magnitude above {MAX_MAGNITUDE:g} cannot be solved safely; rescale the unit",
+        )
+
 
 def as_cost_matrix(
     cost: Any,
@@ -64,6 +81,7 @@ def _check_matrix(m: FloatArray, name: str) -> FloatArray:
         raise InvalidInputError(
             f"{name}[{i}, {j}]", float(m[i, j]), "costs must be non-negative numbers (inf = unreachable)"
         )
+    check_magnitude(m, name)
     return np.ascontiguousarray(m, dtype=np.float64)
 
 
@@ -80,6 +98,7 @@ def as_weights(weights: Any, n: int, name: str = "weights", *, demand: Any = Non
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
         raise InvalidInputError(f"{name}[{k}]", float(w[k]), "weights must be finite and non-negative")
+    check_magnitude(w, name)
     return w
 
 
@@ -96,6 +115,7 @@ def as_site_costs(site_costs: ArrayLike | None, m: int, *, candidates: Any = Non
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
         raise InvalidInputError(f"site_costs[{k}]", float(c[k]), "site costs must be finite and non-negative")
+    check_magnitude(c, "site_costs")
     return c
 
 

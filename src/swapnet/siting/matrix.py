@@ -28,12 +28,14 @@ from numpy.typing import ArrayLike, NDArray
 
 from swapnet.errors import InfeasibleError, InvalidInputError
 from swapnet.optim import LinearModel, SolveOptions, SolveReport, SolveStatus
+from swapnet.optim.model import proven, rel_gap
 from swapnet.siting._budget import Budget
 from swapnet.siting._inputs import (
     as_cost_matrix,
     as_site_costs,
     as_weights,
     check_p,
+    check_magnitude,
     check_radius,
     cover_matrix,
     fixed_indices,
@@ -244,7 +246,8 @@ def _greedy_cover(A: sp.csr_matrix, c: FloatArray, fx: IntArray) -> NDArray[np.b
     while uncovered.any():
         gain = AT @ uncovered.astype(np.float64)
         gain[chosen] = 0.0
-        ratio = np.where(gain > 0, c / np.maximum(gain, 1e-300), np.inf)
+        ratio = np.full(m, np.inf)
+        np.divide(c, gain, out=ratio, where=gain > 0)
         j = int(np.argmin(ratio))
         if not np.isfinite(ratio[j]):
             break
@@ -729,13 +732,13 @@ def _interchange(S: _Sorted, w: FloatArray, mask: NDArray[np.bool_], fx: IntArra
         delta = G[None, :] + loss[mv][:, None] - extra
         delta[:, mask] = np.inf
         k = int(np.argmin(delta))
-        if not delta.flat[k] < -1e-9 * max(1.0, abs(value)):
+        if not delta.flat[k] < -1e-12 * abs(value):
             break
         out_site, in_site = int(mv[k // m]), int(k % m)
         trial = mask.copy()
         trial[out_site], trial[in_site] = False, True
         new_value = S.value(w, trial)
-        if not new_value < value - 1e-12 * max(1.0, abs(value)):  # rounding: the formula promised a gain
+        if not new_value < value - 1e-14 * abs(value):  # rounding: the formula promised a gain
             break
         mask, value = trial, new_value
         movable[out_site], movable[in_site] = False, True
@@ -798,7 +801,7 @@ def _lagrangian(
         chosen = np.zeros(m, dtype=bool)
         chosen[np.argsort(score, kind="stable")[:p]] = True
         L = float(lam.sum() + rho[chosen].sum())
-        if L > best_L + 1e-9 * max(1.0, abs(best_L) if np.isfinite(best_L) else 1.0):
+        if L > best_L + 1e-12 * (abs(best_L) if np.isfinite(best_L) else 1.0):
             best_L, best_lam, stall = L, lam.copy(), 0
         else:
             stall += 1
@@ -806,7 +809,7 @@ def _lagrangian(
                 theta, stall = theta / 2.0, 0
         if it > _LAG_WARMUP:
             freq += chosen
-        if ub - best_L <= max(rel_gap, 1e-9) * max(1.0, abs(ub)) or theta < _LAG_MIN_STEP:
+        if ub - best_L <= max(rel_gap, 1e-9) * abs(ub) or theta < _LAG_MIN_STEP:
             break
         # subgradient: 1 - number of chosen sites demand i is assigned to (those with w_i d_ij < lambda_i)
         g = 1.0 - (S.rank[:, np.flatnonzero(chosen)] < t[:, None]).sum(axis=1)
@@ -862,9 +865,9 @@ def _radius_solve(
     best_val = _median_value(Cs, ws, best)
 
     def heuristic_report(status: SolveStatus) -> SolveReport:
-        gap = abs(best_val - lag_bound) / max(abs(best_val), 1e-9) if np.isfinite(lag_bound) else float("inf")
+        gap = rel_gap(best_val, lag_bound)
         if status != SolveStatus.FEASIBLE:
-            status = SolveStatus.OPTIMAL if gap <= opts.mip_gap else SolveStatus.TIME_LIMIT
+            status = SolveStatus.OPTIMAL if proven(best_val, lag_bound, opts.mip_gap) else SolveStatus.TIME_LIMIT
         return SolveReport(
             status=status, objective=best_val, bound=lag_bound, gap=gap, build_seconds=time.perf_counter() - t0,
             solve_seconds=0.0, n_rows=0, n_cols=0, n_nonzeros=0, n_integer=0,
@@ -872,7 +875,7 @@ def _radius_solve(
 
     if relax:
         return best, heuristic_report(SolveStatus.FEASIBLE), None, info
-    lag_gap_ok = best_val - lag_bound <= opts.mip_gap * max(abs(best_val), 1e-9)
+    lag_gap_ok = proven(best_val, lag_bound, opts.mip_gap)
     if lag_gap_ok or budget.expired(0.05):
 
         def build_full() -> LinearModel:  # no MIP was needed: the full radius model (every level)
@@ -880,9 +883,14 @@ def _radius_solve(
 
         return best, heuristic_report(SolveStatus.TIME_LIMIT), build_full, {**info, "mip_iterations": 0}
 
-    finite_lv = S.finite_lv
+    # an optimal plan serves every demand at a weighted cost of at most the incumbent's value V, so the
+    # levels beyond V / w_i are dropped and demand i must be served within them: the model's costs then
+    # span at most [0, V], which keeps them within the solver's tolerances however the input is scaled
+    t_inc = _row_count_below(S.srt, best_val / ws * (1 + 1e-12), strict=False)
+    lim = np.minimum(S.finite_lv, S.lvl[rows, np.clip(t_inc - 1, 0, m - 1)].astype(np.int64) + 1)
+    finite_lv = lim
     # initial truncation: the level of the start plan's cost (+1 so that it is costed exactly), widened
-    k0 = S.level_of_open(start) + 1
+    k0 = np.minimum(S.level_of_open(best) + 1, finite_lv)
     K = np.minimum(np.maximum(2 * k0, k0 + 8), finite_lv)  # LP solutions spread wider than integer ones
     # the multipliers say how far each demand may look: in an optimal LP solution demand i pays at
     # most lambda_i, so levels with w_i * D > lambda_i are rarely needed
@@ -898,12 +906,12 @@ def _radius_solve(
     mip_iter = 0
     size = (0, 0, 0, 0)
     sol = None
-    proven = False
+    done = False
     while not budget.expired(0.05):
         mip_iter += 1
         # make sure the warm start is costed exactly
         K = np.maximum(K, np.minimum(S.level_of_open(x0) + 1, finite_lv))
-        lm = _radius_model(S, ws, K, p, fx)
+        lm = _radius_model(S, ws, K, p, fx, lim)
         nnz = lm.n_entries
         size = (lm.n_rows, lm.n_cols, nnz, m)
         if budget.left() < nnz / _MIP_NNZ_PER_SECOND:
@@ -922,30 +930,28 @@ def _radius_solve(
         if sol.status != SolveStatus.OPTIMAL:
             break
         if not short.any():
-            proven = True
+            done = True
             break
         K = np.where(short, np.minimum(np.maximum(2 * K, K + 4), finite_lv), K)
     Kf = K.copy()
 
     def build() -> LinearModel:
-        return _radius_model(S, ws, Kf, p, fx)
+        return _radius_model(S, ws, Kf, p, fx, lim)
 
     info.update(levels_used=int(K.sum()), levels_total=int(S.lvl[:, -1].sum()) + ns, mip_iterations=mip_iter)
     true_val = _median_value(Cs, ws, x0)
     bound = lag_bound
     if sol is not None and np.isfinite(sol.report.bound):
         bound = max(bound, min(sol.report.bound, true_val))
-    if proven:
+    if done:  # the truncated model's bound is the full model's: no demand needs a further level
         assert sol is not None
-        status, bound = SolveStatus.OPTIMAL, sol.report.bound
-    else:
-        gap_ok = true_val - bound <= opts.mip_gap * max(abs(true_val), 1e-9)
-        status = SolveStatus.OPTIMAL if gap_ok else SolveStatus.TIME_LIMIT
+        bound = max(lag_bound, min(sol.report.bound, true_val))
+    status = SolveStatus.OPTIMAL if proven(true_val, bound, opts.mip_gap) else SolveStatus.TIME_LIMIT
     n_rows, n_cols, nnz, n_int = (
         (sol.report.n_rows, sol.report.n_cols, sol.report.n_nonzeros, sol.report.n_integer) if sol else size
     )
     report = SolveReport(
-        status=status, objective=true_val, bound=bound, gap=abs(true_val - bound) / max(abs(true_val), 1e-9),
+        status=status, objective=true_val, bound=bound, gap=rel_gap(true_val, bound),
         build_seconds=time.perf_counter() - t0 - solve_total, solve_seconds=solve_total, n_rows=n_rows,
         n_cols=n_cols, n_nonzeros=nnz, n_integer=n_int,
     )  # fmt: skip
@@ -956,8 +962,15 @@ _MIP_NNZ_PER_SECOND = 10_000.0
 """The p-median MIP is only attempted with at least ``nonzeros / this`` seconds left in the budget."""
 
 
-def _radius_model(S: _Sorted, w: FloatArray, K: IntArray, p: int, fx: IntArray) -> LinearModel:
-    """The radius formulation truncated to levels ``0 .. K_i - 1`` of each demand (prefixes of the sorted rows)."""
+def _radius_model(
+    S: _Sorted, w: FloatArray, K: IntArray, p: int, fx: IntArray, lim: IntArray | None = None
+) -> LinearModel:
+    """The radius formulation truncated to levels ``0 .. K_i - 1`` of each demand (prefixes of the sorted rows).
+
+    ``lim`` (default: the finite levels) is the number of levels demand ``i`` may use at all; a demand
+    with ``K_i >= lim_i`` must be served within its first ``lim_i`` levels.
+    """
+    lim = S.finite_lv if lim is None else lim
     ns, m = S.shape
     lm = LinearModel("p_median")
     lb = np.zeros(m)
@@ -997,7 +1010,7 @@ def _radius_model(S: _Sorted, w: FloatArray, K: IntArray, p: int, fx: IntArray) 
     lm.add_constraints("radius", rows=rows, cols=cols, vals=vals, lo=lo, n=nz)
     # demands that cannot reach every site (inf costs) and whose levels are exhausted must be served within
     # their last finite level: sum_{j: d_ij <= D^{K-1}} y_j >= 1
-    must = np.flatnonzero((K >= S.finite_lv) & ~np.isfinite(S.srt[:, -1]))
+    must = np.flatnonzero((K >= lim) & (lim < S.lvl[:, -1].astype(np.int64) + 1))
     if must.size:
         mid = np.full(ns, -1, dtype=np.int64)
         mid[must] = np.arange(must.size, dtype=np.int64)
@@ -1038,6 +1051,7 @@ def _cap_p_median(
         Q = np.full(m, float(Q[0]))
     if Q.size != m or not np.isfinite(Q).all() or (Q < 0).any():
         raise InvalidInputError("capacity", Q.tolist()[:5], f"needs {m} finite non-negative capacities")
+    check_magnitude(Q, "capacity")
     if method != "milp":
         raise InvalidInputError("method", method, "the capacitated p-median supports only 'milp'")
     top = np.sort(Q)[::-1][:p].sum()
