@@ -9,7 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
-from swapnet.errors import InvalidInputError, UnknownNodeError
+from swapnet.errors import InfeasibleError, InvalidInputError, UnknownNodeError
 from swapnet.network import RoadNetwork
 
 FloatArray = NDArray[np.float64]
@@ -178,3 +178,55 @@ def merge_identical_rows(A: sp.csr_matrix, weights: FloatArray) -> tuple[sp.csr_
     firsts[rep[::-1]] = np.arange(A.shape[0])[::-1]
     merged = np.bincount(rep, weights=weights, minlength=len(keys))
     return A[firsts], np.asarray(merged, dtype=np.float64), rep
+
+
+UNREACHABLE_MODES = ("raise", "drop")
+
+
+def drop_unreachable(
+    C: FloatArray,
+    dlab: tuple[Hashable, ...],
+    unreachable: str,
+    *,
+    model: str,
+    weights: FloatArray | None = None,
+) -> NDArray[np.bool_]:
+    """Rows of ``C`` (demand points) that reach no candidate site (``inf`` in every column).
+
+    With ``unreachable="raise"`` such a row with positive weight raises :class:`InfeasibleError`
+    naming the demand; with ``"drop"`` the rows are returned so that the model leaves them out
+    (and reports them in ``details["dropped_demand"]``).
+    """
+    if unreachable not in UNREACHABLE_MODES:
+        raise InvalidInputError("unreachable", unreachable, "must be 'raise' or 'drop'")
+    out: NDArray[np.bool_] = np.asarray(~np.isfinite(C).any(axis=1))
+    if weights is not None and unreachable == "raise":
+        out = out & (weights > 0)
+    if unreachable == "raise" and out.any():
+        bad = [dlab[int(i)] for i in np.flatnonzero(out)]
+        raise InfeasibleError(
+            f"{model}: {len(bad)} demand point(s) reach no candidate site (disconnected network?), "
+            f"e.g. {bad[:5]!r}; pass unreachable='drop' to leave them out"
+        )
+    return out
+
+
+def dropped_details(dlab: tuple[Hashable, ...], drop: NDArray[np.bool_], w: FloatArray | None) -> dict[str, Any]:
+    """``details`` entries naming the dropped demand and its weight."""
+    idx = np.flatnonzero(drop)
+    return {
+        "dropped_demand": tuple(dlab[int(i)] for i in idx),
+        "dropped_weight": float(w[idx].sum()) if w is not None else float(idx.size),
+    }
+
+
+def check_dropped(C: FloatArray, drop: NDArray[np.bool_], dlab: tuple[Hashable, ...], plan_dropped: Any) -> list[str]:
+    """Verification: the plan names exactly the dropped rows, and each of them really reaches no site."""
+    problems = []
+    want = tuple(dlab[int(i)] for i in np.flatnonzero(drop))
+    if tuple(plan_dropped or ()) != want:
+        problems.append(f"dropped demand {tuple(plan_dropped or ())!r} != recomputed {want!r}")
+    reach = np.isfinite(C[drop]).any(axis=1) if drop.any() else np.zeros(0, dtype=bool)
+    if reach.any():
+        problems.append(f"dropped demand {want[int(np.flatnonzero(reach)[0])]!r} reaches a candidate site")
+    return problems

@@ -34,12 +34,12 @@ import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
-from swapnet.errors import InfeasibleError, InvalidInputError, SolverError
+from swapnet.errors import DisconnectedNetworkError, InfeasibleError, InvalidInputError, SolverError
 from swapnet.flows import ODFlows
 from swapnet.network import RoadNetwork
 from swapnet.optim import LinearModel, SolveOptions, SolveReport, SolveStatus
 from swapnet.siting._budget import Budget
-from swapnet.siting._inputs import as_site_costs, check_p, fixed_indices
+from swapnet.siting._inputs import UNREACHABLE_MODES, as_site_costs, check_p, fixed_indices
 from swapnet.siting.plan import SitingPlan, default_options
 
 __all__ = ["flow_capturing", "flow_refueling"]
@@ -1450,6 +1450,7 @@ def flow_capturing(
     candidates: Iterable[Hashable] | None = None,
     options: SolveOptions | None = None,
     method: str = "milp",
+    unreachable: str = "raise",
 ) -> SitingPlan:
     """Flow-capturing location model (FCLM, Hodgson 1990).
 
@@ -1483,6 +1484,12 @@ def flow_capturing(
         :class:`~swapnet.optim.SolveOptions`; ``time_limit`` is a budget for the whole call.
     method
         ``"milp"`` (exact, HiGHS, warm-started from the greedy solution) or ``"greedy"``.
+    unreachable
+        Flows without given paths whose origin cannot reach their destination (a
+        disconnected network): ``"raise"`` (default) raises
+        :class:`~swapnet.errors.DisconnectedNetworkError` naming one; ``"drop"`` leaves them out
+        and lists them in ``details["dropped_flows"]`` (``(origin, destination)`` pairs) with
+        ``details["dropped_volume"]``; the assignment has rows for the kept flows only.
 
     Returns
     -------
@@ -1501,6 +1508,7 @@ def flow_capturing(
     """
     t0 = time.perf_counter()
     method = _check_method(method)
+    flows_all, flows, dropped = _routable(network, flows, unreachable, round_trip=False)
     inst = _prepare(network, flows, p, budget, site_costs, fixed, candidates, round_trip=False)
     cov = _reduce(inst, _fclm_intervals(inst))
 
@@ -1508,7 +1516,7 @@ def flow_capturing(
         return _captured(inst, node_open)
 
     details = _details(inst, cov, None)
-    return _solve_and_plan(
+    plan = _solve_and_plan(
         inst,
         cov,
         _fclm_intervals,
@@ -1519,6 +1527,7 @@ def flow_capturing(
         t0=t0,
         details=details,
     )
+    return _with_dropped_flows(plan, network, flows_all, dropped)
 
 
 def flow_refueling(
@@ -1535,6 +1544,7 @@ def flow_refueling(
     swaps_per_trip: ArrayLike | None = None,
     options: SolveOptions | None = None,
     method: str = "milp",
+    unreachable: str = "raise",
 ) -> SitingPlan:
     """Flow-refuelling location model (FRLM, Kuby & Lim 2005) in arc-cover form (Capar et al. 2013).
 
@@ -1603,6 +1613,12 @@ def flow_refueling(
     method
         ``"milp"`` (exact, warm-started from greedy) or ``"greedy"`` (for the
         capacitated model: greedy sites, then the optimal service for them).
+    unreachable
+        Flows without given paths whose origin cannot reach their destination and back (a
+        disconnected network): ``"raise"`` (default) raises
+        :class:`~swapnet.errors.DisconnectedNetworkError` naming one; ``"drop"`` leaves them out
+        and lists them in ``details["dropped_flows"]`` (``(origin, destination)`` pairs) with
+        ``details["dropped_volume"]``; the assignment has rows for the kept flows only.
 
     Returns
     -------
@@ -1629,6 +1645,7 @@ def flow_refueling(
     R = _check_range(range_km)
     if capacity is None and swaps_per_trip is not None:
         raise InvalidInputError("swaps_per_trip", swaps_per_trip, "is only used together with capacity")
+    flows_all, flows, dropped = _routable(network, flows, unreachable, round_trip=True)
     inst = _prepare(network, flows, p, budget, site_costs, fixed, candidates, round_trip=True)
     iv = _frlm_intervals(inst, R)
     cp: _Capacity | None = None
@@ -1651,7 +1668,7 @@ def flow_refueling(
     def intervals(i: _Instance) -> _Intervals:
         return _frlm_intervals(i, R)
 
-    return _solve_and_plan(
+    plan = _solve_and_plan(
         inst,
         cov,
         intervals,
@@ -1663,6 +1680,79 @@ def flow_refueling(
         details=details,
         capacity=cp,
     )
+    return _with_dropped_flows(plan, network, flows_all, dropped)
+
+
+# ------------------------------------------------------------------ disconnected networks
+def _routable(
+    network: RoadNetwork, flows: ODFlows, unreachable: str, *, round_trip: bool
+) -> tuple[ODFlows, ODFlows, BoolArray]:
+    """Flows whose destination the origin cannot reach (and, for round trips, not back): raise or drop.
+
+    Only flows without given paths are checked; their shortest paths need the origin and the
+    destination in one (strongly) connected component. Returns ``(all flows, kept flows, dropped mask)``.
+    """
+    if unreachable not in UNREACHABLE_MODES:
+        raise InvalidInputError("unreachable", unreachable, "must be 'raise' or 'drop'")
+    none = np.zeros(len(flows), dtype=bool) if isinstance(flows, ODFlows) else np.zeros(0, dtype=bool)
+    if not isinstance(network, RoadNetwork) or not isinstance(flows, ODFlows) or flows.paths is not None:
+        return flows, flows, none
+    if network.is_connected():
+        return flows, flows, none
+    comp = network._components[1]  # component id per node (cached on the network)
+    o = network.index_of(flows.origins, field="flows.origins")
+    d = network.index_of(flows.destinations, field="flows.destinations")
+    # same component: reachable both ways; one way on a directed network: test reachability itself
+    bad = comp[o] != comp[d] if round_trip or not network.directed else ~np.isfinite(_pair_distances(network, o, d))
+    if not bad.any():
+        return flows, flows, none
+    k = int(np.flatnonzero(bad)[0])
+    if unreachable == "raise":
+        raise DisconnectedNetworkError(
+            f"flows.destinations[{k}]",
+            flows.destinations[k],
+            f"cannot be reached from origin {flows.origins[k]!r}{' and back' if round_trip else ''} "
+            f"({int(bad.sum())} flow(s) like it; disconnected network); pass unreachable='drop' to leave them out",
+        )
+    if bad.all():
+        raise InfeasibleError("no flow has a path from its origin to its destination (disconnected network)")
+    return flows, flows.select(~bad), bad
+
+
+def _pair_distances(network: RoadNetwork, o: IntArray, d: IntArray) -> FloatArray:
+    """Shortest-path length of each (origin, destination) pair of internal indices."""
+    uo, oi = np.unique(o, return_inverse=True)
+    ud, di = np.unique(d, return_inverse=True)
+    labels = network.labels
+    D = network.distances([labels[int(i)] for i in uo], [labels[int(i)] for i in ud])
+    out: FloatArray = D[oi, di]
+    return out
+
+
+def _with_dropped_flows(plan: SitingPlan, network: RoadNetwork, flows: ODFlows, dropped: BoolArray) -> SitingPlan:
+    """Record the dropped flows in ``details`` and make ``verify()`` re-check that they are unroutable."""
+    idx = np.flatnonzero(dropped)
+    pairs = tuple((flows.origins[int(i)], flows.destinations[int(i)]) for i in idx)
+    extra: dict[str, Any] = {"dropped_flows": pairs, "dropped_volume": float(np.asarray(flows.volumes)[idx].sum())}
+    inner = plan._verify
+    o = network.index_of([flows.origins[int(i)] for i in idx]) if idx.size else np.zeros(0, dtype=np.int64)
+    d = network.index_of([flows.destinations[int(i)] for i in idx]) if idx.size else np.zeros(0, dtype=np.int64)
+    round_trip = plan.model == "frlm"
+
+    def verify(p: SitingPlan, tol: float) -> list[str]:
+        problems = inner(p, tol) if inner is not None else []
+        if tuple(p.details.get("dropped_flows", ())) != pairs:
+            problems.append("the dropped flows differ from those recomputed")
+        if idx.size:
+            there = np.isfinite(_pair_distances(network, o, d))
+            if round_trip:
+                there &= np.isfinite(_pair_distances(network, d, o))
+            if there.any():
+                k = int(np.flatnonzero(there)[0])
+                problems.append(f"dropped flow {pairs[k]!r} has a path")
+        return problems
+
+    return dataclasses.replace(plan, details={**plan.details, **extra}, _verify=verify)
 
 
 # ------------------------------------------------------------------------------ capacity

@@ -34,10 +34,13 @@ from swapnet.siting._inputs import (
     as_cost_matrix,
     as_site_costs,
     as_weights,
+    check_dropped,
     check_magnitude,
     check_p,
     check_radius,
     cover_matrix,
+    drop_unreachable,
+    dropped_details,
     fixed_indices,
     merge_identical_rows,
 )
@@ -60,6 +63,7 @@ def set_cover(
     candidates: Any = None,
     options: SolveOptions | None = None,
     method: str = "milp",
+    unreachable: str = "raise",
 ) -> SitingPlan:
     r"""Location set covering problem (LSCP): the cheapest sites that cover every demand point.
 
@@ -88,6 +92,12 @@ def set_cover(
         returned with status ``TIME_LIMIT`` and its gap.
     method
         ``"milp"`` (exact) or ``"greedy"`` (Chvátal's cost-effectiveness greedy, then redundant sites dropped).
+    unreachable
+        Demand points that reach no candidate at all (``inf`` cost to every site, e.g. on a
+        disconnected network): ``"raise"`` (default) raises :class:`~swapnet.errors.InfeasibleError`
+        naming them; ``"drop"`` leaves them out of the model and lists them in
+        ``details["dropped_demand"]`` (``details["dropped_weight"]`` their total weight); the
+        assignment then has rows for the kept demand only.
 
     Returns
     -------
@@ -101,8 +111,9 @@ def set_cover(
         When some demand point has no candidate within ``radius`` (named in the message).
     """
     t0 = time.perf_counter()
-    C, dlab, slab = as_cost_matrix(cost, demand=demand, candidates=candidates)
+    C0, dlab0, slab = as_cost_matrix(cost, demand=demand, candidates=candidates)
     r = check_radius(radius)
+    C, dlab, _, drop = _reachable_part(C0, dlab0, None, unreachable, "set cover")
     n, m = C.shape
     c = as_site_costs(site_costs, m, candidates=candidates)
     fx = fixed_indices(fixed, slab)
@@ -139,9 +150,9 @@ def set_cover(
     return _finish(
         "lscp", open_mask, float(c[open_mask].sum()), report, t0, slab,
         _nearest_assignment(C, open_mask, dlab, slab, r), covered=float(n), method=method,
-        verify=verify, pyomo=pyomo, details={
+        verify=_with_dropped(verify, C0, drop, dlab0), pyomo=pyomo, details={
             "rows_after_merge": n_merged, "rows_after_dominance": Ar.shape[0],
-            "sites_after_dominance": int(keep_cols.sum()), "radius": r,
+            "sites_after_dominance": int(keep_cols.sum()), "radius": r, **dropped_details(dlab0, drop, None),
         },
     )  # fmt: skip
 
@@ -279,6 +290,7 @@ def max_coverage(
     candidates: Any = None,
     options: SolveOptions | None = None,
     method: str = "milp",
+    unreachable: str = "raise",
 ) -> SitingPlan:
     r"""Maximal covering location problem (MCLP): most demand within ``radius`` of an open site.
 
@@ -308,6 +320,8 @@ def max_coverage(
         As in :func:`set_cover`.
     method
         ``"milp"`` or ``"greedy"`` (largest marginal coverage, per unit cost under a budget).
+    unreachable
+        As in :func:`set_cover`.
 
     Returns
     -------
@@ -316,10 +330,11 @@ def max_coverage(
         ``demand``, ``weight``, ``site`` (nearest open), ``cost``, ``covered``.
     """
     t0 = time.perf_counter()
-    C, dlab, slab = as_cost_matrix(cost, demand=demand, candidates=candidates)
+    C0, dlab0, slab = as_cost_matrix(cost, demand=demand, candidates=candidates)
     r = check_radius(radius)
+    w0 = as_weights(weights, C0.shape[0], demand=demand)
+    C, dlab, w, drop = _reachable_part(C0, dlab0, w0, unreachable, "max coverage")
     n, m = C.shape
-    w = as_weights(weights, n, demand=demand)
     fx = fixed_indices(fixed, slab)
     p = check_p(p, m, fx.size)
     c = as_site_costs(site_costs, m, candidates=candidates)
@@ -376,8 +391,9 @@ def max_coverage(
     assign = _nearest_assignment(C, mask, dlab, slab, r)
     assign.insert(1, "weight", w)
     return _finish(
-        "mclp", mask, value, report, t0, slab, assign, covered=value, method=method, verify=verify, pyomo=pyomo,
-        details={"rows_after_merge": Ar.shape[0], "radius": r, "p": p, "budget": B},
+        "mclp", mask, value, report, t0, slab, assign, covered=value, method=method,
+        verify=_with_dropped(verify, C0, drop, dlab0), pyomo=pyomo,
+        details={"rows_after_merge": Ar.shape[0], "radius": r, "p": p, "budget": B, **dropped_details(dlab0, drop, w0)},
     )  # fmt: skip
 
 
@@ -424,6 +440,7 @@ def p_median(
     options: SolveOptions | None = None,
     method: str = "milp",
     capacities: ArrayLike | None = None,
+    unreachable: str = "raise",
 ) -> SitingPlan:
     r"""p-median: open ``p`` sites minimising demand-weighted cost to the nearest open site.
 
@@ -472,6 +489,10 @@ def p_median(
         Osman & Christofides' capacitated p-median.
     capacities
         Deprecated name of ``capacity``.
+    unreachable
+        As in :func:`set_cover`. Demand that reaches some candidate, but not from any ``p``
+        sites together (e.g. ``p`` smaller than the number of network components holding
+        demand), raises :class:`~swapnet.errors.InfeasibleError` naming it in either mode.
     demand, candidates, options
         As in :func:`set_cover`.
     method
@@ -485,9 +506,10 @@ def p_median(
         ``weight``, ``site``, ``cost``.
     """
     t0 = time.perf_counter()
-    C, dlab, slab = as_cost_matrix(cost, demand=demand, candidates=candidates)
-    n, m = C.shape
-    w = as_weights(weights, n, demand=demand)
+    C0, dlab0, slab = as_cost_matrix(cost, demand=demand, candidates=candidates)
+    w0 = as_weights(weights, C0.shape[0], demand=demand)
+    C, dlab, w, drop = _reachable_part(C0, dlab0, w0, unreachable, "p-median")
+    m = C.shape[1]
     fx = fixed_indices(fixed, slab)
     pp = check_p(p, m, fx.size)
     assert pp is not None
@@ -498,14 +520,12 @@ def p_median(
             raise InvalidInputError("capacities", capacities, "give capacity= only (capacities is its old name)")
         capacity = capacities
     if capacity is not None:
-        ld = w if loads is None else as_weights(loads, n, "loads")
-        return _cap_p_median(C, w, ld, pp, fx, capacity, dlab, slab, opts, method, t0)
+        ld = w if loads is None else as_weights(loads, C0.shape[0], "loads")[~drop]
+        plan = _cap_p_median(C, w, ld, pp, fx, capacity, dlab, slab, opts, method, t0)
+        return _dropped_plan(plan, C0, drop, dlab0, w0)
     if loads is not None:
         raise InvalidInputError("loads", "given", "only means something with capacity=")
-    unreachable = ~np.isfinite(C).any(axis=1) & (w > 0)
-    if unreachable.any():
-        first = dlab[int(np.flatnonzero(unreachable)[0])]
-        raise InfeasibleError(f"p-median infeasible: demand {first!r} reaches no candidate site")
+    _check_p_reach(C, w, pp, fx, dlab)
     if method not in ("milp", "heuristic"):
         raise InvalidInputError("method", method, "must be 'milp' or 'heuristic'")
     budget = Budget.of(opts, t0)
@@ -520,11 +540,14 @@ def p_median(
             solve_seconds=0.0, n_rows=0, n_cols=0, n_nonzeros=0, n_integer=0,
         )  # fmt: skip
     value = _median_value(C, w, mask)
-    details: dict[str, Any] = {"p": pp, **info}
+    details: dict[str, Any] = {"p": pp, **info, **dropped_details(dlab0, drop, w0)}
 
     def verify(plan: SitingPlan, tol: float) -> list[str]:
         chosen = _mask_of(plan.sites, slab)
         problems = _check_fixed(chosen, fx, slab) + _check_count_budget(chosen, np.ones(m), pp, None, tol)
+        reach = np.isfinite(C[:, chosen]).any(axis=1) | (w == 0) if chosen.any() else w == 0
+        if not reach.all():
+            problems.append(f"demand {dlab[int(np.flatnonzero(~reach)[0])]!r} is served by no open site")
         problems += _check_value("objective", plan.objective, _median_value(C, w, chosen), tol)
         return problems
 
@@ -533,7 +556,8 @@ def p_median(
     assign = assign.drop(columns="covered")
     return _finish(
         "p_median", mask, value, report, t0, slab, assign, covered=None,
-        method=method if method == "milp" else "greedy+interchange", verify=verify, pyomo=pyomo, details=details,
+        method=method if method == "milp" else "greedy+interchange", verify=_with_dropped(verify, C0, drop, dlab0),
+        pyomo=pyomo, details=details,
     )  # fmt: skip
 
 
@@ -1126,6 +1150,65 @@ def _cap_p_median(
 
 
 # -------------------------------------------------------------------- shared bits
+def _reachable_part(
+    C: FloatArray, dlab: tuple[Hashable, ...], w: FloatArray | None, unreachable: str, model: str
+) -> tuple[FloatArray, tuple[Hashable, ...], FloatArray, NDArray[np.bool_]]:
+    """The rows (demand) that reach some candidate, after :func:`drop_unreachable`; and the dropped mask."""
+    drop = drop_unreachable(C, dlab, unreachable, model=model, weights=w)
+    ww = np.ones(C.shape[0]) if w is None else w
+    if not drop.any():
+        return C, dlab, ww, drop
+    keep = ~drop
+    if not keep.any():
+        raise InfeasibleError(f"{model}: no demand point reaches a candidate site")
+    return C[keep], tuple(d for d, k in zip(dlab, keep, strict=True) if k), ww[keep], drop
+
+
+def _with_dropped(verify: Any, C0: FloatArray, drop: NDArray[np.bool_], dlab0: tuple[Hashable, ...]) -> Any:
+    """``verify`` plus the check that the dropped demand is exactly the unreachable demand."""
+
+    def both(plan: SitingPlan, tol: float) -> list[str]:
+        problems: list[str] = verify(plan, tol)
+        return problems + check_dropped(C0, drop, dlab0, plan.details.get("dropped_demand"))
+
+    return both
+
+
+def _dropped_plan(
+    plan: SitingPlan, C0: FloatArray, drop: NDArray[np.bool_], dlab0: tuple[Hashable, ...], w0: FloatArray
+) -> SitingPlan:
+    """``plan`` with the dropped demand recorded in its details and checked by its ``verify()``."""
+    return dataclasses.replace(
+        plan,
+        details={**plan.details, **dropped_details(dlab0, drop, w0)},
+        _verify=_with_dropped(plan._verify, C0, drop, dlab0) if plan._verify is not None else None,
+    )
+
+
+def _check_p_reach(C: FloatArray, w: FloatArray, p: int, fx: IntArray, dlab: tuple[Hashable, ...]) -> None:
+    """Raise when no ``p`` sites together reach every demand point of positive weight."""
+    pos = w > 0
+    F = np.isfinite(C[pos])
+    if F.all():
+        return
+    A = sp.csr_matrix(F.astype(np.float64))
+    Ar, _, _ = merge_identical_rows(A, np.ones(A.shape[0]))
+    ones = np.ones(C.shape[1])
+    need = int(_greedy_cover(Ar, ones, fx).sum())
+    if need > p:
+        mask, _, _ = _solve_cover(Ar, ones, fx, SolveOptions(mip_gap=0.0), "milp", time.perf_counter())
+        need = int(mask.sum())
+    if need > p:
+        reached = _greedy_coverage(A, np.ones(A.shape[0]), ones, fx, p, None)
+        miss = ~(F[:, reached].any(axis=1))
+        lab = [d for d, k in zip(dlab, pos, strict=True) if k]
+        bad = [lab[int(i)] for i in np.flatnonzero(miss)]
+        raise InfeasibleError(
+            f"p-median infeasible: no {p} sites reach every demand point (at least {need} are needed; "
+            f"disconnected network?); e.g. {bad[:5]!r} stay unreachable"
+        )
+
+
 def _check_budget(budget: float | None, c: FloatArray, fx: IntArray, p: int | None) -> float | None:
     if budget is None:
         if p is None:
@@ -1171,6 +1254,8 @@ def _check_fixed(chosen: NDArray[np.bool_], fx: IntArray, slab: tuple[Hashable, 
 
 
 def _check_value(name: str, got: float, want: float, tol: float) -> list[str]:
+    if not (np.isfinite(got) and np.isfinite(want)):
+        return [f"{name} {got!r} (recomputed {want!r}) is not a finite number"]
     if abs(got - want) > tol * max(1.0, abs(want)):
         return [f"{name} {got:.10g} != recomputed {want:.10g}"]
     return []
@@ -1234,6 +1319,8 @@ def _finish(
             gap = max(gap, 0.0)
         build, solve = report.build_seconds, report.solve_seconds
         details = {**details, "rows": report.n_rows, "cols": report.n_cols, "nonzeros": report.n_nonzeros}
+    if not np.isfinite(objective) and status.has_solution:  # never a plan with an inf / nan objective
+        status, gap = SolveStatus.NO_SOLUTION, float("nan")
     return SitingPlan(
         model=model,
         sites=tuple(slab[int(j)] for j in np.flatnonzero(mask)),
