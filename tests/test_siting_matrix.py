@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from swapnet import InfeasibleError, InvalidInputError, RoadNetwork, UnknownNodeError, VerificationError
 from swapnet.optim import SolveOptions, SolveStatus, solve_pyomo
-from swapnet.siting import matrix, max_coverage, p_median, set_cover
+from swapnet.siting import _median_heuristics as heur
+from swapnet.siting import cover, max_coverage, p_median, set_cover
 from swapnet.siting._budget import Budget
 
 EXACT = SolveOptions(mip_gap=0.0)
@@ -250,13 +251,13 @@ def median_cases(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, int, int]:  #
 @given(median_cases())
 def test_sorted_rows_and_row_search(case: tuple[np.ndarray, np.ndarray, int, int]) -> None:  # type: ignore[type-arg]
     C, _, _, _ = case
-    S = matrix._Sorted.of(C)
+    S = heur._Sorted.of(C)
     n, m = C.shape
     assert np.array_equal(np.take_along_axis(C, S.order.astype(np.int64), axis=1), S.srt)
     assert np.array_equal(np.take_along_axis(S.rank, S.order.astype(np.int64), axis=1), np.tile(np.arange(m), (n, 1)))
     v = np.array([C[i, i % m] for i in range(n)])
-    assert np.array_equal(matrix._row_count_below(S.srt, v), (S.srt < v[:, None]).sum(axis=1))
-    assert np.array_equal(matrix._row_count_below(S.srt, v, strict=False), (S.srt <= v[:, None]).sum(axis=1))
+    assert np.array_equal(heur._row_count_below(S.srt, v), (S.srt < v[:, None]).sum(axis=1))
+    assert np.array_equal(heur._row_count_below(S.srt, v, strict=False), (S.srt <= v[:, None]).sum(axis=1))
     assert np.array_equal(S.finite_lv, np.array([len(set(r[np.isfinite(r)].tolist())) for r in C]))
 
 
@@ -268,11 +269,11 @@ def _median(C: np.ndarray, w: np.ndarray, S: tuple[int, ...]) -> float:  # type:
 @given(median_cases())
 def test_fast_interchange_reaches_a_swap_local_optimum(case: tuple[np.ndarray, np.ndarray, int, int]) -> None:  # type: ignore[type-arg]
     C, w, p, _ = case
-    S = matrix._Sorted.of(C)
+    S = heur._Sorted.of(C)
     fx = np.zeros(0, dtype=np.int64)
-    start = matrix._greedy_median(S, C, w, p, fx)
+    start = heur._greedy_median(S, C, w, p, fx)
     assert start.sum() == p
-    out = matrix._interchange(S, w, start, fx, Budget(None))
+    out = heur._interchange(S, w, start, fx, Budget(None))
     assert out.sum() == p
     m = C.shape[1]
     sites = tuple(np.flatnonzero(out).tolist())
@@ -293,9 +294,9 @@ def test_lagrangian_bound_is_valid(case: tuple[np.ndarray, np.ndarray, int, int]
     m = C.shape[1]
     fx = np.array([j], dtype=np.int64) if p > 1 else np.zeros(0, dtype=np.int64)
     best = min(_median(C, w, S) for S in itertools.combinations(range(m), p) if set(fx.tolist()) <= set(S))
-    S = matrix._Sorted.of(C)
-    start = matrix._interchange(S, w, matrix._greedy_median(S, C, w, p, fx), fx, Budget(None))
-    bound, lam, primal, iters = matrix._lagrangian(S, w, p, fx, start, Budget(None))
+    S = heur._Sorted.of(C)
+    start = heur._interchange(S, w, heur._greedy_median(S, C, w, p, fx), fx, Budget(None))
+    bound, lam, primal, iters = heur._lagrangian(S, w, p, fx, start, Budget(None))
     assert bound <= best + 1e-7 * max(1.0, abs(best))
     assert iters >= 1 and lam.shape == (C.shape[0],)
     assert primal.sum() == p and primal[fx].all()
@@ -347,7 +348,7 @@ def test_cover_dominance_reductions_keep_the_optimum(
     assert plan.details["rows_after_dominance"] <= plan.details["rows_after_merge"]
     # the reduced matrix: no row contains another, no kept site is dominated
     A = (C <= r).astype(float)
-    Ar, keep = matrix._reduce_cover(sp.csr_matrix(A), costs, np.asarray(fixed, dtype=np.int64))
+    Ar, keep = cover._reduce_cover(sp.csr_matrix(A), costs, np.asarray(fixed, dtype=np.int64))
     assert keep[fixed].all()
     rows = [frozenset(np.flatnonzero(row).tolist()) for row in Ar.toarray()]
     assert not any(a < b for a in rows for b in rows)

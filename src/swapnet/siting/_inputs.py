@@ -230,3 +230,33 @@ def check_dropped(C: FloatArray, drop: NDArray[np.bool_], dlab: tuple[Hashable, 
     if reach.any():
         problems.append(f"dropped demand {want[int(np.flatnonzero(reach)[0])]!r} reaches a candidate site")
     return problems
+
+
+def check_budget(budget: float | None, c: FloatArray, fx: IntArray, p: int | None) -> float | None:
+    """Validate a site-cost budget against the site costs ``c``, the fixed sites ``fx`` and the count ``p``.
+
+    ``None`` is allowed only together with a ``p``. The budget must be a finite non-negative number
+    that pays for the fixed sites and, with ``p``, for the cheapest choice of ``p`` sites
+    (within a relative ``1e-12``).
+    """
+    if budget is None:
+        if p is None:
+            raise InvalidInputError("p", None, "give p, budget, or both")
+        return None
+    try:
+        B = float(budget)
+    except (TypeError, ValueError):
+        raise InvalidInputError("budget", budget, "must be a number") from None
+    if not np.isfinite(B) or B < 0:
+        raise InvalidInputError("budget", budget, "must be finite and non-negative")
+    check_magnitude(np.array([B]), "budget")
+    need = float(c[fx].sum())
+    if need > B * (1 + 1e-12) + 1e-12:
+        raise InvalidInputError("budget", budget, f"is below the cost of the fixed sites ({need:g})")
+    if p is not None:
+        extra = float(np.sort(np.delete(c, fx))[: max(p - fx.size, 0)].sum())
+        if need + extra > B * (1 + 1e-12) + 1e-12:
+            raise InvalidInputError(
+                "budget", budget, f"cannot pay for {p} sites (the cheapest choice costs {need + extra:g})"
+            )
+    return B
