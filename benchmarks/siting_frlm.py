@@ -42,7 +42,7 @@ import numpy as np
 from swapnet import ODFlows, RoadNetwork
 from swapnet.io import read_tntp_network, read_tntp_trips
 from swapnet.optim import LinearModel, SolveOptions
-from swapnet.siting.flow_models import flow_refueling
+from swapnet.siting import flow_refueling
 
 
 def networks_dir() -> Path:
