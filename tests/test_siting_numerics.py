@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from swapnet import InvalidInputError
 from swapnet.optim import LinearModel, SolveOptions, SolveStatus
 from swapnet.optim.model import GAP_SLACK
-from swapnet.siting import SitingPlan, max_coverage, p_median, set_cover
+from swapnet.siting import SitingPlan, _median_heuristics, max_coverage, p_median, set_cover
 
 EXACT = SolveOptions(mip_gap=0.0)
 
@@ -146,3 +146,26 @@ def test_linear_model_row_scaling_keeps_tiny_rows_feasible() -> None:
     lm.add_constraints("need", rows=[0], cols=x.index, vals=1e-9, lo=3e-9)
     sol = lm.solve(EXACT)
     assert sol.values("x").tolist() == [3.0]
+
+
+@pytest.mark.parametrize("integral", [True, False])
+def test_p_median_tree_search_equals_brute_force(integral: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Instances with a Lagrangian gap go through fixing and the tree search; every one matches brute force."""
+    monkeypatch.setattr(_median_heuristics, "_LAG_ITERS", 3)  # a weak root bound: the tree must prove
+    rng = np.random.default_rng(7 if integral else 8)
+    through_tree = 0
+    for k in range(40):
+        n, m, p = 24, 11, 3
+        xy = rng.random((n, 2)) * 100
+        C = np.sqrt(((xy[:, None, :] - xy[None, :m, :]) ** 2).sum(axis=2))
+        C = np.floor(C) if integral else C
+        w = rng.integers(1, 5, size=n).astype(float)
+        fixed = [int(rng.integers(m))] if k % 4 == 0 else None
+        plan = p_median(C, w, p, fixed=fixed, options=EXACT).verify()
+        combos = [S for S in itertools.combinations(range(m), p) if fixed is None or fixed[0] in S]
+        want = min(float((w * C[:, list(S)].min(axis=1)).sum()) for S in combos)
+        assert plan.objective == pytest.approx(want, rel=1e-9)
+        assert plan.status == SolveStatus.OPTIMAL
+        assert_status_agrees(plan)
+        through_tree += "bb_nodes" in plan.details
+    assert through_tree >= 30  # the tree search (not only the Lagrangian bound) did the proving

@@ -294,3 +294,54 @@ def _lagrangian(
         if S.value(w, top) < ub:
             best_mask = top
     return float(best_L), best_lam, best_mask, it
+
+
+def _lagrangian_site_costs(S: _Sorted, w: FloatArray, lam: FloatArray) -> FloatArray:
+    r""":math:`\rho_j = \sum_i \min(0, w_i d_{ij} - \lambda_i)` for every site (prefixes of the sorted rows)."""
+    m = S.shape[1]
+    t = _row_count_below(S.srt, lam / w * (1 + 1e-12))
+    rows, _, flat = S.prefix(t)
+    R = np.minimum(0.0, w[rows] * S.srt.ravel()[flat] - lam[rows])
+    return _bincount(S.order.ravel()[flat], weights=R, minlength=m)
+
+
+def _lagrangian_fixing(
+    S: _Sorted, w: FloatArray, p: int, fx: IntArray, lam: FloatArray, vmax: float
+) -> tuple[float, NDArray[np.bool_], NDArray[np.bool_], FloatArray]:
+    r"""Reduced-cost fixing and per-demand cost limits from Lagrangian multipliers ``lam``.
+
+    With :math:`L = \sum_i \lambda_i + \sum_{j \in S^*} \rho_j` (``S^*`` the subproblem's best ``p``
+    sites) every plan ``S`` has value at least :math:`L(S) + \max_i (w_i d_i(S) - \lambda_i)^+`,
+    where :math:`L(S) = \sum_i \lambda_i + \sum_{j \in S} \rho_j \ge L`. So a plan of value at most
+    ``vmax``:
+
+    * opens no site ``j`` whose forced opening already lifts the bound above ``vmax``
+      (:math:`L - \rho_{(q)} + \rho_j > v_{max}`, :math:`\rho_{(q)}` the largest free chosen ``rho``);
+    * keeps open every chosen site whose closing lifts it above ``vmax``
+      (:math:`L - \rho_j + \rho_{(q+1)} > v_{max}`);
+    * serves demand ``i`` at weighted cost at most :math:`\lambda_i + v_{max} - L`.
+
+    Returns ``(L, closed, opened, cap)`` with ``cap[i]`` the largest cost demand ``i`` may be served at.
+    """
+    m = S.shape[1]
+    rho = _lagrangian_site_costs(S, w, lam)
+    forced = np.zeros(m, dtype=bool)
+    forced[fx] = True
+    q = p - int(forced.sum())
+    free = np.flatnonzero(~forced)
+    order = free[np.argsort(rho[free], kind="stable")]
+    chosen = forced.copy()
+    chosen[order[:q]] = True
+    L = float(lam.sum() + rho[chosen].sum())
+    tol = 1e-9 * max(abs(vmax), 1.0)
+    closed = np.zeros(m, dtype=bool)
+    opened = np.zeros(m, dtype=bool)
+    if q >= 1:
+        last = float(rho[order[q - 1]])
+        closed[free] = L - last + rho[free] > vmax + tol
+        closed &= ~chosen
+        if order.size > q:
+            nxt = float(rho[order[q]])
+            opened[order[:q]] = L - rho[order[:q]] + nxt > vmax + tol
+    cap: FloatArray = (lam + (vmax - L) + tol) / w
+    return L, closed, opened, cap

@@ -13,12 +13,13 @@ from swapnet.optim.model import proven, rel_gap
 from swapnet.siting._budget import Budget
 from swapnet.siting._common import (
     _ragged_arange,
-    _raise_if_infeasible,
 )
+from swapnet.siting._median_bb import lagrangian_bb
 from swapnet.siting._median_heuristics import (
     _greedy_median,
     _interchange,
     _lagrangian,
+    _lagrangian_fixing,
     _median_value,
     _row_count_below,
     _Sorted,
@@ -55,7 +56,6 @@ def _radius_solve(
     ws = w[pos]
     S = _Sorted.of(Cs)
     ns, m = S.shape
-    rows = np.arange(ns)
     t_h = time.perf_counter()
     start = _interchange(S, ws, _greedy_median(S, Cs, ws, p, fx), fx, budget)
     lag_bound, lam, best, lag_iters = _lagrangian(S, ws, p, fx, start, budget, rel_gap=opts.mip_gap)
@@ -84,81 +84,174 @@ def _radius_solve(
 
         return best, heuristic_report(SolveStatus.TIME_LIMIT), build_full, {**info, "mip_iterations": 0}
 
-    # an optimal plan serves every demand at a weighted cost of at most the incumbent's value V, so the
-    # levels beyond V / w_i are dropped and demand i must be served within them: the model's costs then
-    # span at most [0, V], which keeps them within the solver's tolerances however the input is scaled
-    t_inc = _row_count_below(S.srt, best_val / ws * (1 + 1e-12), strict=False)
-    lim = np.minimum(S.finite_lv, S.lvl[rows, np.clip(t_inc - 1, 0, m - 1)].astype(np.int64) + 1)
-    finite_lv = lim
-    # initial truncation: the level of the start plan's cost (+1 so that it is costed exactly), widened
-    k0 = np.minimum(S.level_of_open(best) + 1, finite_lv)
-    K = np.minimum(np.maximum(2 * k0, k0 + 8), finite_lv)  # LP solutions spread wider than integer ones
-    # the multipliers say how far each demand may look: in an optimal LP solution demand i pays at
-    # most lambda_i, so levels with w_i * D > lambda_i are rarely needed
-    k_lam = np.minimum(_row_count_below(S.srt, lam / ws * (1 + 1e-9), strict=False), m - 1)
-    K = np.maximum(K, np.minimum(S.lvl[rows, k_lam].astype(np.int64) + 2, finite_lv))
-
-    def short_of(mask: NDArray[np.bool_], K: IntArray) -> NDArray[np.bool_]:
-        out: NDArray[np.bool_] = (S.level_of_open(mask) >= K) & (K < finite_lv)
-        return out
-
+    # Search only for plans better than the incumbent by more than the gap: value <= vmax (with integer
+    # data, <= the next integer below). The Lagrangian multipliers then fix sites closed or open and cap
+    # every demand's cost (see _lagrangian_fixing); the incumbent's value caps it too, which keeps the
+    # model's costs within [0, V] and so within the solver's tolerances however the input is scaled.
+    integral = _is_integral(Cs, ws)
+    vmax = best_val * (1.0 - opts.mip_gap)
+    if integral:
+        vmax = min(np.floor(vmax + 1e-9 * max(1.0, vmax)), best_val - 1.0)
+    L, closed, opened, cap = _lagrangian_fixing(S, ws, p, fx, lam, vmax)
+    cap = np.minimum(cap, (vmax + 1e-9 * max(1.0, abs(vmax))) / ws)
+    keep = ~closed
+    Cr = Cs[:, keep]
+    Cr = np.where(Cr <= cap[:, None], Cr, np.inf)
+    sites = np.flatnonzero(keep)
+    pos_of = np.full(m, -1, dtype=np.int64)
+    pos_of[sites] = np.arange(sites.size, dtype=np.int64)
+    fxr = np.unique(pos_of[np.concatenate([fx, np.flatnonzero(opened)])]).astype(np.int64)
+    info.update(sites_after_fixing=int(sites.size), sites_fixed_open=int(opened.sum()))
+    # no plan of value <= vmax when some demand has no site left within its cap, or too few sites remain
+    none_better = bool((~np.isfinite(Cr).any(axis=1)).any()) or sites.size < p or fxr.size > p
+    mask_r, bound_r, sol, K_used, mip_iter = None, float("inf"), None, None, 0
     solve_total = 0.0
+    Sr = None
+    if not none_better:
+        Sr = _Sorted.of(Cr)
+        inc = best[keep] if (best[~keep].sum() == 0 and (best[keep][fxr]).all()) else None
+        if inc is not None and not np.isfinite(np.where(inc[None, :], Cr, np.inf).min(axis=1)).all():
+            inc = None  # the incumbent itself breaks a cap: no warm start
+        forced = np.zeros(sites.size, dtype=bool)
+        forced[fxr] = True
+        t_bb = time.perf_counter()
+        bb = lagrangian_bb(
+            Sr, ws, p, forced, lam, inc, best_val, Budget(budget.share(_BB_SHARE)),
+            mip_gap=opts.mip_gap, integral=integral,
+        )  # fmt: skip
+        info.update(bb_nodes=bb.nodes, bb_seconds=time.perf_counter() - t_bb, bb_finished=bb.finished)
+        mask_r = bb.mask
+        if bb.finished:
+            none_better, bound_r = bb.mask is None or bb.value >= best_val, bb.bound
+            if bb.mask is not None and bb.value < best_val:  # the tree's plan is optimal
+                none_better, bound_r = False, bb.bound
+        else:
+            bb_mask = bb.mask
+            mask_r, bound_r, sol, K_used, mip_iter, solve_total, none_better, skipped = _radius_mip(
+                Sr, ws, lam, p, fxr, bb_mask if bb_mask is not None else inc, opts, budget
+            )
+            if mask_r is None:
+                mask_r = bb_mask
+            bound_r = max(bound_r, bb.bound) if not none_better else bound_r
+            if skipped:
+                info["mip_skipped"] = skipped
     x0 = best
-    mip_iter = 0
-    size = (0, 0, 0, 0)
-    sol = None
-    done = False
-    while not budget.expired(0.05):
-        mip_iter += 1
-        # make sure the warm start is costed exactly
-        K = np.maximum(K, np.minimum(S.level_of_open(x0) + 1, finite_lv))
-        lm = _radius_model(S, ws, K, p, fx, lim)
-        nnz = lm.n_entries
-        size = (lm.n_rows, lm.n_cols, nnz, m)
-        if budget.left() < nnz / _MIP_NNZ_PER_SECOND:
-            # HiGHS would not get through presolve and the root LP in the time left (and overruns its limit
-            # there): keep the heuristic plan and the Lagrangian bound
-            info["mip_skipped"] = f"{nnz:,} nonzeros need >= {nnz / _MIP_NNZ_PER_SECOND:.0f} s"
-            break
-        sol = lm.solve(opts, start=_radius_start(lm, S, x0, K), deadline=budget.end)
-        solve_total += sol.report.solve_seconds
-        _raise_if_infeasible(sol.report, "p-median")
-        if sol.x is None:
-            break
-        mask = sol.values("y") > 0.5
-        x0 = mask if _median_value(Cs, ws, mask) <= _median_value(Cs, ws, x0) else x0
-        short = short_of(mask, K)
-        if sol.status != SolveStatus.OPTIMAL:
-            break
-        if not short.any():
-            done = True
-            break
-        K = np.where(short, np.minimum(np.maximum(2 * K, K + 4), finite_lv), K)
-    Kf = K.copy()
+    if mask_r is not None:
+        cand = np.zeros(m, dtype=bool)
+        cand[sites[mask_r]] = True
+        if _median_value(Cs, ws, cand) < _median_value(Cs, ws, x0):
+            x0 = cand
+    true_val = _median_value(Cs, ws, x0)
+    # the optimum is min(incumbent, best plan of value <= vmax); a restricted bound above vmax (or an
+    # infeasible restricted model) proves that no such plan exists
+    step = 1.0 if integral else 0.0
+    if none_better or bound_r > vmax + 1e-9 * max(1.0, abs(vmax)):
+        bound = min(true_val, vmax + step) if integral else min(true_val, max(vmax, L))
+    else:
+        bound = min(true_val, bound_r)
+    bound = max(bound, min(lag_bound, true_val))
+    status = SolveStatus.OPTIMAL if proven(true_val, bound, opts.mip_gap) else SolveStatus.TIME_LIMIT
+    Kf = None if K_used is None else K_used.copy()
 
     def build() -> LinearModel:
-        return _radius_model(S, ws, Kf, p, fx, lim)
+        if Sr is None or Kf is None:
+            return _radius_model(S, ws, S.finite_lv.copy(), p, fx)
+        return _radius_model(Sr, ws, Kf, p, fxr)
 
-    info.update(levels_used=int(K.sum()), levels_total=int(S.lvl[:, -1].sum()) + ns, mip_iterations=mip_iter)
-    true_val = _median_value(Cs, ws, x0)
-    bound = lag_bound
-    if sol is not None and np.isfinite(sol.report.bound):
-        bound = max(bound, min(sol.report.bound, true_val))
-    if done:  # the truncated model's bound is the full model's: no demand needs a further level
-        assert sol is not None
-        bound = max(lag_bound, min(sol.report.bound, true_val))
-    status = SolveStatus.OPTIMAL if proven(true_val, bound, opts.mip_gap) else SolveStatus.TIME_LIMIT
-    n_rows, n_cols, nnz, n_int = (
-        (sol.report.n_rows, sol.report.n_cols, sol.report.n_nonzeros, sol.report.n_integer) if sol else size
-    )
+    info.update(mip_iterations=mip_iter)
+    if K_used is not None and Sr is not None:
+        info.update(levels_used=int(K_used.sum()), levels_total=int(Sr.lvl[:, -1].sum()) + ns)
+    rep = sol.report if sol is not None else None
     report = SolveReport(
         status=status, objective=true_val, bound=bound, gap=rel_gap(true_val, bound),
-        build_seconds=time.perf_counter() - t0 - solve_total, solve_seconds=solve_total, n_rows=n_rows,
-        n_cols=n_cols, n_nonzeros=nnz, n_integer=n_int,
+        build_seconds=time.perf_counter() - t0 - solve_total, solve_seconds=solve_total,
+        n_rows=rep.n_rows if rep else 0, n_cols=rep.n_cols if rep else 0,
+        n_nonzeros=rep.n_nonzeros if rep else 0, n_integer=rep.n_integer if rep else 0,
     )  # fmt: skip
     return x0, report, build, info
 
 
+def _is_integral(C: FloatArray, w: FloatArray) -> bool:
+    """Whether every weighted cost is an integer (then plan values are integers)."""
+    if not np.all(w == np.round(w)):
+        return False
+    fin = C[np.isfinite(C)]
+    return bool(np.all(fin == np.round(fin))) and float(np.abs(fin).max(initial=0.0)) * float(w.max()) < 2**50
+
+
+def _radius_mip(
+    S: _Sorted,
+    ws: FloatArray,
+    lam: FloatArray,
+    p: int,
+    fx: IntArray,
+    start: NDArray[np.bool_] | None,
+    opts: SolveOptions,
+    budget: Budget,
+) -> tuple[NDArray[np.bool_] | None, float, Any, IntArray | None, int, float, bool, str]:
+    """The radius model with level generation on a (reduced) instance.
+
+    Levels start at those the multipliers ``lam`` and the warm start need and are widened for
+    demands served beyond them until none is. Returns ``(best mask or None, bound, last solution,
+    levels used, iterations, solve seconds, infeasible, skip note)``; an infeasible model means
+    that the instance has no plan at all.
+    """
+    ns, m = S.shape
+    rows = np.arange(ns)
+    lim = S.finite_lv
+    K = np.minimum(np.full(ns, 8, dtype=np.int64), lim)
+    if start is not None:
+        k0 = np.minimum(S.level_of_open(start) + 1, lim)
+        K = np.maximum(K, np.minimum(np.maximum(2 * k0, k0 + 8), lim))  # LP solutions spread wider
+    # in an optimal LP solution demand i pays at most lambda_i, so levels beyond it are rarely needed
+    k_lam = np.minimum(_row_count_below(S.srt, lam / ws * (1 + 1e-9), strict=False), m - 1)
+    K = np.maximum(K, np.minimum(S.lvl[rows, k_lam].astype(np.int64) + 2, lim))
+    best: NDArray[np.bool_] | None = None
+    best_val = np.inf if start is None else S.value(ws, start)
+    x0 = start
+    bound = -np.inf
+    sol = None
+    it, solve_total = 0, 0.0
+    while not budget.expired(0.05):
+        it += 1
+        if x0 is not None:  # the warm start is costed exactly
+            K = np.maximum(K, np.minimum(S.level_of_open(x0) + 1, lim))
+        lm = _radius_model(S, ws, K, p, fx)
+        nnz = lm.n_entries
+        if budget.left() < nnz / _MIP_NNZ_PER_SECOND:
+            return (
+                best,
+                bound,
+                sol,
+                K,
+                it,
+                solve_total,
+                False,
+                f"{nnz:,} nonzeros need >= {nnz / _MIP_NNZ_PER_SECOND:.0f} s",
+            )
+        x_start = None if x0 is None else _radius_start(lm, S, x0, K)
+        sol = lm.solve(opts, start=x_start, deadline=budget.end)
+        solve_total += sol.report.solve_seconds
+        if sol.report.status == SolveStatus.INFEASIBLE:
+            return best, np.inf, sol, K, it, solve_total, True, ""
+        if sol.x is None:
+            break
+        mask = sol.values("y") > 0.5
+        val = S.value(ws, mask)
+        if val < best_val:
+            best, best_val, x0 = mask, val, mask
+        short = (S.level_of_open(mask) >= K) & (K < lim)
+        if sol.status != SolveStatus.OPTIMAL:
+            break
+        if not short.any():  # no demand needs a further level: the truncated bound is the full one
+            bound = sol.report.bound
+            break
+        K = np.where(short, np.minimum(np.maximum(2 * K, K + 4), lim), K)
+    return best, bound, sol, K, it, solve_total, False, ""
+
+
+_BB_SHARE = 0.6
+"""Share of the time left that the Lagrangian tree search may use before the MIP takes over."""
 _MIP_NNZ_PER_SECOND = 10_000.0
 """The p-median MIP is only attempted with at least ``nonzeros / this`` seconds left in the budget."""
 
