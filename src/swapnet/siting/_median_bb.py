@@ -60,9 +60,10 @@ def _subproblem(
 
 
 def _node_bound(
-    S: _Sorted, w: FloatArray, node: _Node, p: int, ub: float, iters: int
+    S: _Sorted, w: FloatArray, node: _Node, p: int, ub: float, iters: int, vmax: float
 ) -> tuple[float, FloatArray, BoolArray, FloatArray, BoolArray]:
-    """Subgradient on one node: best bound, its multipliers, subproblem sites and site costs, all chosen sets."""
+    """Subgradient on one node (stops early once the bound exceeds ``vmax``): best bound, its multipliers,
+    subproblem sites and site costs, and the union of the chosen sets."""
     lam = node.lam.copy()
     best_L, best = -np.inf, (lam, np.zeros(S.shape[1], dtype=bool), np.zeros(S.shape[1]))
     theta = 1.0
@@ -73,6 +74,8 @@ def _node_bound(
         seen |= chosen
         if L > best_L + 1e-12 * abs(best_L if np.isfinite(best_L) else 1.0):
             best_L, best, stall = L, (lam.copy(), chosen, rho), 0
+            if best_L > vmax + 1e-9 * max(1.0, abs(vmax)):
+                break  # the node is pruned
         else:
             stall += 1
             if stall >= 5:
@@ -150,7 +153,8 @@ def lagrangian_bb(
             if val < ub:
                 best, ub = node.opened.copy(), val
             continue
-        L, nlam, chosen, rho, seen = _node_bound(S, w, node, p, ub, _NODE_ITERS * (4 if nodes == 1 else 1))
+        iters = _NODE_ITERS * (4 if nodes == 1 else 1)
+        L, nlam, chosen, rho, seen = _node_bound(S, w, node, p, ub, iters, vmax)
         for cand in (chosen, seen) if seen.sum() <= p + 2 else (chosen,):
             if int(cand.sum()) == p:
                 val = S.value(w, cand)

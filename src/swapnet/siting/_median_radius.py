@@ -95,6 +95,8 @@ def _radius_solve(
     L, closed, opened, cap = _lagrangian_fixing(S, ws, p, fx, lam, vmax)
     cap = np.minimum(cap, (vmax + 1e-9 * max(1.0, abs(vmax))) / ws)
     keep = ~closed
+    if int(keep.sum()) * ns > _REDUCED_MAX_CELLS:  # too large to copy and re-sort: the MIP on the full rows
+        return _full_mip(S, Cs, ws, lam, p, fx, best, best_val, lag_bound, opts, budget, t0, info, integral)
     Cr = Cs[:, keep]
     Cr = np.where(Cr <= cap[:, None], Cr, np.inf)
     sites = np.flatnonzero(keep)
@@ -171,6 +173,55 @@ def _radius_solve(
     return x0, report, build, info
 
 
+def _full_mip(
+    S: _Sorted,
+    Cs: FloatArray,
+    ws: FloatArray,
+    lam: FloatArray,
+    p: int,
+    fx: IntArray,
+    best: NDArray[np.bool_],
+    best_val: float,
+    lag_bound: float,
+    opts: SolveOptions,
+    budget: Budget,
+    t0: float,
+    info: dict[str, Any],
+    integral: bool,
+) -> tuple[NDArray[np.bool_], SolveReport, Any, dict[str, Any]]:
+    """The radius MIP on every site, each demand capped at the incumbent's value (large instances)."""
+    ns, m = S.shape
+    rows = np.arange(ns)
+    t_inc = _row_count_below(S.srt, best_val / ws * (1 + 1e-12), strict=False)
+    lim = np.minimum(S.finite_lv, S.lvl[rows, np.clip(t_inc - 1, 0, m - 1)].astype(np.int64) + 1)
+    mask, bound_r, sol, K, it, solve_total, infeasible, skipped = _radius_mip(
+        S, ws, lam, p, fx, best, opts, budget, lim
+    )
+    if skipped:
+        info["mip_skipped"] = skipped
+    x0 = mask if mask is not None and _median_value(Cs, ws, mask) < best_val else best
+    true_val = _median_value(Cs, ws, x0)
+    bound = true_val if infeasible else min(true_val, bound_r)
+    if integral and not infeasible and bound_r > true_val - 1.0:
+        bound = true_val  # integer values: nothing lies strictly between
+    bound = max(bound, min(lag_bound, true_val))
+    status = SolveStatus.OPTIMAL if proven(true_val, bound, opts.mip_gap) else SolveStatus.TIME_LIMIT
+    Kf = None if K is None else K.copy()
+
+    def build() -> LinearModel:
+        return _radius_model(S, ws, S.finite_lv.copy() if Kf is None else Kf, p, fx, lim)
+
+    info.update(mip_iterations=it)
+    rep = sol.report if sol is not None else None
+    report = SolveReport(
+        status=status, objective=true_val, bound=bound, gap=rel_gap(true_val, bound),
+        build_seconds=time.perf_counter() - t0 - solve_total, solve_seconds=solve_total,
+        n_rows=rep.n_rows if rep else 0, n_cols=rep.n_cols if rep else 0,
+        n_nonzeros=rep.n_nonzeros if rep else 0, n_integer=rep.n_integer if rep else 0,
+    )  # fmt: skip
+    return x0, report, build, info
+
+
 def _is_integral(C: FloatArray, w: FloatArray) -> bool:
     """Whether every weighted cost is an integer (then plan values are integers)."""
     if not np.all(w == np.round(w)):
@@ -188,6 +239,7 @@ def _radius_mip(
     start: NDArray[np.bool_] | None,
     opts: SolveOptions,
     budget: Budget,
+    lim: IntArray | None = None,
 ) -> tuple[NDArray[np.bool_] | None, float, Any, IntArray | None, int, float, bool, str]:
     """The radius model with level generation on a (reduced) instance.
 
@@ -198,7 +250,7 @@ def _radius_mip(
     """
     ns, m = S.shape
     rows = np.arange(ns)
-    lim = S.finite_lv
+    lim = S.finite_lv if lim is None else lim
     K = np.minimum(np.full(ns, 8, dtype=np.int64), lim)
     if start is not None:
         k0 = np.minimum(S.level_of_open(start) + 1, lim)
@@ -216,7 +268,7 @@ def _radius_mip(
         it += 1
         if x0 is not None:  # the warm start is costed exactly
             K = np.maximum(K, np.minimum(S.level_of_open(x0) + 1, lim))
-        lm = _radius_model(S, ws, K, p, fx)
+        lm = _radius_model(S, ws, K, p, fx, lim)
         nnz = lm.n_entries
         if budget.left() < nnz / _MIP_NNZ_PER_SECOND:
             return (
@@ -234,6 +286,8 @@ def _radius_mip(
         solve_total += sol.report.solve_seconds
         if sol.report.status == SolveStatus.INFEASIBLE:
             return best, np.inf, sol, K, it, solve_total, True, ""
+        if np.isfinite(sol.report.bound):  # a truncated model is a relaxation: its bound is valid
+            bound = max(bound, sol.report.bound)
         if sol.x is None:
             break
         mask = sol.values("y") > 0.5
@@ -243,14 +297,15 @@ def _radius_mip(
         short = (S.level_of_open(mask) >= K) & (K < lim)
         if sol.status != SolveStatus.OPTIMAL:
             break
-        if not short.any():  # no demand needs a further level: the truncated bound is the full one
-            bound = sol.report.bound
+        if not short.any():  # no demand needs a further level: the truncated optimum is the full one
             break
         K = np.where(short, np.minimum(np.maximum(2 * K, K + 4), lim), K)
     return best, bound, sol, K, it, solve_total, False, ""
 
 
-_BB_SHARE = 0.6
+_REDUCED_MAX_CELLS = 4_000_000
+"""Demands x sites left after fixing up to which the instance is copied, re-sorted and searched by the tree."""
+_BB_SHARE = 0.85
 """Share of the time left that the Lagrangian tree search may use before the MIP takes over."""
 _MIP_NNZ_PER_SECOND = 10_000.0
 """The p-median MIP is only attempted with at least ``nonzeros / this`` seconds left in the budget."""
