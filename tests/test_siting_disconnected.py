@@ -110,3 +110,13 @@ def test_flow_models_drop_and_report() -> None:
     forged = dataclasses.replace(fr, details={**fr.details, "dropped_flows": ()})
     with pytest.raises(VerificationError, match="dropped flows"):
         forged.verify()
+
+
+def test_flow_models_take_candidate_sites_objects() -> None:
+    from swapnet.assets import CandidateSites
+
+    net, flows = islands_flows()
+    keep = flows.select([True, True, False])
+    sites = CandidateSites.from_nodes([1, 5])
+    plan = flow_capturing(net, keep, 2, candidates=sites, options=EXACT).verify()
+    assert set(plan.sites) == {1, 5} and plan.objective == 14.0

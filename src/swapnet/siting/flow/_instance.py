@@ -115,6 +115,8 @@ def _prepare(
     eptr[0] = 0
 
     n = network.n_nodes
+    if candidates is not None and hasattr(candidates, "nodes"):  # CandidateSites, as the matrix models take
+        candidates = candidates.nodes
     if candidates is None:
         on_path = np.zeros(n, dtype=bool)
         on_path[nodes] = True

@@ -107,7 +107,8 @@ def flow_capturing(
     fixed
         Candidate labels that must be open.
     candidates
-        Node labels allowed to host a station (default: every node on some path), in output order.
+        Node labels allowed to host a station (default: every node on some path), in output order, or
+        a :class:`~swapnet.assets.CandidateSites` (its ``nodes``; sites come back as node labels).
     options
         :class:`~swapnet.optim.SolveOptions`; ``time_limit`` is a budget for the whole call.
     method
@@ -229,7 +230,8 @@ def flow_refueling(
     site_costs
         Cost of each candidate (default 1 each).
     candidates
-        Node labels allowed to host a station (default: every node on some path).
+        Node labels allowed to host a station (default: every node on some path), or a
+        :class:`~swapnet.assets.CandidateSites` (its ``nodes``; sites come back as node labels).
     swaps_per_trip
         Swaps per round trip of each flow (scalar or one per flow; only with
         ``capacity``). Default ``max(1, ceil(round-trip length / R))``, the fewest
