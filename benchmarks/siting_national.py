@@ -28,7 +28,17 @@ from numpy.typing import NDArray
 
 FloatArray = NDArray[np.float64]
 
-PHASES = ("heuristic_seconds", "bb_seconds", "sites_after_fixing", "bb_nodes", "mip_iterations", "mip_skipped")
+PHASES = (
+    "sort_seconds",
+    "greedy_seconds",
+    "interchange_seconds",
+    "lagrangian_seconds",
+    "bb_seconds",
+    "sites_after_fixing",
+    "bb_nodes",
+    "mip_iterations",
+    "mip_skipped",
+)
 
 
 def make_instance(n: int, m: int, seed: int) -> tuple[FloatArray, FloatArray]:
@@ -76,7 +86,7 @@ def run_model(model: str, n: int, m: int, p: int, radius: float, limit: float, s
         "gap": plan.gap,
         "build_s": plan.build_seconds,
         "solve_s": plan.solve_seconds,
-        "phases": {k: plan.details[k] for k in PHASES if k in plan.details},
+        "phases": {k: round(v, 2) if isinstance(v, float) else v for k, v in plan.details.items() if k in PHASES},
         "peak_gb": peak_gb,
         "load_start": load,
         "load_end": os.getloadavg()[0],

@@ -51,17 +51,23 @@ def _radius_solve(
     the best plan so far is returned with status ``TIME_LIMIT`` and the best
     bound (the Lagrangian one, or the truncated MIP's).
     """
+    t_s = time.perf_counter()
     pos = w > 0
     Cs = C[pos]
     ws = w[pos]
     S = _Sorted.of(Cs)
     ns, m = S.shape
     t_h = time.perf_counter()
-    start = _interchange(S, ws, _greedy_median(S, Cs, ws, p, fx), fx, budget)
+    greedy = _greedy_median(S, Cs, ws, p, fx)
+    t_g = time.perf_counter()
+    start = _interchange(S, ws, greedy, fx, budget)
+    t_i = time.perf_counter()
     lag_bound, lam, best, lag_iters = _lagrangian(S, ws, p, fx, start, budget, rel_gap=opts.mip_gap)
+    t_l = time.perf_counter()
     info: dict[str, Any] = {
         "lagrangian_bound": lag_bound, "lagrangian_iterations": lag_iters,
-        "heuristic_seconds": time.perf_counter() - t_h,
+        "heuristic_seconds": t_l - t_h, "sort_seconds": t_h - t_s, "greedy_seconds": t_g - t_h,
+        "interchange_seconds": t_i - t_g, "lagrangian_seconds": t_l - t_i,
     }  # fmt: skip
     best_val = _median_value(Cs, ws, best)
 
