@@ -116,7 +116,7 @@ class SolveReport:
     bound
         Best proven bound on the optimum (equal to ``objective`` for LPs solved to optimality).
     gap
-        Relative gap ``|objective - bound| / max(|objective|, |bound|)`` (0 when they are equal).
+        Relative gap ``|objective - bound| / |objective|`` (``|bound|`` when the objective is 0; 0 when equal).
     build_seconds, solve_seconds
         Wall-clock time spent building the model and in the solver.
     n_rows, n_cols, n_nonzeros, n_integer
@@ -706,12 +706,13 @@ def _rel_gap(obj: float, bound: float) -> float:
 
 
 def rel_gap(obj: float, bound: float) -> float:
-    """Relative gap ``|obj - bound| / max(|obj|, |bound|)`` (0 when equal, ``inf`` when either is not finite)."""
+    """Relative gap ``|obj - bound| / |obj|`` (``|bound|`` when ``obj`` is 0; 0 when equal, ``inf`` when either
+    is not finite), as Gurobi and HiGHS report it; no absolute floor, so tiny objectives get honest gaps."""
     if not (np.isfinite(obj) and np.isfinite(bound)):
         return float("inf")
     if obj == bound:
         return 0.0
-    return float(abs(obj - bound) / max(abs(obj), abs(bound)))
+    return float(abs(obj - bound) / (abs(obj) if obj != 0 else abs(bound)))
 
 
 GAP_SLACK = 1e-6
@@ -724,7 +725,7 @@ def proven(obj: float, bound: float, mip_gap: float, sense: str = "min") -> bool
     if not (np.isfinite(obj) and np.isfinite(bound)):
         return False
     worse = obj - bound if sense == "min" else bound - obj
-    return worse <= max(mip_gap, GAP_SLACK) * max(abs(obj), abs(bound)) or worse <= 0.0
+    return worse <= 0.0 or rel_gap(obj, bound) <= max(mip_gap, GAP_SLACK)
 
 
 def _settle(sol: Solution, mip_gap: float) -> Solution:

@@ -13,6 +13,7 @@ import pandas as pd
 
 from swapnet.errors import InfeasibleError, SolverError
 from swapnet.optim import LinearModel, SolveOptions, SolveReport, SolveStatus
+from swapnet.optim.model import proven, rel_gap
 from swapnet.siting._budget import Budget
 from swapnet.siting.flow._benders import (
     _LP_SHARE,
@@ -148,7 +149,7 @@ def _exact(
     best_open, best_val = greedy_open, value_of(greedy_open)
 
     def gap_ok() -> bool:
-        return bound - best_val <= opts.mip_gap * max(abs(best_val), 1e-9)
+        return proven(best_val, bound, opts.mip_gap, "max")
 
     t_phase = time.perf_counter()
     lp = _lp_bound(cov, inst, opts, greedy_open.astype(np.float64), budget.share(_LP_SHARE))
@@ -283,9 +284,12 @@ def _solve_and_plan(
         bound = out.bound
         if np.isfinite(bound):
             bound = max(bound, objective) if out.status == SolveStatus.OPTIMAL else bound
-            gap = max((bound - objective) / max(abs(objective), 1e-9), 0.0)
+            gap = rel_gap(objective, bound)
         else:
             gap = float("inf")
+    status = out.status
+    if status == SolveStatus.OPTIMAL and method != "greedy" and not proven(objective, bound, opts.mip_gap, "max"):
+        status = SolveStatus.FEASIBLE  # never optimal unless the bound proves it
     if out.report is not None:
         details.setdefault("rows", out.report.n_rows)
         details.setdefault("cols", out.report.n_cols)
@@ -297,7 +301,7 @@ def _solve_and_plan(
         objective=objective,
         bound=bound,
         gap=gap,
-        status=out.status,
+        status=status,
         covered=objective,
         assignment=assignment,
         build_seconds=build_s,
