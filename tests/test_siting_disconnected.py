@@ -120,3 +120,20 @@ def test_flow_models_take_candidate_sites_objects() -> None:
     sites = CandidateSites.from_nodes([1, 5])
     plan = flow_capturing(net, keep, 2, candidates=sites, options=EXACT).verify()
     assert set(plan.sites) == {1, 5} and plan.objective == 14.0
+
+
+def test_one_way_flows_on_a_directed_network() -> None:
+    # 0 -> 1 -> 2 one way; 2 cannot reach 0: the FCLM keeps 0 -> 2 and drops 2 -> 0
+    net = RoadNetwork.from_edges([(0, 1, 5.0), (1, 2, 5.0)], directed=True)
+    flows = ODFlows([0, 2], [2, 0], [3.0, 4.0])
+    with pytest.raises(DisconnectedNetworkError, match="origin 2"):
+        flow_capturing(net, flows, 1)
+    plan = flow_capturing(net, flows, 1, unreachable="drop", options=EXACT).verify()
+    assert plan.details["dropped_flows"] == ((2, 0),) and plan.objective == 3.0
+
+
+def test_old_module_paths_still_work() -> None:
+    from swapnet.siting import flow_models, matrix
+
+    assert matrix.p_median is p_median and matrix.set_cover is set_cover and matrix.max_coverage is max_coverage
+    assert flow_models.flow_refueling is flow_refueling and flow_models.flow_capturing is flow_capturing
