@@ -42,7 +42,7 @@ import numpy as np
 from swapnet import ODFlows, RoadNetwork
 from swapnet.io import read_tntp_network, read_tntp_trips
 from swapnet.optim import LinearModel, SolveOptions
-from swapnet.siting.flow_models import flow_refueling
+from swapnet.siting import flow_refueling
 
 
 def networks_dir() -> Path:
@@ -202,7 +202,10 @@ def main() -> None:
     print(f"objective (refuelled)     {plan.objective:>12,.1f}  = {plan.objective / flows.total:.2%} of all trips")
     print(f"bound                     {plan.bound:>12,.1f}")
     print(f"gap                       {plan.gap:>12.2%}   status {plan.status.value}")
-    print(f"time: build {plan.build_seconds:.1f} s + solve {plan.solve_seconds:.1f} s; wall {wall:.1f} s")
+    print(
+        f"time: build {plan.build_seconds:.1f} s + solve {plan.solve_seconds:.1f} s; wall {wall:.1f} s; "
+        f"1-min load {os.getloadavg()[0]:.2f} at the end"
+    )
     print(f"verify() (fuel walk over all flows): {verify_s:.2f} s")
     print(f"sites: {plan.sites}")
 
@@ -212,7 +215,10 @@ def main() -> None:
     print("\n== baseline: unreduced arc-cover MILP built per arc")
     b = baseline(net, flows, args.range, args.p, args.time_limit)
     print(f"MILP rows / cols / nnz    {b['rows']:>12,} / {b['cols']:,} / {b['nonzeros']:,}")
-    print(f"build {b['build_s']:.1f} s, solve {b['solve_s']:.1f} s, status {b['status']}")
+    print(
+        f"build {b['build_s']:.1f} s, solve {b['solve_s']:.1f} s, status {b['status']}; "
+        f"1-min load {os.getloadavg()[0]:.2f} at the end"
+    )
     print(f"objective (re-evaluated)  {b['objective']:>12,.1f}")
     print(f"bound                     {b['bound']:>12,.1f}")
     print("\n== ratios (baseline / swapnet)")

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from swapnet import InvalidInputError, ODFlows, RoadNetwork, UnknownNodeError
 from swapnet.errors import VerificationError
 from swapnet.optim import SolveOptions, SolveStatus, solve_pyomo
-from swapnet.siting import flow_models
-from swapnet.siting.flow_models import flow_capturing, flow_refueling
+from swapnet.siting import flow_capturing, flow_refueling
+from swapnet.siting.flow import _benders, _instance, _reduce, _solve
 
 # ------------------------------------------------------------------------ helpers
 
@@ -317,7 +317,7 @@ def test_decomposition_path_matches_brute_force(inst: tuple[RoadNetwork, ODFlows
     # the LP-bound + restricted + reduced-cost fixing + MILP strategy used for large instances, forced on small ones
     net, flows, R, p = inst
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(flow_models, "_LARGE_PAIRS", -1)
+        mp.setattr(_solve, "_LARGE_PAIRS", -1)
         plan = flow_capturing(net, flows, p) if fclm else flow_refueling(net, flows, R, p)
     plan.verify()
     assert plan.details["strategy"] == "lp-bound+restricted+fixing+milp"
@@ -582,21 +582,21 @@ def test_sioux_falls_fclm(sioux_falls: tuple[RoadNetwork, ODFlows]) -> None:
 def test_benders_master_milp_reaches_brute_force(inst: tuple[RoadNetwork, ODFlows, float, int]) -> None:
     # the iterated master MILPs alone (from greedy and the LP phase's cuts) must prove the optimum
     net, flows, R, p = inst
-    fi = flow_models._prepare(net, flows, p, None, None, None, None, round_trip=True)
-    cov = flow_models._reduce(fi, flow_models._frlm_intervals(fi, R))
-    greedy = flow_models._greedy(cov, fi)
+    fi = _instance._prepare(net, flows, p, None, None, None, None, round_trip=True)
+    cov = _reduce._reduce(fi, _instance._frlm_intervals(fi, R))
+    greedy = _reduce._greedy(cov, fi)
 
     def value_of(is_open: np.ndarray) -> float:  # type: ignore[type-arg]
-        return float(fi.volumes[flow_models._flow_covered(cov, is_open)].sum())
+        return float(fi.volumes[_reduce._flow_covered(cov, is_open)].sum())
 
-    lp = flow_models._lp_bound(cov, fi, SolveOptions(), greedy.astype(np.float64), None)
+    lp = _benders._lp_bound(cov, fi, SolveOptions(), greedy.astype(np.float64), None)
     assert lp.pool is not None
     best = brute(net, flows, p, R)
     assert lp.bound >= best - 1e-6
     keep = np.ones(fi.n_cands, dtype=bool)
     force = np.zeros(fi.n_cands, dtype=bool)
     exact = SolveOptions(mip_gap=0.0)
-    bm = flow_models._benders_milp(
+    bm = _benders._benders_milp(
         lp.pool, fi, exact, keep, force, greedy, value_of(greedy), lp.bound, value_of, None
     )  # fmt: skip
     assert bm.bound >= best - 1e-6
@@ -609,14 +609,14 @@ def test_benders_master_milp_reaches_brute_force(inst: tuple[RoadNetwork, ODFlow
 def test_reduced_cost_fixing_closes_only_useless_stations(inst: tuple[RoadNetwork, ODFlows, float, int]) -> None:
     # every station the fixing closes: no plan that opens it beats the incumbent (brute force with it fixed open)
     net, flows, R, p = inst
-    fi = flow_models._prepare(net, flows, p, None, None, None, None, round_trip=True)
-    cov = flow_models._reduce(fi, flow_models._frlm_intervals(fi, R))
-    greedy = flow_models._greedy(cov, fi)
-    val = float(fi.volumes[flow_models._flow_covered(cov, greedy)].sum())
-    lp = flow_models._lp_bound(cov, fi, SolveOptions(), greedy.astype(np.float64), None)
+    fi = _instance._prepare(net, flows, p, None, None, None, None, round_trip=True)
+    cov = _reduce._reduce(fi, _instance._frlm_intervals(fi, R))
+    greedy = _reduce._greedy(cov, fi)
+    val = float(fi.volumes[_reduce._flow_covered(cov, greedy)].sum())
+    lp = _benders._lp_bound(cov, fi, SolveOptions(), greedy.astype(np.float64), None)
     if lp.rc is None:
         return
-    keep, force = flow_models._reduced_cost_fixing(lp, fi, greedy, val)
+    keep, force = _benders._reduced_cost_fixing(lp, fi, greedy, val)
     assert keep[greedy].all() and greedy[force].all()
     for k in np.flatnonzero(~keep).tolist():
         label = fi.cand_labels[k]
@@ -637,7 +637,7 @@ def test_total_time_budget_covers_the_whole_call() -> None:
     d = (o + rng.integers(1, n, 6000)) % n
     flows = ODFlows(o.tolist(), d.tolist(), rng.random(6000))
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(flow_models, "_LARGE_PAIRS", -1)
+        mp.setattr(_solve, "_LARGE_PAIRS", -1)
         t = time.perf_counter()
         plan = flow_refueling(net, flows, 14.0, 12, options=SolveOptions(time_limit=2.0, mip_gap=0.0))
         wall = time.perf_counter() - t

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from swapnet import InfeasibleError, InvalidInputError, RoadNetwork, UnknownNodeError, VerificationError
 from swapnet.optim import SolveOptions, SolveStatus, solve_pyomo
-from swapnet.siting import matrix, max_coverage, p_median, set_cover
+from swapnet.siting import _median_heuristics as heur
+from swapnet.siting import cover, max_coverage, p_median, set_cover
 from swapnet.siting._budget import Budget
 
 EXACT = SolveOptions(mip_gap=0.0)
@@ -110,11 +111,18 @@ def test_capacitated_p_median_hand_solved() -> None:
     w = np.array([3.0, 3.0, 1.0])
     free = p_median(C, w, 2)
     assert free.objective == 3 * 4
-    cap = p_median(C, w, 2, capacities=[4.0, 4.0], options=EXACT).verify()
+    cap = p_median(C, w, 2, capacity=[4.0, 4.0], options=EXACT).verify()
     assert cap.objective == 3 * 6
     assert cap.assignment["site"].tolist() == [0, 1, 1]
     with pytest.raises(InfeasibleError, match="capacities"):
-        p_median(C, w, 1, capacities=[4.0, 4.0])
+        p_median(C, w, 1, capacity=[4.0, 4.0])
+    # the old keyword still works, with a deprecation warning
+    with pytest.warns(DeprecationWarning, match="capacity="):
+        old = p_median(C, w, 2, capacities=[4.0, 4.0], options=EXACT)
+    assert old.objective == cap.objective
+    # loads fill capacity, weights price the distance: unit weights, loads 3, 3, 1
+    plain = p_median(C, None, 2, capacity=4.0, loads=w, options=EXACT).verify()
+    assert plain.objective == 6 and plain.assignment["site"].tolist() == [0, 1, 1]
 
 
 @st.composite
@@ -201,7 +209,7 @@ def test_pyomo_form_has_same_optimum(model: str) -> None:
     elif model == "p_median":
         plan = p_median(C, w, 2, options=EXACT)
     else:
-        plan = p_median(C, w, 3, capacities=np.full(5, w.sum() / 2), options=EXACT)
+        plan = p_median(C, w, 3, capacity=np.full(5, w.sum() / 2), options=EXACT)
     value, _ = solve_pyomo(plan.to_pyomo(), EXACT)
     assert value == pytest.approx(plan.objective, rel=1e-7)
 
@@ -243,13 +251,13 @@ def median_cases(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, int, int]:  #
 @given(median_cases())
 def test_sorted_rows_and_row_search(case: tuple[np.ndarray, np.ndarray, int, int]) -> None:  # type: ignore[type-arg]
     C, _, _, _ = case
-    S = matrix._Sorted.of(C)
+    S = heur._Sorted.of(C)
     n, m = C.shape
     assert np.array_equal(np.take_along_axis(C, S.order.astype(np.int64), axis=1), S.srt)
     assert np.array_equal(np.take_along_axis(S.rank, S.order.astype(np.int64), axis=1), np.tile(np.arange(m), (n, 1)))
     v = np.array([C[i, i % m] for i in range(n)])
-    assert np.array_equal(matrix._row_count_below(S.srt, v), (S.srt < v[:, None]).sum(axis=1))
-    assert np.array_equal(matrix._row_count_below(S.srt, v, strict=False), (S.srt <= v[:, None]).sum(axis=1))
+    assert np.array_equal(heur._row_count_below(S.srt, v), (S.srt < v[:, None]).sum(axis=1))
+    assert np.array_equal(heur._row_count_below(S.srt, v, strict=False), (S.srt <= v[:, None]).sum(axis=1))
     assert np.array_equal(S.finite_lv, np.array([len(set(r[np.isfinite(r)].tolist())) for r in C]))
 
 
@@ -261,11 +269,11 @@ def _median(C: np.ndarray, w: np.ndarray, S: tuple[int, ...]) -> float:  # type:
 @given(median_cases())
 def test_fast_interchange_reaches_a_swap_local_optimum(case: tuple[np.ndarray, np.ndarray, int, int]) -> None:  # type: ignore[type-arg]
     C, w, p, _ = case
-    S = matrix._Sorted.of(C)
+    S = heur._Sorted.of(C)
     fx = np.zeros(0, dtype=np.int64)
-    start = matrix._greedy_median(S, C, w, p, fx)
+    start = heur._greedy_median(S, C, w, p, fx)
     assert start.sum() == p
-    out = matrix._interchange(S, w, start, fx, Budget(None))
+    out = heur._interchange(S, w, start, fx, Budget(None))
     assert out.sum() == p
     m = C.shape[1]
     sites = tuple(np.flatnonzero(out).tolist())
@@ -286,9 +294,9 @@ def test_lagrangian_bound_is_valid(case: tuple[np.ndarray, np.ndarray, int, int]
     m = C.shape[1]
     fx = np.array([j], dtype=np.int64) if p > 1 else np.zeros(0, dtype=np.int64)
     best = min(_median(C, w, S) for S in itertools.combinations(range(m), p) if set(fx.tolist()) <= set(S))
-    S = matrix._Sorted.of(C)
-    start = matrix._interchange(S, w, matrix._greedy_median(S, C, w, p, fx), fx, Budget(None))
-    bound, lam, primal, iters = matrix._lagrangian(S, w, p, fx, start, Budget(None))
+    S = heur._Sorted.of(C)
+    start = heur._interchange(S, w, heur._greedy_median(S, C, w, p, fx), fx, Budget(None))
+    bound, lam, primal, iters = heur._lagrangian(S, w, p, fx, start, Budget(None))
     assert bound <= best + 1e-7 * max(1.0, abs(best))
     assert iters >= 1 and lam.shape == (C.shape[0],)
     assert primal.sum() == p and primal[fx].all()
@@ -340,7 +348,7 @@ def test_cover_dominance_reductions_keep_the_optimum(
     assert plan.details["rows_after_dominance"] <= plan.details["rows_after_merge"]
     # the reduced matrix: no row contains another, no kept site is dominated
     A = (C <= r).astype(float)
-    Ar, keep = matrix._reduce_cover(sp.csr_matrix(A), costs, np.asarray(fixed, dtype=np.int64))
+    Ar, keep = cover._reduce_cover(sp.csr_matrix(A), costs, np.asarray(fixed, dtype=np.int64))
     assert keep[fixed].all()
     rows = [frozenset(np.flatnonzero(row).tolist()) for row in Ar.toarray()]
     assert not any(a < b for a in rows for b in rows)

@@ -141,7 +141,7 @@ class SolveReport:
     bound
         Best proven bound on the optimum (equal to ``objective`` for LPs solved to optimality).
     gap
-        Relative gap ``|objective - bound| / max(|objective|, 1e-9)``; 0 when optimal.
+        Relative gap ``|objective - bound| / |objective|`` (``|bound|`` when the objective is 0; 0 when equal).
     build_seconds, solve_seconds
         Wall-clock time spent building the model and in the solver.
     n_rows, n_cols, n_nonzeros, n_integer
@@ -418,17 +418,23 @@ class LinearModel:
         cost, lb, ub, integ, A, rlo, rhi = self.arrays()
         if relax:
             integ = np.zeros_like(integ)
-        csc = A.tocsc()
+        _check_magnitudes(self.name, cost, lb, ub, A, rlo, rhi, self.offset)
+        # HiGHS's tolerances are absolute (feasibility 1e-7, dual 1e-7, MIP gap 1e-6): scale the
+        # objective and badly scaled rows by powers of two (exact) so that they act as relative ones
+        sigma = _objective_scale(cost)
+        rs = _row_scales(A)
+        As = sp.diags(1.0 / rs) @ A if (rs != 1.0).any() else A
+        csc = sp.csc_matrix(As)
         lp = highspy.HighsLp()
         lp.num_col_ = self.n_cols
         lp.num_row_ = self.n_rows
         sign = 1.0 if self.sense == "min" else -1.0
-        lp.col_cost_ = cost * sign
+        lp.col_cost_ = cost * (sign / sigma)
         lp.col_lower_ = lb
         lp.col_upper_ = ub
-        lp.row_lower_ = rlo
-        lp.row_upper_ = rhi
-        lp.offset_ = self.offset * sign
+        lp.row_lower_ = rlo / rs
+        lp.row_upper_ = rhi / rs
+        lp.offset_ = self.offset * (sign / sigma)
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
         lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
         lp.a_matrix_.index_ = csc.indices.astype(np.int32)
@@ -438,6 +444,7 @@ class LinearModel:
         h = new_highs(log=opts.log)
         h.setOptionValue("random_seed", int(opts.seed))
         h.setOptionValue("mip_rel_gap", float(opts.mip_gap))
+        h.setOptionValue("mip_abs_gap", 0.0)  # the gap is relative only (objectives may be tiny)
         h.setOptionValue("presolve", "on" if opts.presolve else "off")
         if relax or not integ.any():
             h.setOptionValue("solver", opts.lp_method)
@@ -462,7 +469,8 @@ class LinearModel:
             _interrupt_after(h, t1 + float(left) + _GRACE_ABS + _GRACE_REL * float(left))
         h.run()
         t2 = time.perf_counter()
-        sol = self._read(h, integ, build=t1 - t0, solve=t2 - t1, nnz=int(A.nnz))
+        sol = self._read(h, integ, build=t1 - t0, solve=t2 - t1, nnz=int(A.nnz), sigma=sigma, row_scale=rs)
+        sol = _settle(sol, opts.mip_gap)
         if sol.x is not None and not _consistent(sol, cost, A, rlo, rhi, lb, ub, self.offset):
             if start is not None:
                 # HiGHS 1.x can mis-map a MIP start through presolve (it then reports the objective of a
@@ -471,7 +479,17 @@ class LinearModel:
             raise SolverError(f"HiGHS returned an inconsistent solution for {self.name!r}")
         return sol
 
-    def _read(self, h: Any, integ: NDArray[np.bool_], *, build: float, solve: float, nnz: int) -> Solution:
+    def _read(
+        self,
+        h: Any,
+        integ: NDArray[np.bool_],
+        *,
+        build: float,
+        solve: float,
+        nnz: int,
+        sigma: float = 1.0,
+        row_scale: NDArray[np.float64] | None = None,
+    ) -> Solution:
         import highspy
 
         ms = h.getModelStatus()
@@ -479,7 +497,7 @@ class LinearModel:
         S = highspy.HighsModelStatus
         mip = bool(integ.any())
         has_primal = info.primal_solution_status == 2  # kSolutionStatusFeasible
-        sign = 1.0 if self.sense == "min" else -1.0
+        sign = (1.0 if self.sense == "min" else -1.0) * sigma
         if ms == S.kOptimal:
             status = SolveStatus.OPTIMAL
         elif ms in (S.kTimeLimit, S.kInterrupt, S.kIterationLimit, S.kSolutionLimit):
@@ -521,6 +539,8 @@ class LinearModel:
             if hs.dual_valid:
                 col_dual = np.asarray(hs.col_dual, dtype=np.float64) * sign
                 row_dual = np.asarray(hs.row_dual, dtype=np.float64) * sign
+                if row_scale is not None:
+                    row_dual = row_dual / row_scale
         return Solution(report, x, self, col_dual, row_dual)
 
     # ------------------------------------------------------------------- pyomo
@@ -686,22 +706,116 @@ def _consistent(
     """Whether the returned point is feasible and has the reported objective (independent of the solver)."""
     x = sol.x
     assert x is not None
-    scale = max(1.0, float(np.abs(x).max(initial=0.0)))
-    tol = 1e-6 * scale
+    xmax = max(1.0, float(np.abs(x).max(initial=0.0)))
+    tol = 1e-6 * xmax
     ax = A @ x
-    rtol = 1e-6 * np.maximum(1.0, np.abs(ax))
-    if (ax < rlo - rtol - tol).any() or (ax > rhi + rtol + tol).any():
+    # row tolerances relative to the row's own magnitude (its largest |a_ij| |x_j|), not absolute
+    mag = abs(A) @ np.abs(x)
+    top = np.zeros(A.shape[0])
+    if A.nnz:
+        np.maximum.at(top, np.repeat(np.arange(A.shape[0]), np.diff(A.indptr)), np.abs(A.data))
+    rtol = 1e-6 * np.maximum(np.maximum(mag, np.abs(ax)), top * xmax)
+    rtol[top == 0] = tol
+    if (ax < rlo - rtol).any() or (ax > rhi + rtol).any():
         return False
     if (x < lb - tol).any() or (x > ub + tol).any():
         return False
     obj = float(cost @ x) + offset
-    return abs(obj - sol.report.objective) <= 1e-6 * max(1.0, abs(obj))
+    rep = sol.report.objective
+    size = float(np.abs(cost) @ np.abs(x)) + abs(offset)
+    return abs(obj - rep) <= 1e-6 * max(abs(obj), abs(rep)) + 1e-12 * size
 
 
 def _rel_gap(obj: float, bound: float) -> float:
+    return rel_gap(obj, bound)
+
+
+def rel_gap(obj: float, bound: float) -> float:
+    """Relative gap ``|obj - bound| / |obj|`` (``|bound|`` when ``obj`` is 0; 0 when equal, ``inf`` when either
+    is not finite), as Gurobi and HiGHS report it; no absolute floor, so tiny objectives get honest gaps."""
     if not (np.isfinite(obj) and np.isfinite(bound)):
         return float("inf")
-    return float(abs(obj - bound) / max(abs(obj), 1e-9))
+    if obj == bound:
+        return 0.0
+    return float(abs(obj - bound) / (abs(obj) if obj != 0 else abs(bound)))
+
+
+GAP_SLACK = 1e-6
+"""A solve counts as optimal when its relative gap is at most ``max(mip_gap, GAP_SLACK)`` (solvers work
+to feasibility tolerances of about 1e-7, so a bound may miss a proven optimum by that much)."""
+
+
+def proven(obj: float, bound: float, mip_gap: float, sense: str = "min") -> bool:
+    """Whether ``bound`` proves ``obj`` optimal within ``mip_gap`` (see :data:`GAP_SLACK`)."""
+    if not (np.isfinite(obj) and np.isfinite(bound)):
+        return False
+    worse = obj - bound if sense == "min" else bound - obj
+    return worse <= 0.0 or rel_gap(obj, bound) <= max(mip_gap, GAP_SLACK)
+
+
+def _settle(sol: Solution, mip_gap: float) -> Solution:
+    """Check the solver's status against its bound: ``OPTIMAL`` stays only when the bound proves it."""
+    r = sol.report
+    if r.status != SolveStatus.OPTIMAL or r.n_integer == 0:
+        return sol
+    if proven(r.objective, r.bound, mip_gap, sol.model.sense):
+        return sol
+    report = SolveReport(**{**r.__dict__, "status": SolveStatus.FEASIBLE})
+    return Solution(report, sol.x, sol.model, sol.col_dual, sol.row_dual)
+
+
+MAX_MAGNITUDE = 1e100
+"""Largest finite coefficient, bound or cost a model may hold: beyond it sums overflow or lose all precision."""
+
+
+def _check_magnitudes(
+    name: str,
+    cost: NDArray[np.float64],
+    lb: NDArray[np.float64],
+    ub: NDArray[np.float64],
+    A: sp.csr_matrix,
+    rlo: NDArray[np.float64],
+    rhi: NDArray[np.float64],
+    offset: float,
+) -> None:
+    for field_, arr in (("cost", cost), ("lb", lb), ("ub", ub), ("A", A.data), ("row_lo", rlo), ("row_hi", rhi)):
+        a = np.abs(arr)
+        bad = np.isfinite(a) & (a > MAX_MAGNITUDE)
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            raise InvalidInputError(
+                f"{name}.{field_}[{k}]", float(arr[k]), f"magnitude above {MAX_MAGNITUDE:g} cannot be solved safely"
+            )
+    if not np.isfinite(offset) or abs(offset) > MAX_MAGNITUDE:
+        raise InvalidInputError(f"{name}.offset", offset, f"magnitude above {MAX_MAGNITUDE:g} cannot be solved safely")
+
+
+_SCALE_LO, _SCALE_HI = 2.0**-10, 2.0**20
+"""Objectives and rows whose largest coefficient lies in this range are passed to HiGHS unscaled (keeps
+integer objectives integer, which HiGHS exploits); outside it they are scaled to a largest entry near 1."""
+
+
+def _pow2(x: float) -> float:
+    return float(2.0 ** np.round(np.log2(x)))
+
+
+def _objective_scale(cost: NDArray[np.float64]) -> float:
+    top = float(np.abs(cost).max(initial=0.0))
+    if top == 0.0 or _SCALE_LO <= top <= _SCALE_HI:
+        return 1.0
+    return _pow2(top)
+
+
+def _row_scales(A: sp.csr_matrix) -> NDArray[np.float64]:
+    n = A.shape[0]
+    if A.nnz == 0:
+        return np.ones(n)
+    top = np.zeros(n)
+    np.maximum.at(top, np.repeat(np.arange(n), np.diff(A.indptr)), np.abs(A.data))
+    out = np.ones(n)
+    odd = (top > 0) & ((top < _SCALE_LO) | (top > _SCALE_HI))
+    out[odd] = 2.0 ** np.round(np.log2(top[odd]))
+    return out
 
 
 def solve_pyomo(model: Any, options: SolveOptions | None = None) -> tuple[float, dict[str, Sequence[float]]]:

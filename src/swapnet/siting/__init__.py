@@ -6,8 +6,9 @@ Every model returns a :class:`SitingPlan` with ``verify()`` and ``to_pyomo()``.
 """
 
 from swapnet.optim import SolveOptions, SolveStatus
-from swapnet.siting.flow_models import flow_capturing, flow_refueling
-from swapnet.siting.matrix import max_coverage, p_median, set_cover
+from swapnet.siting.cover import max_coverage, set_cover
+from swapnet.siting.flow import flow_capturing, flow_refueling
+from swapnet.siting.median import p_median
 from swapnet.siting.plan import SitingPlan
 from swapnet.siting.sizing import size_stations
 

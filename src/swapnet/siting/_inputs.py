@@ -10,11 +10,28 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
 from swapnet import _validate as _v
-from swapnet.errors import InvalidInputError, UnknownNodeError
+from swapnet.errors import InfeasibleError, InvalidInputError, UnknownNodeError
 from swapnet.network import RoadNetwork
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
+
+MAX_MAGNITUDE = 1e100
+"""Largest finite cost, weight or capacity accepted: beyond it weighted sums overflow or lose all
+precision (HiGHS treats 1e20 as infinite; models are scaled internally, but not past double range)."""
+
+
+def check_magnitude(a: FloatArray, name: str) -> None:
+    """Refuse finite entries of ``a`` above :data:`MAX_MAGNITUDE`, naming the entry (``name[i, j]``)."""
+    big = np.isfinite(a) & (np.abs(a) > MAX_MAGNITUDE)
+    if big.any():
+        idx = tuple(int(v[0]) for v in np.nonzero(big))
+        where = ", ".join(map(str, idx))
+        raise InvalidInputError(
+            f"{name}[{where}]",
+            float(a[idx]),
+            f"magnitude above {MAX_MAGNITUDE:g} cannot be solved safely; rescale the unit",
+        )
 
 
 def as_cost_matrix(
@@ -69,6 +86,7 @@ def _check_matrix(m: FloatArray, name: str) -> FloatArray:
         raise InvalidInputError(
             f"{name}[{i}, {j}]", float(m[i, j]), "costs must be non-negative numbers (inf = unreachable)"
         )
+    check_magnitude(m, name)
     return np.ascontiguousarray(m, dtype=np.float64)
 
 
@@ -85,6 +103,7 @@ def as_weights(weights: Any, n: int, name: str = "weights", *, demand: Any = Non
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
         raise InvalidInputError(f"{name}[{k}]", float(w[k]), "weights must be finite and non-negative")
+    check_magnitude(w, name)
     return w
 
 
@@ -101,6 +120,7 @@ def as_site_costs(site_costs: ArrayLike | None, m: int, *, candidates: Any = Non
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
         raise InvalidInputError(f"site_costs[{k}]", float(c[k]), "site costs must be finite and non-negative")
+    check_magnitude(c, "site_costs")
     return c
 
 
@@ -159,3 +179,85 @@ def merge_identical_rows(A: sp.csr_matrix, weights: FloatArray) -> tuple[sp.csr_
     firsts[rep[::-1]] = np.arange(A.shape[0])[::-1]
     merged = np.bincount(rep, weights=weights, minlength=len(keys))
     return A[firsts], np.asarray(merged, dtype=np.float64), rep
+
+
+UNREACHABLE_MODES = ("raise", "drop")
+
+
+def drop_unreachable(
+    C: FloatArray,
+    dlab: tuple[Hashable, ...],
+    unreachable: str,
+    *,
+    model: str,
+    weights: FloatArray | None = None,
+) -> NDArray[np.bool_]:
+    """Rows of ``C`` (demand points) that reach no candidate site (``inf`` in every column).
+
+    With ``unreachable="raise"`` such a row with positive weight raises :class:`InfeasibleError`
+    naming the demand; with ``"drop"`` the rows are returned so that the model leaves them out
+    (and reports them in ``details["dropped_demand"]``).
+    """
+    if unreachable not in UNREACHABLE_MODES:
+        raise InvalidInputError("unreachable", unreachable, "must be 'raise' or 'drop'")
+    out: NDArray[np.bool_] = np.asarray(~np.isfinite(C).any(axis=1))
+    if weights is not None and unreachable == "raise":
+        out = out & (weights > 0)
+    if unreachable == "raise" and out.any():
+        bad = [dlab[int(i)] for i in np.flatnonzero(out)]
+        raise InfeasibleError(
+            f"{model}: {len(bad)} demand point(s) reach no candidate site (disconnected network?), "
+            f"e.g. {bad[:5]!r}; pass unreachable='drop' to leave them out"
+        )
+    return out
+
+
+def dropped_details(dlab: tuple[Hashable, ...], drop: NDArray[np.bool_], w: FloatArray | None) -> dict[str, Any]:
+    """``details`` entries naming the dropped demand and its weight."""
+    idx = np.flatnonzero(drop)
+    return {
+        "dropped_demand": tuple(dlab[int(i)] for i in idx),
+        "dropped_weight": float(w[idx].sum()) if w is not None else float(idx.size),
+    }
+
+
+def check_dropped(C: FloatArray, drop: NDArray[np.bool_], dlab: tuple[Hashable, ...], plan_dropped: Any) -> list[str]:
+    """Verification: the plan names exactly the dropped rows, and each of them really reaches no site."""
+    problems = []
+    want = tuple(dlab[int(i)] for i in np.flatnonzero(drop))
+    if tuple(plan_dropped or ()) != want:
+        problems.append(f"dropped demand {tuple(plan_dropped or ())!r} != recomputed {want!r}")
+    reach = np.isfinite(C[drop]).any(axis=1) if drop.any() else np.zeros(0, dtype=bool)
+    if reach.any():
+        problems.append(f"dropped demand {want[int(np.flatnonzero(reach)[0])]!r} reaches a candidate site")
+    return problems
+
+
+def check_budget(budget: float | None, c: FloatArray, fx: IntArray, p: int | None) -> float | None:
+    """Validate a site-cost budget against the site costs ``c``, the fixed sites ``fx`` and the count ``p``.
+
+    ``None`` is allowed only together with a ``p``. The budget must be a finite non-negative number
+    that pays for the fixed sites and, with ``p``, for the cheapest choice of ``p`` sites
+    (within a relative ``1e-12``).
+    """
+    if budget is None:
+        if p is None:
+            raise InvalidInputError("p", None, "give p, budget, or both")
+        return None
+    try:
+        B = float(budget)
+    except (TypeError, ValueError):
+        raise InvalidInputError("budget", budget, "must be a number") from None
+    if not np.isfinite(B) or B < 0:
+        raise InvalidInputError("budget", budget, "must be finite and non-negative")
+    check_magnitude(np.array([B]), "budget")
+    need = float(c[fx].sum())
+    if need > B * (1 + 1e-12) + 1e-12:
+        raise InvalidInputError("budget", budget, f"is below the cost of the fixed sites ({need:g})")
+    if p is not None:
+        extra = float(np.sort(np.delete(c, fx))[: max(p - fx.size, 0)].sum())
+        if need + extra > B * (1 + 1e-12) + 1e-12:
+            raise InvalidInputError(
+                "budget", budget, f"cannot pay for {p} sites (the cheapest choice costs {need + extra:g})"
+            )
+    return B

@@ -1,0 +1,132 @@
+"""Benchmark: the matrix siting models at national scale (3,000 candidate stores x 20,000 demand nodes).
+
+Run with ``python benchmarks/siting_national.py`` (p-median and MCLP with p = 300, 120 s budget each;
+about 5 minutes on 2 shared cores, up to ~4 GB per model) or pick models and sizes, e.g.
+``python benchmarks/siting_national.py --models p_median --n 20000 --m 3000 --p 300 --time-limit 120``.
+
+The instance is synthetic and seeded: a 2,000 x 1,500 km country with 80 cities (log-normal sizes);
+demand nodes are scattered around the cities in proportion to their size, stores around the cities
+too (more in larger ones); the cost is the Euclidean distance times a detour factor of 1.25 (km);
+weights are swaps per day (log-normal). Each model runs in a fresh process (``spawn``) so that its
+peak resident memory is its own; the script prints the wall time of the call, the named phases
+the plan reports, the status, the objective, the bound and the gap, the ``verify()`` time, the
+peak memory of that process and the 1-minute load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import platform
+import resource
+import time
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float64]
+
+PHASES = (
+    "sort_seconds",
+    "greedy_seconds",
+    "interchange_seconds",
+    "lagrangian_seconds",
+    "bb_seconds",
+    "sites_after_fixing",
+    "bb_nodes",
+    "mip_iterations",
+    "mip_skipped",
+)
+
+
+def make_instance(n: int, m: int, seed: int) -> tuple[FloatArray, FloatArray]:
+    """Cost matrix (km) and daily swaps of a seeded synthetic country."""
+    rng = np.random.default_rng([seed, n, m])
+    k = 80
+    centres = rng.uniform([0.0, 0.0], [2000.0, 1500.0], (k, 2))
+    size = rng.lognormal(0.0, 1.0, k)
+    share = size / size.sum()
+    city_d = rng.choice(k, n, p=share)
+    city_s = rng.choice(k, m, p=share)
+    spread = 15.0 + 25.0 * np.sqrt(size / size.max())
+    demand = centres[city_d] + rng.normal(0.0, 1.0, (n, 2)) * spread[city_d, None]
+    stores = centres[city_s] + rng.normal(0.0, 1.0, (m, 2)) * spread[city_s, None] * 0.8
+    C = np.empty((n, m))
+    for a in range(0, n, 2000):  # blocks keep the temporaries small
+        d = demand[a : a + 2000, None, :] - stores[None, :, :]
+        C[a : a + 2000] = np.sqrt((d * d).sum(axis=2)) * 1.25
+    w = np.round(rng.lognormal(2.0, 0.8, n), 1)
+    return C, w
+
+
+def run_model(model: str, n: int, m: int, p: int, radius: float, limit: float, seed: int) -> dict[str, Any]:
+    from swapnet.siting import SolveOptions, max_coverage, p_median
+
+    t0 = time.perf_counter()
+    C, w = make_instance(n, m, seed)
+    t_inst = time.perf_counter() - t0
+    load = os.getloadavg()[0]
+    opts = SolveOptions(time_limit=limit, mip_gap=1e-4, threads=1)
+    t1 = time.perf_counter()
+    plan = p_median(C, w, p, options=opts) if model == "p_median" else max_coverage(C, w, radius, p=p, options=opts)
+    t2 = time.perf_counter()
+    plan.verify()
+    t3 = time.perf_counter()
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # Linux: kB
+    return {
+        "model": model,
+        "instance_s": t_inst,
+        "wall_s": t2 - t1,
+        "verify_s": t3 - t2,
+        "status": plan.status.value,
+        "objective": plan.objective,
+        "bound": plan.bound,
+        "gap": plan.gap,
+        "build_s": plan.build_seconds,
+        "solve_s": plan.solve_seconds,
+        "phases": {k: round(v, 2) if isinstance(v, float) else v for k, v in plan.details.items() if k in PHASES},
+        "peak_gb": peak_gb,
+        "load_start": load,
+        "load_end": os.getloadavg()[0],
+    }
+
+
+def _child(q: Any, *args: Any) -> None:
+    q.put(run_model(*args))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--models", nargs="+", default=["p_median", "max_coverage"], choices=["p_median", "max_coverage"])
+    ap.add_argument("--n", type=int, default=20_000, help="demand nodes")
+    ap.add_argument("--m", type=int, default=3_000, help="candidate stores")
+    ap.add_argument("--p", type=int, default=300, help="stations to open")
+    ap.add_argument("--radius", type=float, default=25.0, help="MCLP coverage radius in km")
+    ap.add_argument("--time-limit", type=float, default=120.0, help="budget per model call (s)")
+    ap.add_argument("--seed", type=int, default=2026)
+    args = ap.parse_args()
+    print(
+        f"national siting benchmark: {args.n:,} demand nodes x {args.m:,} stores, p = {args.p}, "
+        f"budget {args.time_limit:g} s per call; {platform.machine()}, {os.cpu_count()} cpus, one solver thread"
+    )
+    ctx = mp.get_context("spawn")
+    for model in args.models:
+        q = ctx.Queue()
+        proc = ctx.Process(
+            target=_child, args=(q, model, args.n, args.m, args.p, args.radius, args.time_limit, args.seed)
+        )
+        proc.start()
+        r = q.get()
+        proc.join()
+        print(
+            f"{r['model']:13s} wall {r['wall_s']:7.1f} s (build {r['build_s']:.1f} s, solver {r['solve_s']:.1f} s) "
+            f"status {r['status']:10s} objective {r['objective']:.6g} bound {r['bound']:.6g} gap {r['gap']:.3%} "
+            f"verify {r['verify_s']:.2f} s  peak {r['peak_gb']:.2f} GB  load {r['load_start']:.2f}-{r['load_end']:.2f}"
+        )
+        print(f"{'':13s} phases {r['phases']}; instance generated in {r['instance_s']:.1f} s (not counted)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+r"""Lagrangian branch-and-bound for the p-median on a reduced instance (Christofides & Beasley 1982; Beasley 1985).
+
+Each node fixes some sites open and some closed; its bound is the Lagrangian relaxation of the
+assignment constraints (subgradient, warm-started from the parent's multipliers), its primal the
+subproblem's sites; reduced-cost fixing (:func:`_node_fixing`) shrinks it further. Nodes whose
+bound exceeds ``vmax`` (the largest value a plan worth finding may have) are pruned. Branching is
+on the free site the subproblem likes best: first open (depth first), then closed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from swapnet.siting._budget import Budget
+from swapnet.siting._common import _bincount
+from swapnet.siting._median_heuristics import _row_count_below, _Sorted
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+
+_NODE_ITERS = 60
+"""Subgradient iterations per node (the root gets ``4 x`` as many)."""
+_MAX_NODES = 200_000
+
+
+@dataclass
+class _Node:
+    opened: BoolArray
+    closed: BoolArray
+    lam: FloatArray
+    parent_bound: float
+
+
+@dataclass(frozen=True)
+class BBResult:
+    """What the tree search found: the best plan, its value, a global bound, and whether it finished."""
+
+    mask: BoolArray | None
+    value: float
+    bound: float
+    finished: bool
+    nodes: int
+
+
+def _subproblem(
+    S: _Sorted, w: FloatArray, lam: FloatArray, p: int, opened: BoolArray, closed: BoolArray
+) -> tuple[float, BoolArray, FloatArray, NDArray[np.int64]]:
+    m = S.shape[1]
+    t = _row_count_below(S.srt, lam / w * (1 + 1e-12))
+    rows, _, flat = S.prefix(t)
+    R = np.minimum(0.0, w[rows] * S.srt.ravel()[flat] - lam[rows])
+    rho = _bincount(S.order.ravel()[flat], weights=R, minlength=m)
+    score = np.where(opened, -np.inf, np.where(closed, np.inf, rho))
+    chosen = np.zeros(m, dtype=bool)
+    chosen[np.argsort(score, kind="stable")[:p]] = True
+    return float(lam.sum() + rho[chosen].sum()), chosen, rho, t
+
+
+def _node_bound(
+    S: _Sorted, w: FloatArray, node: _Node, p: int, ub: float, iters: int, vmax: float
+) -> tuple[float, FloatArray, BoolArray, FloatArray, BoolArray]:
+    """Subgradient on one node (stops early once the bound exceeds ``vmax``): best bound, its multipliers,
+    subproblem sites and site costs, and the union of the chosen sets."""
+    lam = node.lam.copy()
+    best_L, best = -np.inf, (lam, np.zeros(S.shape[1], dtype=bool), np.zeros(S.shape[1]))
+    theta = 1.0
+    seen = np.zeros(S.shape[1], dtype=bool)
+    stall = 0
+    for _ in range(iters):
+        L, chosen, rho, t = _subproblem(S, w, lam, p, node.opened, node.closed)
+        seen |= chosen
+        if L > best_L + 1e-12 * abs(best_L if np.isfinite(best_L) else 1.0):
+            best_L, best, stall = L, (lam.copy(), chosen, rho), 0
+            if best_L > vmax + 1e-9 * max(1.0, abs(vmax)):
+                break  # the node is pruned
+        else:
+            stall += 1
+            if stall >= 5:
+                theta, stall = theta / 2.0, 0
+        g = 1.0 - (S.rank[:, np.flatnonzero(chosen)] < t[:, None]).sum(axis=1)
+        norm = float((g * g).sum())
+        if norm == 0.0 or theta < 1e-3:
+            break
+        lam = np.maximum(lam + theta * max(ub - L, 1e-9 * abs(ub)) / norm * g, 0.0)
+    return best_L, best[0], best[1], best[2], seen
+
+
+def _node_fixing(
+    rho: FloatArray, L: float, p: int, opened: BoolArray, closed: BoolArray, vmax: float
+) -> tuple[BoolArray, BoolArray]:
+    """Reduced-cost fixing at a node (see :func:`~swapnet.siting._median_heuristics._lagrangian_fixing`)."""
+    q = p - int(opened.sum())
+    free = np.flatnonzero(~opened & ~closed)
+    if q <= 0 or free.size <= q:
+        return opened, closed
+    order = free[np.argsort(rho[free], kind="stable")]
+    tol = 1e-9 * max(abs(vmax), 1.0)
+    last, nxt = float(rho[order[q - 1]]), float(rho[order[q]])
+    closed = closed.copy()
+    opened = opened.copy()
+    out = order[q:]
+    closed[out[L - last + rho[out] > vmax + tol]] = True
+    inn = order[:q]
+    opened[inn[L - rho[inn] + nxt > vmax + tol]] = True
+    return opened, closed
+
+
+def lagrangian_bb(
+    S: _Sorted,
+    w: FloatArray,
+    p: int,
+    forced: BoolArray,
+    lam: FloatArray,
+    incumbent: BoolArray | None,
+    ub: float,
+    budget: Budget,
+    *,
+    mip_gap: float,
+    integral: bool,
+) -> BBResult:
+    """Depth-first Lagrangian branch-and-bound; stops when the tree is exhausted or the budget runs out.
+
+    ``ub`` is the value of the best plan known (``incumbent`` when it is a plan of this instance).
+    """
+    n, m = S.shape
+    finite = np.isfinite(S.srt)
+    reach = np.zeros((n, m), dtype=bool)  # reach[i, j]: site j can serve demand i
+    np.put_along_axis(reach, S.order.astype(np.int64), finite, axis=1)
+    best = None if incumbent is None else incumbent.copy()
+
+    def vmax_of(ub: float) -> float:
+        v = ub * (1.0 - mip_gap)
+        return min(np.floor(v + 1e-9 * max(1.0, v)), ub - 1.0) if integral else v
+
+    root = _Node(forced.copy(), np.zeros(m, dtype=bool), lam.copy(), -np.inf)
+    stack = [root]
+    nodes = 0
+    while stack and nodes < _MAX_NODES:
+        if budget.expired():
+            break
+        node = stack.pop()
+        nodes += 1
+        vmax = vmax_of(ub)
+        if node.parent_bound > vmax or int(node.opened.sum()) > p:
+            continue
+        if not reach[:, ~node.closed].any(axis=1).all() or int((~node.closed).sum()) < p:
+            continue
+        if int(node.opened.sum()) == p:
+            val = S.value(w, node.opened)
+            if val < ub:
+                best, ub = node.opened.copy(), val
+            continue
+        iters = _NODE_ITERS * (4 if nodes == 1 else 1)
+        L, nlam, chosen, rho, seen = _node_bound(S, w, node, p, ub, iters, vmax)
+        for cand in (chosen, seen) if seen.sum() <= p + 2 else (chosen,):
+            if int(cand.sum()) == p:
+                val = S.value(w, cand)
+                if val < ub:
+                    best, ub = cand.copy(), val
+        vmax = vmax_of(ub)
+        if L > vmax + 1e-9 * max(1.0, abs(vmax)):
+            continue
+        opened, closed = _node_fixing(rho, L, p, node.opened, node.closed, vmax)
+        free_chosen = np.flatnonzero(chosen & ~opened & ~closed)
+        if free_chosen.size == 0:  # fixing opened every chosen site: the node is a leaf now
+            stack.append(_Node(opened, closed, nlam, L))
+            continue
+        j = int(free_chosen[np.argmin(rho[free_chosen])])
+        o2, c2 = opened.copy(), closed.copy()
+        o2[j] = True
+        c2[j] = True
+        stack.append(_Node(opened, c2, nlam, L))  # closed: explored second
+        stack.append(_Node(o2, closed, nlam, L))  # open: explored first
+    finished = not stack
+    if finished:  # no plan of value <= vmax exists
+        bound = min(ub, vmax_of(ub) + 1.0) if integral else min(ub, vmax_of(ub))
+    else:
+        bound = min(ub, min(nd.parent_bound for nd in stack))
+    return BBResult(best, ub, float(bound), finished, nodes)

@@ -1,0 +1,274 @@
+"""The LP bound by Benders decomposition (in-out stabilised cut loop) and the Benders MILP."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from swapnet.optim import LinearModel, SolveOptions, SolveStatus
+from swapnet.siting.flow._instance import (
+    BoolArray,
+    FloatArray,
+    IntArray,
+    _Instance,
+)
+from swapnet.siting.flow._reduce import (
+    _Cover,
+)
+
+_LP_CLUSTERS = 100
+
+
+_LP_TOL = 1e-3
+
+
+_LP_MAX_ITER = 200
+
+
+_INOUT_ALPHA = 0.5
+
+
+_LP_SHARE = 0.3
+"""Share of the time left that the LP bound may use."""
+
+
+@dataclass
+class _LPBound:
+    bound: float
+    xbar: FloatArray
+    center: FloatArray
+    iterations: int
+    solve_seconds: float
+    master: float = float("nan")
+    """Optimum of the last master LP (an upper bound; ``bound`` is the smallest of them)."""
+    rc: FloatArray | None = None
+    """Reduced costs of the stations in the last master LP (``None`` if it was not solved)."""
+    pool: _CutPool | None = None
+    """The Benders cuts, to go on with a master MILP."""
+
+
+@dataclass
+class _CutPool:
+    """Benders cuts ``theta_c <= b + M x`` over clusters ``c`` of flow groups, and how to make more."""
+
+    cuts_at: Callable[[FloatArray], tuple[FloatArray, FloatArray, sp.csr_matrix]]
+    cap: FloatArray
+    """Volume of each cluster (upper bound of its theta)."""
+    c: list[IntArray]
+    b: list[FloatArray]
+    M: list[sp.csr_matrix]
+
+    def master(self, inst: _Instance, *, integer: bool) -> LinearModel:
+        """The master problem ``max sum theta`` over the cuts so far (stations binary with ``integer``)."""
+        m, K = inst.n_cands, self.cap.size
+        lm = LinearModel("frlm_master", sense="max")
+        lb_x = np.zeros(m)
+        lb_x[inst.fixed] = 1.0
+        x = lm.add_vars("x", m, lb=lb_x, ub=1.0, binary=integer).index
+        th = lm.add_vars("theta", K, ub=self.cap, cost=1.0).index
+        Mall = sp.vstack(self.M).tocoo()
+        kall = np.concatenate(self.c)
+        n = kall.size
+        lm.add_constraints(
+            "cuts",
+            rows=np.concatenate([np.arange(n, dtype=np.int64), Mall.row.astype(np.int64)]),
+            cols=np.concatenate([th[kall], x[Mall.col.astype(np.int64)]]),
+            vals=np.concatenate([np.ones(n), -Mall.data]),
+            hi=np.concatenate(self.b),
+            n=n,
+        )
+        zm = np.zeros(m, dtype=np.int64)
+        if inst.p is not None:
+            lm.add_constraints("count", rows=zm, cols=x, vals=1.0, lo=inst.p, hi=inst.p, n=1)
+        if inst.budget is not None:
+            lm.add_constraints("budget", rows=zm, cols=x, vals=inst.costs, hi=inst.budget, n=1)
+        return lm
+
+    def theta_at(self, x: FloatArray) -> FloatArray:
+        """The largest feasible ``theta`` for stations ``x`` under the cuts so far."""
+        th = self.cap.copy()
+        for c, b, M in zip(self.c, self.b, self.M, strict=True):
+            np.minimum.at(th, c, b + M @ x)
+        return np.maximum(th, 0.0)
+
+    def add_violated(self, xq: FloatArray, at: FloatArray, theta: FloatArray) -> tuple[float, bool]:
+        """Cuts made at ``xq``, keeping those violated at ``(at, theta)``; returns ``phi(xq)`` and whether any was."""
+        phi, const, M = self.cuts_at(xq)
+        val = const + M @ at
+        viol = np.flatnonzero(val < theta - 1e-9 * np.maximum(1.0, theta))
+        if viol.size:
+            self.c.append(viol)
+            self.b.append(const[viol])
+            self.M.append(M[viol])
+        return float(phi.sum()), bool(viol.size)
+
+
+def _lp_bound(cov: _Cover, inst: _Instance, opts: SolveOptions, x0: FloatArray, deadline: float | None) -> _LPBound:
+    """Upper bound from the LP relaxation, by Benders cuts with in-out stabilisation.
+
+    The LP value of a (fractional) station vector ``x`` is
+    ``phi(x) = sum_g F_g min(1, min_{K in F_g} sum_{k in K} x_k)``, a concave
+    function; for groups clustered into ``C`` clusters, the master LP
+    ``max sum_c theta_c`` over ``{x: count/budget}`` with cuts
+    ``theta_c <= sum_{g in c} F_g * (1  or  sum_{k in K*_g} x_k)`` (``K*_g`` the
+    set of ``g`` least covered at the query point) is a relaxation whose optimum
+    is a valid upper bound at every iteration and converges to the LP bound.
+    Only small LPs (candidates + clusters columns) are solved.
+    """
+    G = cov.n_groups
+    F = cov.group_volume
+    A = cov.sets.tocsr()
+    order = np.argsort(cov.gpair_group, kind="stable")
+    pg, ps = cov.gpair_group[order], cov.gpair_set[order]
+    gptr = np.searchsorted(pg, np.arange(G + 1))
+    has_pairs = gptr[1:] > gptr[:-1]
+    K = max(1, min(_LP_CLUSTERS, G))
+    origin = inst.nodes[inst.ptr[cov.group_rep]] if G else np.zeros(0, dtype=np.int64)
+    clus = (np.unique(origin, return_inverse=True)[1].astype(np.int64) % K) if G else origin
+    V = np.bincount(clus, weights=F, minlength=K)
+
+    def cuts_at(xq: FloatArray) -> tuple[FloatArray, FloatArray, sp.csr_matrix]:
+        sig = A @ xq
+        val = sig[ps]
+        srt = np.lexsort((val, pg))
+        mins = np.full(G, np.inf)
+        star = np.zeros(G, dtype=np.int64)
+        first = gptr[:-1][has_pairs]
+        mins[has_pairs] = val[srt][first]
+        star[has_pairs] = ps[srt][first]
+        phi: FloatArray = np.bincount(clus, weights=F * np.minimum(mins, 1.0), minlength=K).astype(np.float64)
+        low = mins < 1.0
+        const: FloatArray = np.bincount(clus, weights=F * ~low, minlength=K).astype(np.float64)
+        W = sp.csr_matrix((F[low], (clus[low], star[low])), shape=(K, A.shape[0]))
+        return phi, const, sp.csr_matrix(W @ A)
+
+    center = x0.astype(np.float64)
+    phi, const, M = cuts_at(center)
+    best = float(phi.sum())
+    pool = _CutPool(cuts_at, np.asarray(V, dtype=np.float64), [np.arange(K, dtype=np.int64)], [const], [M])
+    ub = float(F.sum())
+    xbar = center
+    spent = 0.0
+    n_iter = 0
+    master = float("nan")
+    rc: FloatArray | None = None
+    while n_iter < _LP_MAX_ITER:
+        n_iter += 1
+        left = None if deadline is None else deadline - time.perf_counter()
+        if left is not None and left <= 0.05:
+            break
+        lm = pool.master(inst, integer=False)
+        x = lm.block("x").index
+        sol = lm.solve(opts, deadline=deadline)
+        spent += sol.report.solve_seconds
+        if sol.status != SolveStatus.OPTIMAL:
+            break
+        ub = min(ub, sol.objective)
+        xbar, tbar = sol.values("x"), sol.values("theta")
+        if sol.col_dual is not None:
+            master, rc = sol.objective, sol.col_dual[x]
+        if ub - best <= _LP_TOL * max(ub, 1e-9):
+            break
+        added = False
+        for xq in (_INOUT_ALPHA * center + (1 - _INOUT_ALPHA) * xbar, xbar):
+            val, added = pool.add_violated(xq, xbar, tbar)
+            if val > best:
+                best, center = val, xq
+            if added:
+                break
+        if not added:  # the master's point is exact: the bound is reached
+            best = max(best, ub)
+            break
+    return _LPBound(ub, xbar, center, n_iter, spent, master, rc, pool)
+
+
+@dataclass
+class _BendersMilp:
+    best_open: BoolArray
+    best_val: float
+    bound: float
+    iterations: int
+    solve_seconds: float
+
+
+def _benders_milp(
+    pool: _CutPool,
+    inst: _Instance,
+    opts: SolveOptions,
+    keep: BoolArray,
+    force: BoolArray,
+    best_open: BoolArray,
+    best_val: float,
+    bound: float,
+    value_of: Callable[[BoolArray], float],
+    deadline: float | None,
+) -> _BendersMilp:
+    """Branch-and-cut by iterated master MILPs: integer stations over the Benders cuts so far.
+
+    The master MILP is a relaxation (its dual bound is an upper bound on the
+    optimum); its plan is scored exactly and cuts violated there are added, until
+    the bound meets the best plan (within ``mip_gap``), no cut is violated (the
+    master's plan is optimal) or time runs out. Stations closed by reduced-cost
+    fixing stay closed, forced ones open.
+    """
+    it, spent = 0, 0.0
+    reserve = 0.0 if opts.time_limit is None else min(0.5, 0.05 * opts.time_limit)
+    while deadline is None or deadline - time.perf_counter() > reserve:
+        if bound - best_val <= opts.mip_gap * max(abs(best_val), 1e-9):
+            break
+        it += 1
+        lm = pool.master(inst, integer=True)
+        x = lm.block("x").index
+        lm.set_bounds(x[~keep], ub=0.0)
+        lm.set_bounds(x[force], lb=1.0)
+        x0 = best_open.astype(np.float64)
+        sol = lm.solve(opts, start=np.concatenate([x0, pool.theta_at(x0)]), deadline=deadline)
+        spent += sol.report.solve_seconds
+        if np.isfinite(sol.report.bound):
+            bound = min(bound, max(sol.report.bound, best_val))
+        if not sol.status.has_solution:
+            break
+        xs = sol.values("x") > 0.5
+        val = value_of(xs)
+        if val > best_val:
+            best_open, best_val = xs, val
+        xf = xs.astype(np.float64)
+        _, added = pool.add_violated(xf, xf, sol.values("theta"))
+        if not added:  # the master's plan is worth what the master says: its bound is reached
+            if sol.status == SolveStatus.OPTIMAL:
+                bound = min(bound, max(sol.report.bound, best_val))
+            break
+        if sol.status != SolveStatus.OPTIMAL:
+            break
+    return _BendersMilp(best_open, best_val, bound, it, spent)
+
+
+def _mask_of(idx: IntArray, like: BoolArray) -> BoolArray:
+    out = np.zeros(like.size, dtype=bool)
+    out[idx] = True
+    return out
+
+
+def _reduced_cost_fixing(
+    lp: _LPBound, inst: _Instance, best_open: BoolArray, best_val: float
+) -> tuple[BoolArray, BoolArray]:
+    """Stations that may stay (``keep``) and stations that must open (``force``), from the master LP's reduced costs.
+
+    The master LP is a relaxation with optimum ``master``; for a station at 0 with
+    reduced cost ``r < 0`` every plan opening it is worth at most ``master + r``
+    (LP duality), for a station at 1 with ``r > 0`` every plan closing it at most
+    ``master - r``. When that is below ``best_val`` (with a safety margin) no
+    better plan does so. Stations of the incumbent are never closed.
+    """
+    assert lp.rc is not None
+    m = inst.n_cands
+    rc, x = lp.rc, lp.xbar
+    margin = 1e-7 * max(abs(best_val), 1.0)
+    fixed = _mask_of(inst.fixed, np.zeros(m, dtype=bool))
+    close = (x <= 1e-9) & (rc < 0) & (lp.master + rc < best_val - margin) & ~best_open & ~fixed
+    force = (x >= 1 - 1e-9) & (rc > 0) & (lp.master - rc < best_val - margin) & best_open & ~fixed
+    return ~close, force
