@@ -592,10 +592,22 @@ def _bad_type_cases() -> list[tuple[str, object, str]]:
         return Station("s", 1, **{"batteries": 4, "chargers": 2, "charger_kw": 60.0, "grid_kw": 200.0, **kw})
 
     return [
-        ("from_networkx length 'abc'", lambda: RoadNetwork.from_networkx(nx_graph(length="abc"), length_unit="km"), "length='abc'"),
-        ("from_networkx y='north'", lambda: RoadNetwork.from_networkx(nx_graph(y="north"), length_unit="km"), "node 1.y='north'"),
+        (
+            "from_networkx length 'abc'",
+            lambda: RoadNetwork.from_networkx(nx_graph(length="abc"), length_unit="km"),
+            "length='abc'",
+        ),
+        (
+            "from_networkx y='north'",
+            lambda: RoadNetwork.from_networkx(nx_graph(y="north"), length_unit="km"),
+            "node 1.y='north'",
+        ),
         ("from_networkx scale=-1", lambda: RoadNetwork.from_networkx(nx_graph(), scale=-1), "scale=-1"),
-        ("from_networkx self-loop", lambda: RoadNetwork.from_networkx(nx_graph(loop=True), length_unit="km"), "self-loop"),
+        (
+            "from_networkx self-loop",
+            lambda: RoadNetwork.from_networkx(nx_graph(loop=True), length_unit="km"),
+            "self-loop",
+        ),
         ("ODFlows volumes ['abc']", lambda: ODFlows([1], [2], ["abc"]), "volumes"),
         ("p_median p='abc'", lambda: p_median(C, w, "abc"), "p='abc'"),
         ("p_median p=True", lambda: p_median(C, w, True), "p=True"),
