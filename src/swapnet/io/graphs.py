@@ -91,9 +91,14 @@ def network_from_networkx(
     y: str = "y",
     default_length: float | None = None,
     check_units: bool = True,
+    allow_self_loops: bool = False,
     name: str = "",
 ) -> RoadNetwork:
-    """Same as :meth:`swapnet.network.RoadNetwork.from_networkx` (lengths in km, units never guessed)."""
+    """Same as :meth:`swapnet.network.RoadNetwork.from_networkx` (lengths in km, units never guessed).
+
+    The file readers pass ``allow_self_loops=True``: street graphs (OSMnx's among them) carry
+    loops at turning circles, which never shorten a path.
+    """
     return RoadNetwork.from_networkx(
         G,
         length_unit=length_unit,
@@ -103,6 +108,7 @@ def network_from_networkx(
         y=y,
         default_length=default_length,
         check_units=check_units,
+        allow_self_loops=allow_self_loops,
         name=name,
     )
 
@@ -266,7 +272,9 @@ def _read_graphml(p: Path, length_unit: str | None) -> tuple[RoadNetwork, bool, 
     except (ET.ParseError, nx.NetworkXError, KeyError, ValueError) as exc:
         raise FileFormatError(p, None, f"not a readable GraphML file ({exc})") from None
     osm = "crs" in G.graph or any("osmid" in d for _, d in G.nodes(data=True))
-    net = network_from_networkx(G, length_unit=length_unit, name=str(G.graph.get("name", "")) or p.stem)
+    net = network_from_networkx(
+        G, length_unit=length_unit, allow_self_loops=True, name=str(G.graph.get("name", "")) or p.stem
+    )
     crs = str(G.graph["crs"]) if "crs" in G.graph and not is_lonlat_crs(str(G.graph["crs"])) else None
     return net, osm, crs
 

@@ -85,7 +85,7 @@ def read_osm_xml(path: str | Path, *, simplify: bool = True) -> RoadNetwork:
         osmnx = None
     if osmnx is not None:  # pragma: no cover - optional extra, not installed in CI
         G = osmnx.graph_from_xml(p, simplify=simplify, retain_all=True)
-        return network_from_networkx(G, name=p.name.split(".")[0])
+        return network_from_networkx(G, allow_self_loops=True, name=p.name.split(".")[0])
     lon: dict[str, float] = {}
     lat: dict[str, float] = {}
     ways: list[tuple[list[str], int]] = []  # refs, direction (1 forward, -1 reverse, 0 both)
