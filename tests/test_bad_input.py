@@ -747,3 +747,45 @@ def test_simulate_refuses_what_will_not_fit_with_the_estimate(rate: float, optio
     with pytest.raises(InvalidInputError, match="options") as info:
         simulate([_sim_station()], np.full((1, 24), rate), pack=pack, options=opts)  # type: ignore[list-item]
     assert words in str(info.value) and "~" in str(info.value)  # the estimate is stated
+
+
+def test_data_files_missing_or_folders_are_file_format_errors(tmp_path: Path) -> None:
+    from swapnet import InvalidInputError
+    from swapnet.errors import FileFormatError
+    from swapnet.io import load_network, read_tntp_network, read_tntp_nodes, read_tntp_trips
+
+    (tmp_path / "d").mkdir()
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(FileFormatError, match="no such file") as missing:
+        read_tntp_network(tmp_path / "missing_net.tntp")
+    assert isinstance(missing.value, FileNotFoundError)  # code catching OSError keeps working
+    with pytest.raises(FileFormatError, match="is a folder"):
+        read_tntp_trips(tmp_path / "d")
+    with pytest.raises(InvalidInputError, match="n_nodes"):
+        read_tntp_nodes(tmp_path / "f", n_nodes=-1)
+    with pytest.raises(InvalidInputError, match="root"):
+        load_network("SiouxFalls", root=tmp_path / "f")
+    with pytest.raises(InvalidInputError, match="name=5"):
+        load_network(5)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="scale='abc'"):
+        load_network("SiouxFalls", root=tmp_path, scale="abc")
+
+
+def test_cli_sweep_unusable_store_and_workers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from swapnet.cli import main
+
+    study = _tiny_study(tmp_path)
+    grid = tmp_path / "grid.toml"
+    grid.write_text('[grid]\n"siting.service_km" = [2.5]\n')
+    (tmp_path / "f").write_text("x")
+    (tmp_path / "dir").mkdir()
+    for extra, words in [
+        (["-o", str(tmp_path / "dir")], "is a folder"),
+        (["-o", str(tmp_path / "f" / "s.jsonl")], "is a file"),
+        (["-o", str(tmp_path / "s.jsonl"), "-w", "0"], "workers"),
+    ]:
+        assert main(["sweep", str(study), str(grid), *extra, "-q"]) == 2
+        assert words in capsys.readouterr().err
+    grid.write_bytes(b"[grid]\n\xff\xfe = 1\n")
+    assert main(["sweep", str(study), str(grid), "-o", str(tmp_path / "s.jsonl"), "-q"]) == 2
+    assert "not UTF-8" in capsys.readouterr().err
