@@ -11,6 +11,7 @@ import itertools
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -789,3 +790,26 @@ def test_cli_sweep_unusable_store_and_workers(tmp_path: Path, capsys: pytest.Cap
     grid.write_bytes(b"[grid]\n\xff\xfe = 1\n")
     assert main(["sweep", str(study), str(grid), "-o", str(tmp_path / "s.jsonl"), "-q"]) == 2
     assert "not UTF-8" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"workers": 0}, "workers=0"),
+        ({"max_scenarios": "x"}, "max_scenarios='x'"),
+        ({"store": None}, "store=None"),
+        ({"executor": "nope"}, "executor='nope'"),
+        ({"grid": 5}, "grid=5"),
+        ({"grid": {"x": [object()]}}, "not plain data"),
+        ({"retry_failed": "yes"}, "retry_failed"),
+    ],
+)
+def test_sweep_arguments_are_checked(tmp_path: Path, kwargs: dict[str, object], words: str) -> None:
+    from swapnet import InvalidInputError
+    from swapnet.sweep import sweep
+
+    args: dict[str, object] = {"grid": {"x": [1]}, "store": tmp_path / "s.jsonl", "progress": False, **kwargs}
+    grid = args.pop("grid")
+    with pytest.raises(InvalidInputError, match=re.escape(words)):
+        sweep(_double, grid, **args)  # type: ignore[arg-type]
+    assert not (tmp_path / "s.jsonl").exists()
