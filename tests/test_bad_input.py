@@ -813,3 +813,17 @@ def test_sweep_arguments_are_checked(tmp_path: Path, kwargs: dict[str, object], 
     with pytest.raises(InvalidInputError, match=re.escape(words)):
         sweep(_double, grid, **args)  # type: ignore[arg-type]
     assert not (tmp_path / "s.jsonl").exists()
+
+
+def test_sweep_store_disk_full_is_storage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from swapnet.errors import StorageError
+    from swapnet.sweep import sweep
+
+    def full(*a: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(StorageError, match=r"s\.jsonl: no space left on device"):
+        sweep(_double, {"x": [1]}, store=tmp_path / "s.jsonl", executor=_inline(), progress=False)

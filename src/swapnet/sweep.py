@@ -34,6 +34,7 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -560,7 +561,7 @@ def sweep(
                         del pending[i]
                         ran += 1
                         bar.update(status == "ok")
-                except cf.process.BrokenProcessPool:
+                except BrokenProcessPool:
                     # a worker died (killed, out of memory): finished work is on disk; start a new pool
                     attempts += 1
                     if not own or attempts > 3:
