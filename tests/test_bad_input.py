@@ -576,6 +576,7 @@ def _bad_type_cases() -> list[tuple[str, object, str]]:
     from swapnet import ODFlows, RoadNetwork, Station
     from swapnet.optim import SolveOptions
     from swapnet.siting import max_coverage, p_median
+    from swapnet.tariff import TouTariff
 
     C = np.random.default_rng(0).random((5, 3))
     w = np.ones(5)
@@ -610,6 +611,8 @@ def _bad_type_cases() -> list[tuple[str, object, str]]:
         ("duplicate site labels", lambda: p_median(pd.DataFrame(C, columns=["a", "a", "b"]), w, 1), "cost.columns"),
         ("1e308 edges", lambda: RoadNetwork.from_edges([(1, 2, 1e308), (2, 3, 1e308)]), "overflow"),
         ("NaN node labels", lambda: RoadNetwork.from_arrays([0], [1], [1.0], labels=[math.nan, math.nan]), "NaN"),
+        ("tariff flat_price 'x'", lambda: TouTariff.guangdong(flat_price="x"), "flat_price='x'"),
+        ("tariff price True", lambda: TouTariff.flat(True), "price=True"),
     ]
 
 
