@@ -11,6 +11,7 @@ import itertools
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -575,6 +576,7 @@ def _bad_type_cases() -> list[tuple[str, object, str]]:
     from swapnet import ODFlows, RoadNetwork, Station
     from swapnet.optim import SolveOptions
     from swapnet.siting import max_coverage, p_median
+    from swapnet.tariff import TouTariff
 
     C = np.random.default_rng(0).random((5, 3))
     w = np.ones(5)
@@ -621,6 +623,8 @@ def _bad_type_cases() -> list[tuple[str, object, str]]:
         ("duplicate site labels", lambda: p_median(pd.DataFrame(C, columns=["a", "a", "b"]), w, 1), "cost.columns"),
         ("1e308 edges", lambda: RoadNetwork.from_edges([(1, 2, 1e308), (2, 3, 1e308)]), "overflow"),
         ("NaN node labels", lambda: RoadNetwork.from_arrays([0], [1], [1.0], labels=[math.nan, math.nan]), "NaN"),
+        ("tariff flat_price 'x'", lambda: TouTariff.guangdong(flat_price="x"), "flat_price='x'"),
+        ("tariff price True", lambda: TouTariff.flat(True), "price=True"),
     ]
 
 
@@ -759,3 +763,116 @@ def test_simulate_refuses_what_will_not_fit_with_the_estimate(rate: float, optio
     with pytest.raises(InvalidInputError, match="options") as info:
         simulate([_sim_station()], np.full((1, 24), rate), pack=pack, options=opts)  # type: ignore[list-item]
     assert words in str(info.value) and "~" in str(info.value)  # the estimate is stated
+
+
+def test_data_files_missing_or_folders_are_file_format_errors(tmp_path: Path) -> None:
+    from swapnet import InvalidInputError
+    from swapnet.errors import FileFormatError
+    from swapnet.io import load_network, read_tntp_network, read_tntp_nodes, read_tntp_trips
+
+    (tmp_path / "d").mkdir()
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(FileFormatError, match="no such file") as missing:
+        read_tntp_network(tmp_path / "missing_net.tntp")
+    assert isinstance(missing.value, FileNotFoundError)  # code catching OSError keeps working
+    with pytest.raises(FileFormatError, match="is a folder"):
+        read_tntp_trips(tmp_path / "d")
+    with pytest.raises(InvalidInputError, match="n_nodes"):
+        read_tntp_nodes(tmp_path / "f", n_nodes=-1)
+    with pytest.raises(InvalidInputError, match="root"):
+        load_network("SiouxFalls", root=tmp_path / "f")
+    with pytest.raises(InvalidInputError, match="name=5"):
+        load_network(5)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="scale='abc'"):
+        load_network("SiouxFalls", root=tmp_path, scale="abc")
+
+
+def test_cli_sweep_unusable_store_and_workers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from swapnet.cli import main
+
+    study = _tiny_study(tmp_path)
+    grid = tmp_path / "grid.toml"
+    grid.write_text('[grid]\n"siting.service_km" = [2.5]\n')
+    (tmp_path / "f").write_text("x")
+    (tmp_path / "dir").mkdir()
+    for extra, words in [
+        (["-o", str(tmp_path / "dir")], "is a folder"),
+        (["-o", str(tmp_path / "f" / "s.jsonl")], "is a file"),
+        (["-o", str(tmp_path / "s.jsonl"), "-w", "0"], "workers"),
+    ]:
+        assert main(["sweep", str(study), str(grid), *extra, "-q"]) == 2
+        assert words in capsys.readouterr().err
+    grid.write_bytes(b"[grid]\n\xff\xfe = 1\n")
+    assert main(["sweep", str(study), str(grid), "-o", str(tmp_path / "s.jsonl"), "-q"]) == 2
+    assert "not UTF-8" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"workers": 0}, "workers=0"),
+        ({"max_scenarios": "x"}, "max_scenarios='x'"),
+        ({"store": None}, "store=None"),
+        ({"executor": "nope"}, "executor='nope'"),
+        ({"grid": 5}, "grid=5"),
+        ({"grid": {"x": [object()]}}, "not plain data"),
+        ({"retry_failed": "yes"}, "retry_failed"),
+    ],
+)
+def test_sweep_arguments_are_checked(tmp_path: Path, kwargs: dict[str, object], words: str) -> None:
+    from swapnet import InvalidInputError
+    from swapnet.sweep import sweep
+
+    args: dict[str, object] = {"grid": {"x": [1]}, "store": tmp_path / "s.jsonl", "progress": False, **kwargs}
+    grid = args.pop("grid")
+    with pytest.raises(InvalidInputError, match=re.escape(words)):
+        sweep(_double, grid, **args)  # type: ignore[arg-type]
+    assert not (tmp_path / "s.jsonl").exists()
+
+
+def test_sweep_store_disk_full_is_storage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from swapnet.errors import StorageError
+    from swapnet.sweep import sweep
+
+    def full(*a: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(StorageError, match=r"s\.jsonl: no space left on device"):
+        sweep(_double, {"x": [1]}, store=tmp_path / "s.jsonl", executor=_inline(), progress=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.just(None), st.binary(min_size=1, max_size=40)), min_size=1, max_size=12))
+def test_store_with_random_garbage_lines_keeps_every_record(lines: list[bytes | None]) -> None:
+    """Records (None in the list) interleaved with arbitrary bytes: every record survives, and the
+    warning counts exactly the garbage lines that are not blank."""
+    import tempfile
+    import warnings
+
+    from swapnet.sweep import StoreWarning, read_store
+
+    chunks: list[bytes] = []
+    want: list[str] = []
+    garbage = 0
+    for k, raw in enumerate(lines):
+        if raw is None:
+            want.append(f"r{k}")
+            chunks.append(_ok_record(f"r{k}"))
+        else:
+            for piece in raw.replace(b"\r", b"\n").split(b"\n"):
+                if piece.strip():
+                    garbage += 1
+                chunks.append(piece + b"\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Path(tmp) / "s.jsonl"
+        store.write_bytes(b"".join(chunks))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            got = [r["id"] for r in read_store(store)]
+    # a garbage line may by chance be a valid record of its own: never with these ids
+    assert [g for g in got if g.startswith("r")] == want
+    counted = sum(int(str(w.message).split("skipped ")[1].split()[0]) for w in caught if w.category is StoreWarning)
+    assert counted == garbage - (len(got) - len(want))

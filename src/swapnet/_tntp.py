@@ -52,6 +52,43 @@ _TOTAL_RTOL = 1e-6
 
 
 # --------------------------------------------------------------------------- text helpers
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes; a missing file, a folder or an unreadable file is a :class:`FileFormatError`.
+
+    The error is also a :class:`FileNotFoundError` / :class:`IsADirectoryError` / :class:`OSError`,
+    so code catching those keeps working.
+    """
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise MissingFileError(path, None, "no such file") from None
+    except IsADirectoryError:
+        raise FolderNotFileError(path, None, "is a folder, not a file") from None
+    except OSError as e:
+        raise UnreadableFileError(path, None, f"cannot be read ({e.strerror or e})") from None
+
+
+class MissingFileError(FileFormatError, FileNotFoundError):
+    """A data file does not exist."""
+
+    __init__ = FileFormatError.__init__
+    __str__ = FileFormatError.__str__
+
+
+class FolderNotFileError(FileFormatError, IsADirectoryError):
+    """A folder was given where a data file is expected."""
+
+    __init__ = FileFormatError.__init__
+    __str__ = FileFormatError.__str__
+
+
+class UnreadableFileError(FileFormatError, PermissionError):
+    """A data file exists but cannot be read."""
+
+    __init__ = FileFormatError.__init__
+    __str__ = FileFormatError.__str__
+
+
 def _read_text(path: Path) -> str:
     """The file's text with the BOM removed and every line ending turned into ``\\n``.
 
@@ -60,7 +97,7 @@ def _read_text(path: Path) -> str:
     FileFormatError
         When the file is not UTF-8 (the message names the line of the first bad byte).
     """
-    data = path.read_bytes()
+    data = _read_bytes(path)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -308,6 +345,8 @@ def parse_nodes(node_file: PathLike, n_nodes: int | None = None) -> FloatArray:
         On non-numeric fields, ids outside ``1..n_nodes``, repeated ids or
         nodes without a row.
     """
+    if n_nodes is not None:
+        n_nodes = _v.integer(n_nodes, "n_nodes", minimum=1)
     path = Path(node_file)
     lines = _read_text(path).split("\n")
     rows, linenos = _data_rows(lines, 0)

@@ -175,7 +175,11 @@ def _sweep(args: argparse.Namespace) -> int:
         grid = _load_grid(args.grid)
         if store.is_dir():
             raise InvalidInputError("-o/--store", str(store), "is a folder; give a file (JSON lines)")
-        _v.output_dir(store.parent, "-o/--store")
+        for parent in store.parents:
+            if parent.exists():
+                if not parent.is_dir():
+                    raise InvalidInputError("-o/--store", str(store), f"{parent} is a file, not a folder")
+                break
         if table.resolve() == store.resolve():
             raise InvalidInputError("--table", str(table), "is the store; the results table needs its own file")
         if table.is_dir():

@@ -34,11 +34,13 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from swapnet import _atomic
+from swapnet import _validate as _v
 from swapnet._sweep_study import StudyScenario, scenario_id
 from swapnet._sweep_study import _set_path as _set_path
 from swapnet.errors import InvalidInputError, StorageError
@@ -69,11 +71,19 @@ Params = dict[str, Any]
 def expand_grid(grid: Mapping[str, Sequence[Any]] | Iterable[Mapping[str, Any]]) -> list[Params]:
     """Scenarios from a grid: ``{name: values}`` gives the Cartesian product; a list of dicts is used as is.
 
+    Parameter names must be strings and values plain data (numbers, strings, booleans, ``None``,
+    and lists/dicts of them): a scenario's id is the hash of its parameters, and an arbitrary
+    object would hash differently on every run, so a resumed sweep would never find it.
+
     Raises
     ------
     InvalidInputError
-        On an empty grid (``{}`` or ``[]``), a parameter without values, or a non-dict override.
+        On an empty grid (``{}`` or ``[]``), a grid that is neither a mapping nor a list of dicts,
+        a parameter without values, a non-dict override, a non-string name or a value that is not
+        plain data.
     """
+    if not isinstance(grid, Mapping) and (isinstance(grid, (str, bytes)) or not isinstance(grid, Iterable)):
+        raise InvalidInputError("grid", grid, "must be {name: [values]} or a list of override dicts")
     if isinstance(grid, Mapping):
         names = list(grid)
         if not names:
@@ -96,7 +106,35 @@ def expand_grid(grid: Mapping[str, Sequence[Any]] | Iterable[Mapping[str, Any]])
             out.append(dict(o))
     if not out:
         raise InvalidInputError("grid", grid, "gives no scenario")
+    for params in out:
+        for name, value in params.items():
+            if not isinstance(name, str):
+                raise InvalidInputError("grid", name, "parameter names must be strings")
+            _check_plain(value, f"grid.{name}")
     return out
+
+
+def _check_plain(value: Any, where: str, depth: int = 0) -> None:
+    """Refuse values whose JSON form (hence scenario id) is not stable: only plain data is allowed."""
+    if depth > 16:
+        raise InvalidInputError(where, value, "nested too deeply")
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return
+    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 1) == 0:  # numpy scalar
+        return
+    if isinstance(value, (list, tuple)):
+        for k, v in enumerate(value):
+            _check_plain(v, f"{where}[{k}]", depth + 1)
+        return
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise InvalidInputError(where, k, "keys of a dict value must be strings")
+            _check_plain(v, f"{where}.{k}", depth + 1)
+        return
+    raise InvalidInputError(
+        where, value, f"{type(value).__name__!r} values are not plain data (numbers, strings, lists, dicts)"
+    )
 
 
 def _evaluate(study: Any, params: Params) -> tuple[str, dict[str, Any], str | None, float]:
@@ -454,6 +492,18 @@ def sweep(
         Corrupt lines in the store were skipped (counted in :attr:`SweepResult.corrupt`).
     """
     t0 = time.perf_counter()
+    if not callable(study) and not callable(getattr(study, "evaluate", None)):
+        raise InvalidInputError("study", study, "must be a callable params -> KPIs or have an evaluate method")
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise InvalidInputError("executor", executor, "must be a concurrent.futures.Executor")
+    if not isinstance(store, (str, os.PathLike)):
+        raise InvalidInputError("store", store, "must be a path")
+    if workers is not None:
+        workers = _v.integer(workers, "workers", minimum=1)
+    if max_scenarios is not None:
+        max_scenarios = _v.integer(max_scenarios, "max_scenarios", minimum=0)
+    retry_failed = _v.boolean(retry_failed, "retry_failed")
+    progress = _v.boolean(progress, "progress")
     scenarios = expand_grid(grid)
     check = getattr(study, "validate", None)
     if callable(check):
@@ -511,7 +561,7 @@ def sweep(
                         del pending[i]
                         ran += 1
                         bar.update(status == "ok")
-                except cf.process.BrokenProcessPool:
+                except BrokenProcessPool:
                     # a worker died (killed, out of memory): finished work is on disk; start a new pool
                     attempts += 1
                     if not own or attempts > 3:

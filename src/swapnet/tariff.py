@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, overload
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from swapnet import _validate as _v
 from swapnet.demand import _periods_factor
 from swapnet.errors import InvalidInputError
 
@@ -103,14 +104,7 @@ class TouTariff:
             names = tuple(str(x) for x in periods)
             if len(names) != 24:
                 raise InvalidInputError("periods", len(names), "needs 24 period names, one per hour")
-        try:
-            dc = float(demand_charge_cny_per_kw_month)
-        except (TypeError, ValueError):
-            dc = math.nan
-        if not math.isfinite(dc) or dc < 0:
-            raise InvalidInputError(
-                "demand_charge_cny_per_kw_month", demand_charge_cny_per_kw_month, "must be finite and non-negative"
-            )
+        dc = _v.non_negative(demand_charge_cny_per_kw_month, "demand_charge_cny_per_kw_month")
         p.flags.writeable = False
         object.__setattr__(self, "prices", p)
         object.__setattr__(self, "periods", names)
@@ -121,12 +115,7 @@ class TouTariff:
     @classmethod
     def flat(cls, price: float, *, demand_charge_cny_per_kw_month: float = 0.0, name: str = "flat") -> TouTariff:
         """The same price (CNY per kWh) in every hour."""
-        try:
-            v = float(price)
-        except (TypeError, ValueError):
-            raise InvalidInputError("price", price, "must be a number") from None
-        if not math.isfinite(v) or v < 0:
-            raise InvalidInputError("price", price, "must be finite and non-negative")
+        v = _v.non_negative(price, "price")
         return cls(
             np.full(24, v), ("flat",) * 24, demand_charge_cny_per_kw_month=demand_charge_cny_per_kw_month, name=name
         )
@@ -309,15 +298,11 @@ class TouTariff:
 
         With the defaults: valley 0.1976, flat 0.52, peak 0.884 (critical 1.105) CNY/kWh.
         """
-        fp = float(flat_price)
-        if not math.isfinite(fp) or fp < 0:
-            raise InvalidInputError("flat_price", flat_price, "must be finite and non-negative")
-        r = tuple(float(x) for x in ratios)
+        fp = _v.non_negative(flat_price, "flat_price")
+        r = tuple(_v.array(ratios, "ratios", ndim=1).tolist())
         if len(r) != 3 or not all(math.isfinite(x) and x >= 0 for x in r) or r[1] <= 0:
             raise InvalidInputError("ratios", ratios, "needs three finite, non-negative (peak, flat, valley) ratios")
-        cm = float(critical_multiplier)
-        if not math.isfinite(cm) or cm < 0:
-            raise InvalidInputError("critical_multiplier", critical_multiplier, "must be finite and non-negative")
+        cm = _v.non_negative(critical_multiplier, "critical_multiplier")
         peak, flat, valley = (fp * x / r[1] for x in r)
         spec: dict[str, tuple[float, list[tuple[int, int]]]] = {
             "valley": (valley, [(0, 8)]),

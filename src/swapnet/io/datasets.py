@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from swapnet import _validate as _v
 from swapnet.errors import FileFormatError, InvalidInputError
 from swapnet.flows import ODFlows
 from swapnet.io.tables import (
@@ -185,11 +186,15 @@ def load_network(name: str, *, root: PathLike | None = None, **kw: Any) -> tuple
     FileFormatError
         When a data file is malformed.
     """
+    if not isinstance(name, str):
+        raise InvalidInputError("name", name, f"must be a dataset name, one of {list(DATASETS)}")
     key = _key(name)
     tntp = {_key(k): k for k in _TNTP}
     if key not in tntp and key not in _OTHER:
         raise InvalidInputError("name", name, f"unknown dataset; choose from {list(DATASETS)}")
     base = Path(root) if root is not None else data_dir()
+    if not base.is_dir():
+        raise InvalidInputError("root", str(base), "is not a folder" if base.exists() else "no such folder")
     if key in tntp:
         return _load_tntp(tntp[key], base, kw)
     return _OTHER[key](base, kw)
@@ -204,7 +209,7 @@ def _load_tntp(name: str, base: Path, kw: dict[str, Any]) -> tuple[RoadNetwork, 
         raise InvalidInputError("length", length, f"must be one of {sorted(units)}")
     scale, unit = units[length]
     if "scale" in kw:  # an explicit scale makes the default unit meaningless
-        scale, unit = float(kw["scale"]), "unknown"
+        scale, unit = _v.positive(kw["scale"], "scale"), "unknown"
     unit = kw.get("length_unit", unit)
     net = read_tntp_network(
         d / net_f,

@@ -461,21 +461,24 @@ def parse_dms(text: str) -> float:
 
     Raises
     ------
-    ValueError
-        When ``text`` is neither form, or minutes/seconds are 60 or more.
+    InvalidInputError
+        (a ``ValueError``) When ``text`` is not a string of either form, or minutes/seconds are 60
+        or more.
     """
+    if not isinstance(text, str):
+        raise InvalidInputError("text", text, "must be a string such as 54°57'01\"N")
     try:
         return float(text)
     except ValueError:
         pass
     m = _DMS.match(text)
     if m is None:
-        raise ValueError(f"not a degree-minute-second angle: {text!r}")
+        raise InvalidInputError("text", text, "not a degree-minute-second angle")
     deg = float(m["deg"])
     mins = float(m["min"] or 0.0)
     secs = float(m["sec"] or 0.0)
     if mins >= 60 or secs >= 60:
-        raise ValueError(f"minutes and seconds must be below 60: {text!r}")
+        raise InvalidInputError("text", text, "minutes and seconds must be below 60")
     val = deg + mins / 60.0 + secs / 3600.0
     return -val if m["hem"].upper() in "SW" else val
 
