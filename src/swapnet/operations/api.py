@@ -130,5 +130,5 @@ def plan_operations(
     )
     if horizon is not None or step is not None:
         return plan_rolling(inst, horizon, step, relax=relax, allow_lost=allow_lost, options=options)
-    sol, lm, build_s, solve_s = _solve(inst, relax, allow_lost, options, t0, lp_bound=True)
-    return _result(inst, sol, lm, build_s, solve_s, relax)
+    sol, lm, build_s, solve_s, info = _solve(inst, relax, allow_lost, options, t0)
+    return _result(inst, sol, lm, build_s, solve_s, relax, info)

@@ -1,4 +1,22 @@
-"""One model solved within a budget: warm start, bound, MIP (used by the API and by each rolling window)."""
+"""One model solved within a budget (used by the API and by each rolling window).
+
+The time limit is a budget for the whole call, split up front:
+
+1. build the model (vectorised, milliseconds);
+2. **a plan at once**: the idle schedule (:func:`~swapnet.operations.heuristics.idle_start`), then the
+   stations' own MIPs without trucks (:mod:`~swapnet.operations.decompose`), within
+   :data:`HEURISTIC_SHARE` of the budget;
+3. **a bound at once**: the floor and the pooled relaxation (:mod:`~swapnet.operations.bounds`,
+   milliseconds) and, with trucks, the root LP by interior point within :data:`LP_SHARE`;
+4. the full MIP from the best plan, for what is left.
+
+Without trucks and network-wide peak terms the stations decouple and step 2 *is* the solve: every
+station's MIP to the requested gap in the whole budget, the bound the sum of the stations' bounds.
+``details["decomposition"]`` says which way was taken. The returned plan is the best found; its
+status is ``optimal`` only when the bound proves the requested gap, else ``time_limit``. An
+:class:`~swapnet.errors.InfeasibleError` is raised only on proof (the solver's, or a station's on
+its own without trucks) or when not even the idle schedule is feasible and nothing was found.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +27,22 @@ from typing import Any
 import numpy as np
 
 from swapnet.errors import InfeasibleError
+from swapnet.operations.bounds import floor_bound, lp_bound, pooled_bound
+from swapnet.operations.decompose import combined, solve_stations, workers_for
 from swapnet.operations.formulation import build_model
-from swapnet.operations.heuristics import _round_and_fix
-from swapnet.operations.instance import _Instance
-from swapnet.optim import LinearModel, SolveOptions, SolveStatus
+from swapnet.operations.heuristics import StationResult, feasible, idle_start, objective_of, station_starts
+from swapnet.operations.instance import FloatArray, _Instance
+from swapnet.optim import LinearModel, SolveOptions, SolveReport, SolveStatus
+from swapnet.optim.model import Solution
+
+HEURISTIC_SHARE = 0.3
+"""Share of the budget for the stations' schedules when the stations are coupled (trucks, peak)."""
+LP_SHARE = 0.2
+"""Cap on the share of the budget for the root LP bound (with trucks)."""
+POOLED_SECONDS = 1.0
+"""Cap on the pooled-relaxation bound (it usually takes milliseconds)."""
+STATION_SECONDS = 2.0
+"""Time per station's MIP when there is no time limit and the stations only seed the full MIP."""
 
 
 def _solve(
@@ -22,52 +52,191 @@ def _solve(
     options: SolveOptions | None,
     t0: float,
     *,
-    lp_bound: bool,
     where: str = "",
-) -> tuple[Any, LinearModel, float, float]:
-    """Build and solve one model; returns the solution, the model, build and solve seconds."""
+) -> tuple[Solution, LinearModel, float, float, dict[str, Any]]:
+    """Build and solve one model within ``options.time_limit`` counted from ``t0``.
+
+    Returns the solution (its report carries the best bound found), the model, build and solve
+    seconds, and details (``decomposition``, ``heuristic_objective``, ``bounds``).
+    """
+    opts = options or SolveOptions()
+    deadline = None if opts.time_limit is None else t0 + opts.time_limit
     lm = build_model(inst, relax)
+    served_lb = None
     if not allow_lost:
-        sv = lm.block("served")
-        lm.set_bounds(sv.index, lb=inst.demand)
-        if (inst.demand > inst.swap_cap[:, None] + 1e-9).any():
-            s, t = np.argwhere(inst.demand > inst.swap_cap[:, None] + 1e-9)[0]
+        over = inst.demand > inst.swap_cap[:, None] + 1e-9
+        if over.any():
+            s, t = np.argwhere(over)[0]
             raise InfeasibleError(
                 f"{where}station {inst.labels[s]!r}, period {t}: demand {inst.demand[s, t]:g} exceeds the bays' "
                 f"{inst.swap_cap[s]:g} swaps per period"
             )
+        served_lb = inst.demand
+        lm.set_bounds(lm.block("served").index, lb=inst.demand)
     build_s = time.perf_counter() - t0
-    th = time.perf_counter()
-    start = None if relax else _round_and_fix(inst, lm, options or SolveOptions())
-    bound = -np.inf
-    if lp_bound and not relax and "trips" in lm.blocks:
-        # the MIP's own root LP can be slow with trucks; an interior-point LP gives the bound quickly
-        lp = lm.solve(dataclasses.replace(_remaining(options, t0) or SolveOptions(), lp_method="ipm"), relax=True)
-        bound = lp.objective if lp.x is not None else -np.inf
-    heur_s = time.perf_counter() - th
-    sol = lm.solve(_remaining(options, t0), relax=relax, start=start)
-    if sol.x is not None and bound > sol.report.bound:
-        gap = abs(sol.report.objective - bound) / max(abs(sol.report.objective), 1e-9)
-        sol = dataclasses.replace(sol, report=dataclasses.replace(sol.report, bound=bound, gap=gap))
+    ts = time.perf_counter()
+    if relax:
+        sol = lm.solve(opts, relax=True, deadline=deadline)
+        _raise_if_none(inst, sol, allow_lost, opts, where)
+        return sol, lm, build_s, time.perf_counter() - ts, {"decomposition": "monolithic (LP relaxation)"}
+    coupled = "trips" in lm.blocks or "peak" in lm.families
+    if not coupled and inst.N >= 2:
+        return _by_station(inst, lm, served_lb, opts, deadline, build_s, ts, where)
+    return _monolithic(inst, lm, served_lb, opts, deadline, build_s, ts, where)
+
+
+def _left(deadline: float | None, margin: float = 0.0) -> float | None:
+    return None if deadline is None else max(deadline - time.perf_counter() - margin, 0.05)
+
+
+def _by_station(
+    inst: _Instance,
+    lm: LinearModel,
+    served_lb: FloatArray | None,
+    opts: SolveOptions,
+    deadline: float | None,
+    build_s: float,
+    ts: float,
+    where: str,
+) -> tuple[Solution, LinearModel, float, float, dict[str, Any]]:
+    secs = _left(deadline, margin=0.3)
+    workers = workers_for(inst.N, secs)
+    res = solve_stations(inst, served_lb, opts, seconds=secs, gap=opts.mip_gap, workers=workers)
+    _raise_if_station_infeasible(inst, res, opts, where)
+    if any(not np.isfinite(r.objective) for r in res):
+        s = next(i for i, r in enumerate(res) if not np.isfinite(r.objective))
+        raise InfeasibleError(f"{where}no feasible schedule found for station {inst.labels[s]!r}; give more time")
+    x = station_starts(inst, lm, res)
+    obj, bnd = combined(res)
+    bound = min(max(bnd, floor_bound(inst)), obj)
+    all_opt = all(r.status == SolveStatus.OPTIMAL for r in res)
+    details = {
+        "decomposition": f"stations ({workers} process{'es' if workers > 1 else ''})",
+        "why": "no trucks and no network-wide peak terms: the stations decouple",
+        "bounds": {"stations": bnd, "floor": floor_bound(inst)},
+    }
+    sol = _solution(lm, x, obj, bound, SolveStatus.OPTIMAL if all_opt else _status(obj, bound, opts), ts)
+    return sol, lm, build_s, time.perf_counter() - ts, details
+
+
+def _monolithic(
+    inst: _Instance,
+    lm: LinearModel,
+    served_lb: FloatArray | None,
+    opts: SolveOptions,
+    deadline: float | None,
+    build_s: float,
+    ts: float,
+    where: str,
+) -> tuple[Solution, LinearModel, float, float, dict[str, Any]]:
+    limit = opts.time_limit
+    best = idle_start(inst, lm) if served_lb is None else None
+    best_obj = objective_of(lm, best) if best is not None else np.inf
+    heur_obj = best_obj
+    # 1. the stations' own schedules (no trucks) within their share
+    if limit is None:
+        secs: float | None = STATION_SECONDS * inst.N
+    else:
+        secs = HEURISTIC_SHARE * limit
+    workers = workers_for(inst.N, secs)
+    gap = max(opts.mip_gap, 0.002)
+    res = solve_stations(inst, served_lb, opts, seconds=secs, gap=gap, workers=workers)
+    if "trips" not in lm.blocks:  # without trucks a station's infeasibility is the model's
+        _raise_if_station_infeasible(inst, res, opts, where)
+    if all(np.isfinite(r.objective) for r in res):
+        xh = station_starts(inst, lm, res)
+        if feasible(lm, xh) and objective_of(lm, xh) < best_obj:
+            best, best_obj = xh, objective_of(lm, xh)
+            heur_obj = best_obj
+    heur_s = time.perf_counter() - ts
+    # 2. cheap bounds
+    bounds: dict[str, float] = {"floor": floor_bound(inst)}
+    bounds["pooled"] = pooled_bound(inst, opts, POOLED_SECONDS if limit is None else min(POOLED_SECONDS, 0.05 * limit))
+    if "trips" in lm.blocks:
+        cap = None if limit is None else LP_SHARE * limit
+        lp = lp_bound(lm, opts, cap if deadline is None else min(cap or np.inf, _left(deadline, 1.0) or 0.05))
+        bounds["lp"] = -np.inf if lp is None else lp
+    # 3. the full MIP from the best plan
+    sol = lm.solve(opts, start=best, deadline=None if deadline is None else deadline - 0.3)
+    if sol.status == SolveStatus.INFEASIBLE:
+        _raise_if_none(inst, sol, served_lb is None, opts, where)
+    bounds["mip"] = float(sol.report.bound) if np.isfinite(sol.report.bound) else -np.inf
+    if sol.x is not None and sol.objective <= best_obj + 1e-9 * max(1.0, abs(best_obj)):
+        x, obj = sol.x, sol.objective
+    elif best is not None:
+        x, obj = best, best_obj
+    else:
+        raise InfeasibleError(f"{where}no feasible schedule found ({sol.status.value}); give more time")
+    bound = min(max(bounds.values()), obj)
+    status = SolveStatus.OPTIMAL if sol.status == SolveStatus.OPTIMAL and x is sol.x else _status(obj, bound, opts)
+    details = {
+        "decomposition": "monolithic",
+        "why": "trucks couple the stations"
+        if "trips" in lm.blocks
+        else "a network-wide peak term couples the stations",
+        "heuristic_objective": heur_obj,
+        "heuristic_seconds": heur_s,
+        "heuristic_workers": workers,
+        "bounds": bounds,
+    }
+    return _solution(lm, x, obj, bound, status, ts, sol.report), lm, build_s, time.perf_counter() - ts, details
+
+
+def _status(obj: float, bound: float, opts: SolveOptions) -> SolveStatus:
+    gap = abs(obj - bound) / max(abs(obj), 1e-9)
+    return SolveStatus.OPTIMAL if gap <= opts.mip_gap + 1e-12 else SolveStatus.TIME_LIMIT
+
+
+def _solution(
+    lm: LinearModel,
+    x: FloatArray,
+    obj: float,
+    bound: float,
+    status: SolveStatus,
+    ts: float,
+    base: SolveReport | None = None,
+) -> Solution:
+    _c, _lb, _ub, integ, A, _rlo, _rhi = lm.arrays()
+    gap = abs(obj - bound) / max(abs(obj), 1e-9) if np.isfinite(bound) else float("inf")
+    report = SolveReport(
+        status=status,
+        objective=obj,
+        bound=bound,
+        gap=0.0 if status == SolveStatus.OPTIMAL and gap < 1e-12 else gap,
+        build_seconds=0.0 if base is None else base.build_seconds,
+        solve_seconds=time.perf_counter() - ts,
+        n_rows=lm.n_rows,
+        n_cols=lm.n_cols,
+        n_nonzeros=int(A.nnz),
+        n_integer=int(integ.sum()),
+    )
+    xr = np.where(integ, np.round(x), x)
+    return Solution(report, xr, lm)
+
+
+def _raise_if_station_infeasible(inst: _Instance, res: list[StationResult], opts: SolveOptions, where: str) -> None:
+    """A station proven infeasible on its own (no trucks): name it and the first period short."""
+    for s, r in enumerate(res):
+        if r.status == SolveStatus.INFEASIBLE:
+            from swapnet.operations.instance import _station_slice
+
+            raise InfeasibleError(where + _why_short(_station_slice(inst, s), opts))
+
+
+def _raise_if_none(inst: _Instance, sol: Solution, allow_lost: bool, opts: SolveOptions, where: str) -> None:
     if sol.status == SolveStatus.INFEASIBLE:
         if not allow_lost:
-            raise InfeasibleError(where + _why_short(inst, relax, options))
+            raise InfeasibleError(where + _why_short(inst, opts))
         raise InfeasibleError(where + "the operations model is infeasible (check racks, initial state and truck times)")
     if sol.x is None:
         raise InfeasibleError(f"{where}no feasible schedule found ({sol.status.value}); give more time")
-    return sol, lm, build_s + sol.report.build_seconds, heur_s + sol.report.solve_seconds
 
 
-def _remaining(options: SolveOptions | None, t0: float) -> SolveOptions | None:
-    """``options`` with the time limit reduced by the time already spent since ``t0``."""
-    if options is None or options.time_limit is None:
-        return options
-    left = max(options.time_limit - (time.perf_counter() - t0), 1.0)
-    return dataclasses.replace(options, time_limit=left)
-
-
-def _why_short(inst: _Instance, relax: bool, options: SolveOptions | None) -> str:
-    sol = build_model(inst, relax).solve(options, relax=relax)
+def _why_short(inst: _Instance, options: SolveOptions) -> str:
+    """Which station falls short first, from the model with losses allowed (the MIP, else its LP)."""
+    sol = build_model(inst).solve(options)
+    if sol.x is None:
+        sol = build_model(inst, relax=True).solve(dataclasses.replace(options, time_limit=None), relax=True)
     if sol.x is None:
         return "no-loss requirement cannot be met (and the relaxed model has no solution either)"
     lost = inst.demand - sol.values("served")

@@ -288,7 +288,15 @@ def _solution_trips(inst: _Instance, sol: Any, lm: LinearModel, relax: bool) -> 
     return _Trips(pi, inst.deps[di], k[pi, di], {nm: sol.values(nm)[pi, di] for nm in _LOADS})
 
 
-def _result(inst: _Instance, sol: Any, lm: LinearModel, build_s: float, solve_s: float, relax: bool) -> OperationsPlan:
+def _result(
+    inst: _Instance,
+    sol: Any,
+    lm: LinearModel,
+    build_s: float,
+    solve_s: float,
+    relax: bool,
+    info: dict[str, Any] | None = None,
+) -> OperationsPlan:
     r = sol.report
     return _assemble(
         inst,
@@ -298,7 +306,7 @@ def _result(inst: _Instance, sol: Any, lm: LinearModel, build_s: float, solve_s:
         build_s,
         solve_s,
         relax,
-        {"rows": r.n_rows, "cols": r.n_cols, "nonzeros": r.n_nonzeros},
+        {"rows": r.n_rows, "cols": r.n_cols, "nonzeros": r.n_nonzeros, **(info or {})},
     )
 
 

@@ -1,0 +1,75 @@
+"""Station by station: the stations' MIPs without trucks, in this process or in a pool of processes.
+
+Without trucks and without network-wide peak terms the stations share nothing, so the model is
+block diagonal and each block (one station, ``4 T`` columns) is solved on its own. The pool follows
+the convention of :mod:`swapnet.sweep`: workers start from a clean interpreter (``forkserver``,
+else ``spawn``) because forking a process in which HiGHS has started threads can deadlock.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+import time
+
+import numpy as np
+
+from swapnet.operations.heuristics import StationResult, solve_station, station_options
+from swapnet.operations.instance import FloatArray, _Instance, _station_slice
+from swapnet.optim import SolveOptions
+
+__all__ = ["POOL_STARTUP_S", "solve_stations", "workers_for"]
+
+POOL_STARTUP_S = 2.0
+"""Seconds a pool of fresh interpreters needs before its first result (imports), budgeted up front."""
+
+
+def workers_for(n_stations: int, seconds: float | None) -> int:
+    """Processes worth starting: 1 for few stations or a short budget, else up to the cores (at most 4)."""
+    cores = os.cpu_count() or 1
+    if cores < 2 or n_stations < 8 or (seconds is not None and seconds < 3 * POOL_STARTUP_S):
+        return 1
+    return min(cores, 4)
+
+
+def solve_stations(
+    inst: _Instance,
+    served_lb: FloatArray | None,
+    options: SolveOptions,
+    *,
+    seconds: float | None,
+    gap: float,
+    workers: int = 1,
+) -> list[StationResult]:
+    """Every station's MIP within ``seconds`` in all (``None``: no limit), at relative ``gap``.
+
+    Each station gets an equal share of the time the workers have; a station that solves early
+    leaves its share to the ones still queued (sequentially, the share is recomputed per station).
+    """
+    N = inst.N
+    start = time.perf_counter()
+    args = [(_station_slice(inst, s), None if served_lb is None else served_lb[s : s + 1]) for s in range(N)]
+    if workers <= 1:
+        out = []
+        for s, (one, lb) in enumerate(args):
+            share = None
+            if seconds is not None:
+                left = seconds - (time.perf_counter() - start)
+                share = max(left / (N - s), 0.05)
+            out.append(solve_station((one, lb, station_options(options, share, gap))))
+        return out
+    avail = None if seconds is None else max(seconds - POOL_STARTUP_S, 0.1)
+    share = None if avail is None else max(avail * workers / N, 0.05)
+    import multiprocessing as mp
+
+    method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method)) as pool:
+        futs = [pool.submit(solve_station, (one, lb, station_options(options, share, gap))) for one, lb in args]
+        return [f.result() for f in futs]
+
+
+def combined(results: list[StationResult]) -> tuple[float, float]:
+    """Objective and bound of the stations together (sums; the bound is -inf if one station has none)."""
+    obj = float(sum(r.objective for r in results))
+    bnd = float(sum(r.bound for r in results)) if all(np.isfinite(r.bound) for r in results) else -np.inf
+    return obj, bnd
