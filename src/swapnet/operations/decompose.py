@@ -24,6 +24,12 @@ POOL_STARTUP_S = 2.0
 """Seconds a pool of fresh interpreters needs before its first result (imports), budgeted up front."""
 
 
+GREEDY_S = 0.02
+"""Rough seconds of one station's greedy schedule (with its LP), kept aside from its share."""
+MIN_MIP_S = 0.1
+"""A station whose share is below this gets the greedy schedule only (a MIP needs some time to help)."""
+
+
 def workers_for(n_stations: int, seconds: float | None) -> int:
     """Processes worth starting: 1 for few stations or a short budget, else up to the cores (at most 4)."""
     cores = os.cpu_count() or 1
@@ -48,24 +54,36 @@ def solve_stations(
     """
     N = inst.N
     start = time.perf_counter()
+    if seconds is not None and seconds <= 0:  # greedy schedules only
+        return [solve_station((_station_slice(inst, s), _row(served_lb, s), None)) for s in range(N)]
     args = [(_station_slice(inst, s), None if served_lb is None else served_lb[s : s + 1]) for s in range(N)]
     if workers <= 1:
-        out = []
+        out: list[StationResult] = []
         for s, (one, lb) in enumerate(args):
-            share = None
-            if seconds is not None:
-                left = seconds - (time.perf_counter() - start)
-                share = max(left / (N - s), 0.05)
-            out.append(solve_station((one, lb, station_options(options, share, gap))))
+            if seconds is None:
+                out.append(solve_station((one, lb, station_options(options, None, gap))))
+                continue
+            share = (seconds - (time.perf_counter() - start)) / (N - s) - GREEDY_S
+            opts = station_options(options, share, gap) if share >= MIN_MIP_S else None  # else greedy only
+            out.append(solve_station((one, lb, opts)))
         return out
     avail = None if seconds is None else max(seconds - POOL_STARTUP_S, 0.1)
-    share = None if avail is None else max(avail * workers / N, 0.05)
+    pool_share = None if avail is None else max(avail * workers / N, 0.05)
     import multiprocessing as mp
 
     method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method)) as pool:
-        futs = [pool.submit(solve_station, (one, lb, station_options(options, share, gap))) for one, lb in args]
-        return [f.result() for f in futs]
+    try:
+        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method)) as pool:
+            opt = station_options(options, pool_share, gap)
+            futs = [pool.submit(solve_station, (one, lb, opt)) for one, lb in args]
+            return [f.result() for f in futs]
+    except Exception:
+        left = None if seconds is None else seconds - (time.perf_counter() - start)
+        return solve_stations(inst, served_lb, options, seconds=left if left is None else max(left, 0.0), gap=gap)
+
+
+def _row(a: FloatArray | None, s: int) -> FloatArray | None:
+    return None if a is None else a[s : s + 1]
 
 
 def combined(results: list[StationResult]) -> tuple[float, float]:

@@ -28,19 +28,21 @@ import numpy as np
 
 from swapnet.errors import InfeasibleError
 from swapnet.operations.bounds import floor_bound, lp_bound, pooled_bound
-from swapnet.operations.decompose import combined, solve_stations, workers_for
+from swapnet.operations.decompose import POOL_STARTUP_S, combined, solve_stations, workers_for
 from swapnet.operations.formulation import build_model
 from swapnet.operations.heuristics import StationResult, feasible, idle_start, objective_of, station_starts
 from swapnet.operations.instance import FloatArray, _Instance
 from swapnet.optim import LinearModel, SolveOptions, SolveReport, SolveStatus
 from swapnet.optim.model import Solution
 
-HEURISTIC_SHARE = 0.3
+HEURISTIC_SHARE = 0.25
 """Share of the budget for the stations' schedules when the stations are coupled (trucks, peak)."""
-LP_SHARE = 0.2
+LP_SHARE = 0.4
 """Cap on the share of the budget for the root LP bound (with trucks)."""
 POOLED_SECONDS = 1.0
 """Cap on the pooled-relaxation bound (it usually takes milliseconds)."""
+MIN_STATION_SECONDS = 0.5
+"""Below this share per station the stations' MIPs are skipped (they rarely beat the greedy)."""
 STATION_SECONDS = 2.0
 """Time per station's MIP when there is no time limit and the stations only seed the full MIP."""
 
@@ -132,22 +134,23 @@ def _monolithic(
     limit = opts.time_limit
     best = idle_start(inst, lm) if served_lb is None else None
     best_obj = objective_of(lm, best) if best is not None else np.inf
-    heur_obj = best_obj
-    # 1. the stations' own schedules (no trucks) within their share
-    if limit is None:
-        secs: float | None = STATION_SECONDS * inst.N
-    else:
-        secs = HEURISTIC_SHARE * limit
+    # 1. the stations' own schedules (no trucks): greedy at once, then their MIPs if the share allows
+    secs = STATION_SECONDS * inst.N if limit is None else HEURISTIC_SHARE * limit
     workers = workers_for(inst.N, secs)
     gap = max(opts.mip_gap, 0.002)
-    res = solve_stations(inst, served_lb, opts, seconds=secs, gap=gap, workers=workers)
-    if "trips" not in lm.blocks:  # without trucks a station's infeasibility is the model's
-        _raise_if_station_infeasible(inst, res, opts, where)
-    if all(np.isfinite(r.objective) for r in res):
-        xh = station_starts(inst, lm, res)
-        if feasible(lm, xh) and objective_of(lm, xh) < best_obj:
-            best, best_obj = xh, objective_of(lm, xh)
-            heur_obj = best_obj
+    rounds: list[tuple[str, float | None]] = [("greedy", 0.0)]
+    if secs * workers / max(inst.N, 1) >= MIN_STATION_SECONDS + (POOL_STARTUP_S if workers > 1 else 0.0) / inst.N:
+        rounds.append(("station MIPs", secs))
+    heur_kind = "idle"
+    for kind, seconds in rounds:
+        res = solve_stations(inst, served_lb, opts, seconds=seconds, gap=gap, workers=1 if not seconds else workers)
+        if "trips" not in lm.blocks:  # without trucks a station's infeasibility is the model's
+            _raise_if_station_infeasible(inst, res, opts, where)
+        if all(np.isfinite(r.objective) for r in res):
+            xh = station_starts(inst, lm, res)
+            if feasible(lm, xh) and objective_of(lm, xh) < best_obj:
+                best, best_obj, heur_kind = xh, objective_of(lm, xh), kind
+    heur_obj = best_obj
     heur_s = time.perf_counter() - ts
     # 2. cheap bounds
     bounds: dict[str, float] = {"floor": floor_bound(inst)}
@@ -174,6 +177,7 @@ def _monolithic(
         "why": "trucks couple the stations"
         if "trips" in lm.blocks
         else "a network-wide peak term couples the stations",
+        "heuristic": heur_kind,
         "heuristic_objective": heur_obj,
         "heuristic_seconds": heur_s,
         "heuristic_workers": workers,

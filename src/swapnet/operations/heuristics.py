@@ -22,11 +22,12 @@ from typing import Any
 import numpy as np
 
 from swapnet.operations.formulation import build_model
-from swapnet.operations.instance import FloatArray, _Instance
+from swapnet.operations.instance import FloatArray, IntArray, _energy_cost, _Instance
 from swapnet.optim import LinearModel, SolveOptions, SolveStatus
 
 __all__ = ["StationResult", "feasible", "idle_start", "solve_station", "station_starts"]
 
+_TIE = 1e-9
 _BLOCKS = ("start", "served", "charged", "depleted", "history")
 
 
@@ -87,28 +88,43 @@ class StationResult:
     status: SolveStatus
 
 
-def solve_station(args: tuple[_Instance, FloatArray | None, SolveOptions]) -> StationResult:
-    """Solve one station's MIP (no trucks); picklable for a process pool.
+def solve_station(args: tuple[_Instance, FloatArray | None, SolveOptions | None]) -> StationResult:
+    """One station's schedule (no trucks); picklable for a process pool.
 
-    ``args`` is (one-station instance, lower bounds on swaps served or ``None``, options). On no
-    solution within the time limit the idle schedule is returned (status ``no_solution`` and an
-    infinite objective if even that is infeasible); a proven infeasibility has status ``infeasible``.
+    ``args`` is (one-station instance, lower bounds on swaps served or ``None``, options or ``None``).
+    First the greedy schedule (:func:`greedy_station`, milliseconds); with options, the station's MIP
+    from it within their time limit. Without either the idle schedule is returned (status
+    ``no_solution``; an infinite objective if even that is infeasible); a proven infeasibility has
+    status ``infeasible``.
     """
     one, served_lb, opts = args
+    greedy = greedy_station(one, served_lb)
+    if opts is None:
+        if greedy is not None:
+            return greedy
+        opts = SolveOptions(time_limit=1.0, threads=1)
     m = build_model(one)
     if served_lb is not None:
         m.set_bounds(m.block("served").index, lb=served_lb)
-    sol = m.solve(opts)
-    if sol.x is not None:
+    x0 = None
+    if greedy is not None:
+        x0 = np.zeros(m.n_cols)
+        for name, val in greedy.values.items():
+            x0[m.block(name).index] = val
+    sol = m.solve(opts, start=x0)
+    if sol.x is not None and (greedy is None or sol.objective <= greedy.objective + 1e-9):
         vals = {b: sol.values(b) for b in _BLOCKS if b in m.blocks}
         return StationResult(vals, sol.objective, float(sol.report.bound), sol.status)
-    bound = -np.inf if sol.status != SolveStatus.INFEASIBLE else np.inf
+    bound = float(sol.report.bound) if np.isfinite(sol.report.bound) else -np.inf
+    if sol.status == SolveStatus.INFEASIBLE:
+        return StationResult({}, np.inf, np.inf, sol.status)
+    if greedy is not None:
+        return dataclasses.replace(greedy, bound=bound, status=SolveStatus.TIME_LIMIT)
     idle = idle_start(one, m) if served_lb is None or not served_lb.any() else None
     if idle is None:
         return StationResult({}, np.inf, bound, sol.status)
-    cost = m.arrays()[0]
     vals = {b: m.block(b).values(idle) for b in _BLOCKS if b in m.blocks}
-    return StationResult(vals, float(cost @ idle) + m.offset, bound, sol.status)
+    return StationResult(vals, objective_of(m, idle), bound, sol.status)
 
 
 def station_starts(inst: _Instance, lm: LinearModel, results: list[StationResult]) -> FloatArray:
@@ -133,3 +149,114 @@ def station_options(opts: SolveOptions, seconds: float | None, gap: float) -> So
     """Options for one station's MIP: its time share, a modest gap, one thread, no log."""
     extra: dict[str, Any] = {"mip_heuristic_effort": 0.3, **opts.highs_options}
     return dataclasses.replace(opts, time_limit=seconds, mip_gap=gap, threads=1, log=False, highs_options=extra)
+
+
+def _swap_times(d: FloatArray, total: int) -> IntArray:
+    """Period in which the k-th whole swap (k = 1..total) of the cumulative demand ``d`` happens."""
+    cum = np.cumsum(d)
+    return np.searchsorted(cum, np.arange(1, total + 1) - 1e-9).astype(np.int64)
+
+
+def greedy_starts(one: _Instance, passes: int = 2) -> FloatArray:
+    r"""Integer charge starts of one station by earliest-deadline, cheapest-slot list scheduling.
+
+    Every charge is a job: it may start once its depleted pack is back (*release*) and must start
+    :math:`L` periods before the swap that needs the pack (*deadline*). On a cyclic horizon with
+    :math:`B` packs the pack of the :math:`k`-th swap of the day serves the :math:`(k+B)`-th (FIFO,
+    wrapping into the next day); from a given start the depleted packs at hand and then the swaps'
+    packs serve, in order, the swaps the charged stock cannot. Jobs are taken by deadline; each gets
+    the cheapest start in its window (energy at each period's price, degradation is the same
+    everywhere) where a charger and the grid connection are free for its :math:`L` periods. A job
+    without such a start is dropped (its swap is lost). Returns the starts ``(T,)``.
+    """
+    T = one.T
+    L = int(one.L[0])
+    prof = one.prof[0, :L]
+    cost = _energy_cost(one)[0]
+    cap = np.minimum(one.demand[0], one.swap_cap[0])
+    B = round(float(one.batteries[0]))
+    if one.cyclic:
+        K = int(np.floor(cap.sum() + 1e-9))
+        if K == 0 or B == 0:
+            return np.zeros(T)
+        u = _swap_times(cap, K)  # period in which the k-th swap is complete: its pack is back
+        begins = np.searchsorted(np.cumsum(cap), np.arange(K) + 1e-9, side="right")  # ... has begun
+        j = np.arange(K) + B  # the swap this pack serves next (FIFO), counted over following days
+        release = u
+        deadline = begins[j % K] + T * (j // K) - L
+    else:
+        Lmax = one.prof.shape[1]
+        supply = np.full(T, float(one.F0[0]))
+        if one.hist is not None:
+            for kk in range(Lmax):
+                t = kk - Lmax + L
+                if 0 <= t < T:
+                    supply[t:] += one.hist[0, kk]
+        if one.fixed_f is not None:
+            supply += np.cumsum(one.fixed_f[0])
+        short = np.maximum(np.cumsum(cap) - supply, 0.0)  # swaps the charged stock cannot serve by t
+        need_n = int(np.floor(short[-1] + 1e-9))
+        E0 = float((one.batteries - one.F0)[0] if one.E0 is None else one.E0[0])
+        K = int(np.floor(cap.sum() + 1e-9))
+        rel = np.concatenate([np.zeros(int(np.floor(E0 + 1e-9)), np.int64), _swap_times(cap, K)])
+        need = np.searchsorted(short, np.arange(1, need_n + 1) - 1e-9).astype(np.int64)
+        m = min(rel.size, need.size)
+        release, deadline = rel[:m], need[:m] - L
+    used = np.zeros(T)  # chargers busy per period
+    kw = np.zeros(T)  # grid kW per period
+    lags = np.arange(L)
+    horizon = 2 * T if one.cyclic else T
+    slot_of = np.full(release.size, -1)
+
+    def occupy(t: int, sign: float) -> None:
+        occ = (t + lags) % T if one.cyclic else t + lags
+        keep = occ < T
+        used[occ[keep]] += sign
+        kw[occ[keep]] += sign * prof[keep]
+
+    def place(i: int) -> None:
+        lo, hi = int(release[i]), int(deadline[i])
+        if hi < lo:
+            return
+        slot = np.arange(lo, min(hi, lo + horizon - 1) + 1) % T
+        occ = (slot[:, None] + lags[None, :]) % T if one.cyclic else slot[:, None] + lags[None, :]
+        inside = occ < T
+        occ = np.minimum(occ, T - 1)
+        ok = ((used[occ] + 1 <= one.chargers[0] + 1e-9) | ~inside).all(axis=1)
+        ok &= ((kw[occ] + prof[None, :] <= one.grid[0] + 1e-6) | ~inside).all(axis=1)
+        if ok.any():
+            best = int(slot[ok][np.argmin(cost[slot[ok]] + _TIE * np.arange(int(ok.sum())))])
+            slot_of[i] = best
+            occupy(best, 1.0)
+
+    order = np.argsort(deadline, kind="stable")
+    for i in order:
+        place(int(i))
+    for _ in range(passes):  # take each charge out and put it back at the cheapest start now free
+        for i in order[::-1]:
+            if slot_of[i] >= 0:
+                occupy(int(slot_of[i]), -1.0)
+                slot_of[i] = -1
+            place(int(i))
+    n = np.zeros(T)
+    np.add.at(n, slot_of[slot_of >= 0], 1.0)
+    return n
+
+
+def greedy_station(one: _Instance, served_lb: FloatArray | None = None) -> StationResult | None:
+    """One station's schedule from :func:`greedy_starts`: the starts fixed, swaps and stock by LP.
+
+    The LP (the station's model with the starts fixed) serves as many swaps as those starts allow
+    and is exact. ``None`` when it is infeasible (e.g. a no-loss requirement the greedy misses).
+    """
+    n = greedy_starts(one)
+    m = build_model(one, relax=True)
+    m.set_bounds(m.block("start").index, lb=n[None, :], ub=n[None, :])
+    if served_lb is not None:
+        m.set_bounds(m.block("served").index, lb=served_lb)
+    sol = m.solve(SolveOptions(), relax=True)
+    if sol.x is None:
+        return None
+    vals = {b: sol.values(b) for b in _BLOCKS if b in m.blocks}
+    vals["start"] = np.round(vals["start"])
+    return StationResult(vals, sol.objective, -np.inf, SolveStatus.FEASIBLE)
