@@ -79,10 +79,14 @@ def pooled_bound(inst: _Instance, options: SolveOptions, seconds: float) -> floa
     if pool is None:
         return -np.inf
     opts = dataclasses.replace(options, time_limit=max(seconds, 0.05), mip_gap=1e-4, log=False)
-    sol = build_model(pool).solve(opts)
-    if sol.status == SolveStatus.INFEASIBLE or not np.isfinite(sol.report.bound):
+    lm = build_model(pool)
+    sol = lm.solve(opts)
+    if sol.status == SolveStatus.INFEASIBLE:
         return -np.inf
-    return float(sol.report.bound) + floor_bound(inst)
+    if np.isfinite(sol.report.bound):
+        return float(sol.report.bound) + floor_bound(inst)
+    lp = lm.solve(dataclasses.replace(opts, time_limit=None), relax=True)  # its LP: a few hundred columns
+    return lp.objective + floor_bound(inst) if lp.status == SolveStatus.OPTIMAL else -np.inf
 
 
 LP_TOLERANCE = 1e-7

@@ -24,18 +24,25 @@ POOL_STARTUP_S = 2.0
 """Seconds a pool of fresh interpreters needs before its first result (imports), budgeted up front."""
 
 
+POOL_SAFETY = 0.7
+"""Share of the workers' nominal time given to the stations' MIPs (the rest absorbs a busy machine)."""
+MIN_POOL_MIP_S = 0.5
+"""A pool is started only if it gives each station's MIP at least this long."""
 GREEDY_S = 0.02
 """Rough seconds of one station's greedy schedule (with its LP), kept aside from its share."""
-MIN_MIP_S = 0.1
+MIN_MIP_S = 0.3
 """A station whose share is below this gets the greedy schedule only (a MIP needs some time to help)."""
 
 
 def workers_for(n_stations: int, seconds: float | None) -> int:
     """Processes worth starting: 1 for few stations or a short budget, else up to the cores (at most 4)."""
     cores = os.cpu_count() or 1
-    if cores < 2 or n_stations < 8 or (seconds is not None and seconds < 3 * POOL_STARTUP_S):
+    if cores < 2 or n_stations < 16:
         return 1
-    return min(cores, 4)
+    workers = min(cores, 4)
+    if seconds is not None and POOL_SAFETY * (seconds - POOL_STARTUP_S) * workers / n_stations < MIN_POOL_MIP_S:
+        return 1
+    return workers
 
 
 def solve_stations(
@@ -68,18 +75,29 @@ def solve_stations(
             out.append(solve_station((one, lb, opts)))
         return out
     avail = None if seconds is None else max(seconds - POOL_STARTUP_S, 0.1)
-    pool_share = None if avail is None else max(avail * workers / N, 0.05)
+    pool_share = None if avail is None else max(POOL_SAFETY * avail * workers / N, 0.05)
     import multiprocessing as mp
 
     method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
     try:
-        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method)) as pool:
-            opt = station_options(options, pool_share, gap)
-            futs = [pool.submit(solve_station, (one, lb, opt)) for one, lb in args]
-            return [f.result() for f in futs]
+        pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method))
     except Exception:
-        left = None if seconds is None else seconds - (time.perf_counter() - start)
-        return solve_stations(inst, served_lb, options, seconds=left if left is None else max(left, 0.0), gap=gap)
+        return solve_stations(inst, served_lb, options, seconds=seconds, gap=gap)
+    try:
+        opt = station_options(options, pool_share, gap)
+        futs = [pool.submit(solve_station, (one, lb, opt)) for one, lb in args]
+        timeout = None if seconds is None else max(0.8 * (seconds - (time.perf_counter() - start)), 0.0)
+        done, _late = cf.wait(futs, timeout=timeout)
+        out = []
+        for f, (one, lb) in zip(futs, args, strict=True):
+            if f in done and f.exception() is None:
+                out.append(f.result())
+            else:  # not back in time (or the pool broke): the greedy schedule, here
+                f.cancel()
+                out.append(solve_station((one, lb, None)))
+        return out
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _row(a: FloatArray | None, s: int) -> FloatArray | None:

@@ -116,6 +116,7 @@ def _by_station(
         "decomposition": f"stations ({workers} process{'es' if workers > 1 else ''})",
         "why": "no trucks and no network-wide peak terms: the stations decouple",
         "bounds": {"stations": bnd, "floor": floor_bound(inst)},
+        "bound_seconds": {"stations": time.perf_counter() - ts},
     }
     sol = _solution(lm, x, obj, bound, SolveStatus.OPTIMAL if all_opt else _status(obj, bound, opts), ts)
     return sol, lm, build_s, time.perf_counter() - ts, details
@@ -134,31 +135,37 @@ def _monolithic(
     limit = opts.time_limit
     best = idle_start(inst, lm) if served_lb is None else None
     best_obj = objective_of(lm, best) if best is not None else np.inf
-    # 1. the stations' own schedules (no trucks): greedy at once, then their MIPs if the share allows
-    secs = STATION_SECONDS * inst.N if limit is None else HEURISTIC_SHARE * limit
-    workers = workers_for(inst.N, secs)
-    gap = max(opts.mip_gap, 0.002)
-    rounds: list[tuple[str, float | None]] = [("greedy", 0.0)]
-    if secs * workers / max(inst.N, 1) >= MIN_STATION_SECONDS + (POOL_STARTUP_S if workers > 1 else 0.0) / inst.N:
-        rounds.append(("station MIPs", secs))
+    # 1. the stations' own greedy schedules (no trucks), at once
     heur_kind = "idle"
-    for kind, seconds in rounds:
-        res = solve_stations(inst, served_lb, opts, seconds=seconds, gap=gap, workers=1 if not seconds else workers)
-        if "trips" not in lm.blocks:  # without trucks a station's infeasibility is the model's
+    has_trucks = "trips" in lm.blocks
+
+    def consider(res: list[StationResult], kind: str) -> None:
+        nonlocal best, best_obj, heur_kind
+        if not has_trucks:  # without trucks a station's infeasibility is the model's
             _raise_if_station_infeasible(inst, res, opts, where)
         if all(np.isfinite(r.objective) for r in res):
             xh = station_starts(inst, lm, res)
             if feasible(lm, xh) and objective_of(lm, xh) < best_obj:
                 best, best_obj, heur_kind = xh, objective_of(lm, xh), kind
-    heur_obj = best_obj
-    heur_s = time.perf_counter() - ts
+
+    gap = max(opts.mip_gap, 0.002)
+    consider(solve_stations(inst, served_lb, opts, seconds=0.0, gap=gap), "greedy")
+    heur_obj, heur_s = best_obj, time.perf_counter() - ts
     # 2. cheap bounds
     bounds: dict[str, float] = {"floor": floor_bound(inst)}
     bounds["pooled"] = pooled_bound(inst, opts, POOLED_SECONDS if limit is None else min(POOLED_SECONDS, 0.05 * limit))
-    if "trips" in lm.blocks:
+    when = {"pooled": time.perf_counter() - ts}  # seconds into the solve at which each bound was known
+    if has_trucks:
         cap = None if limit is None else LP_SHARE * limit
         lp = lp_bound(lm, opts, cap if deadline is None else min(cap or np.inf, _left(deadline, 1.0) or 0.05))
         bounds["lp"] = -np.inf if lp is None else lp
+        when["lp"] = time.perf_counter() - ts
+    # 2b. the stations' MIPs from their greedy schedules, if the share allows
+    left = _left(deadline)
+    secs = STATION_SECONDS * inst.N if left is None or limit is None else min(HEURISTIC_SHARE * limit, 0.5 * left)
+    workers = workers_for(inst.N, secs)
+    if secs * workers / max(inst.N, 1) >= MIN_STATION_SECONDS + (POOL_STARTUP_S if workers > 1 else 0.0) / inst.N:
+        consider(solve_stations(inst, served_lb, opts, seconds=secs, gap=gap, workers=workers), "station MIPs")
     # 3. the full MIP from the best plan
     sol = lm.solve(opts, start=best, deadline=None if deadline is None else deadline - 0.3)
     if sol.status == SolveStatus.INFEASIBLE:
@@ -180,8 +187,9 @@ def _monolithic(
         "heuristic": heur_kind,
         "heuristic_objective": heur_obj,
         "heuristic_seconds": heur_s,
-        "heuristic_workers": workers,
+        "polish_workers": workers,
         "bounds": bounds,
+        "bound_seconds": when,
     }
     return _solution(lm, x, obj, bound, status, ts, sol.report), lm, build_s, time.perf_counter() - ts, details
 

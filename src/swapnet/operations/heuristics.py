@@ -99,6 +99,8 @@ def solve_station(args: tuple[_Instance, FloatArray | None, SolveOptions | None]
     """
     one, served_lb, opts = args
     greedy = greedy_station(one, served_lb)
+    if greedy is not None and greedy.status == SolveStatus.INFEASIBLE:
+        return greedy
     if opts is None:
         if greedy is not None:
             return greedy
@@ -112,10 +114,12 @@ def solve_station(args: tuple[_Instance, FloatArray | None, SolveOptions | None]
         for name, val in greedy.values.items():
             x0[m.block(name).index] = val
     sol = m.solve(opts, start=x0)
+    lp_bound = -np.inf if greedy is None else greedy.bound
+    mip_bound = float(sol.report.bound) if np.isfinite(sol.report.bound) else -np.inf
+    bound = max(lp_bound, mip_bound)
     if sol.x is not None and (greedy is None or sol.objective <= greedy.objective + 1e-9):
         vals = {b: sol.values(b) for b in _BLOCKS if b in m.blocks}
-        return StationResult(vals, sol.objective, float(sol.report.bound), sol.status)
-    bound = float(sol.report.bound) if np.isfinite(sol.report.bound) else -np.inf
+        return StationResult(vals, sol.objective, min(bound, sol.objective), sol.status)
     if sol.status == SolveStatus.INFEASIBLE:
         return StationResult({}, np.inf, np.inf, sol.status)
     if greedy is not None:
@@ -157,7 +161,7 @@ def _swap_times(d: FloatArray, total: int) -> IntArray:
     return np.searchsorted(cum, np.arange(1, total + 1) - 1e-9).astype(np.int64)
 
 
-def greedy_starts(one: _Instance, passes: int = 2) -> FloatArray:
+def greedy_starts(one: _Instance, passes: int = 0, late: bool = True, cheapest: bool = True) -> FloatArray:
     r"""Integer charge starts of one station by earliest-deadline, cheapest-slot list scheduling.
 
     Every charge is a job: it may start once its depleted pack is back (*release*) and must start
@@ -167,12 +171,16 @@ def greedy_starts(one: _Instance, passes: int = 2) -> FloatArray:
     packs serve, in order, the swaps the charged stock cannot. Jobs are taken by deadline; each gets
     the cheapest start in its window (energy at each period's price, degradation is the same
     everywhere) where a charger and the grid connection are free for its :math:`L` periods. A job
-    without such a start is dropped (its swap is lost). Returns the starts ``(T,)``.
+    without such a start takes the earliest free start after its window (``late``; its swap is lost
+    but the pack keeps cycling) or is dropped. ``passes`` times each job is then taken out and put
+    back at the cheapest start then free. With ``cheapest=False`` each job takes its earliest free start
+    instead (fewer lost swaps where chargers or the grid are scarce, dearer energy). Returns the starts
+    ``(T,)``.
     """
     T = one.T
     L = int(one.L[0])
     prof = one.prof[0, :L]
-    cost = _energy_cost(one)[0]
+    cost = _energy_cost(one)[0] if cheapest else np.zeros(T)  # else: as soon as possible
     cap = np.minimum(one.demand[0], one.swap_cap[0])
     B = round(float(one.batteries[0]))
     if one.cyclic:
@@ -216,8 +224,6 @@ def greedy_starts(one: _Instance, passes: int = 2) -> FloatArray:
 
     def place(i: int) -> None:
         lo, hi = int(release[i]), int(deadline[i])
-        if hi < lo:
-            return
         slot = np.arange(lo, min(hi, lo + horizon - 1) + 1) % T
         occ = (slot[:, None] + lags[None, :]) % T if one.cyclic else slot[:, None] + lags[None, :]
         inside = occ < T
@@ -228,6 +234,16 @@ def greedy_starts(one: _Instance, passes: int = 2) -> FloatArray:
             best = int(slot[ok][np.argmin(cost[slot[ok]] + _TIE * np.arange(int(ok.sum())))])
             slot_of[i] = best
             occupy(best, 1.0)
+        elif late:  # no start in time: the earliest free one after (one swap is lost, the pack keeps cycling)
+            for t in range(hi + 1, lo + horizon):
+                if not one.cyclic and t + L > T:
+                    break
+                ts = t % T
+                occ1 = (ts + lags) % T if one.cyclic else ts + lags
+                if (used[occ1] + 1 <= one.chargers[0] + 1e-9).all() and (kw[occ1] + prof <= one.grid[0] + 1e-6).all():
+                    slot_of[i] = ts
+                    occupy(ts, 1.0)
+                    return
 
     order = np.argsort(deadline, kind="stable")
     for i in order:
@@ -249,14 +265,26 @@ def greedy_station(one: _Instance, served_lb: FloatArray | None = None) -> Stati
     The LP (the station's model with the starts fixed) serves as many swaps as those starts allow
     and is exact. ``None`` when it is infeasible (e.g. a no-loss requirement the greedy misses).
     """
-    n = greedy_starts(one)
-    m = build_model(one, relax=True)
-    m.set_bounds(m.block("start").index, lb=n[None, :], ub=n[None, :])
+    lp = build_model(one, relax=True)
     if served_lb is not None:
-        m.set_bounds(m.block("served").index, lb=served_lb)
-    sol = m.solve(SolveOptions(), relax=True)
-    if sol.x is None:
-        return None
-    vals = {b: sol.values(b) for b in _BLOCKS if b in m.blocks}
-    vals["start"] = np.round(vals["start"])
-    return StationResult(vals, sol.objective, -np.inf, SolveStatus.FEASIBLE)
+        lp.set_bounds(lp.block("served").index, lb=served_lb)
+    relaxed = lp.solve(SolveOptions(), relax=True)  # the station's LP relaxation: a valid bound
+    if relaxed.status == SolveStatus.INFEASIBLE:
+        return StationResult({}, np.inf, np.inf, SolveStatus.INFEASIBLE)
+    bound = relaxed.objective if relaxed.status == SolveStatus.OPTIMAL else -np.inf
+    best: StationResult | None = None
+    for late, cheapest in ((True, True), (True, False), (False, True)):
+        if best is not None and not late:
+            break
+        n = greedy_starts(one, late=late, cheapest=cheapest)
+        m = build_model(one, relax=True)
+        m.set_bounds(m.block("start").index, lb=n[None, :], ub=n[None, :])
+        if served_lb is not None:
+            m.set_bounds(m.block("served").index, lb=served_lb)
+        sol = m.solve(SolveOptions(), relax=True)
+        if sol.x is None or (best is not None and sol.objective >= best.objective):
+            continue
+        vals = {b: sol.values(b) for b in _BLOCKS if b in m.blocks}
+        vals["start"] = np.round(vals["start"])
+        best = StationResult(vals, sol.objective, min(bound, sol.objective), SolveStatus.FEASIBLE)
+    return best
