@@ -53,6 +53,7 @@ def solve_stations(
     seconds: float | None,
     gap: float,
     workers: int = 1,
+    bounds: bool = True,
 ) -> list[StationResult]:
     """Every station's MIP within ``seconds`` in all (``None``: no limit), at relative ``gap``.
 
@@ -62,7 +63,7 @@ def solve_stations(
     N = inst.N
     start = time.perf_counter()
     if seconds is not None and seconds <= 0:  # greedy schedules only
-        return [solve_station((_station_slice(inst, s), _row(served_lb, s), None)) for s in range(N)]
+        return [solve_station((_station_slice(inst, s), _row(served_lb, s), None, bounds)) for s in range(N)]
     args = [(_station_slice(inst, s), None if served_lb is None else served_lb[s : s + 1]) for s in range(N)]
     if workers <= 1:
         out: list[StationResult] = []

@@ -149,7 +149,7 @@ def _monolithic(
                 best, best_obj, heur_kind = xh, objective_of(lm, xh), kind
 
     gap = max(opts.mip_gap, 0.002)
-    consider(solve_stations(inst, served_lb, opts, seconds=0.0, gap=gap), "greedy")
+    consider(solve_stations(inst, served_lb, opts, seconds=0.0, gap=gap, bounds=not has_trucks), "greedy")
     heur_obj, heur_s = best_obj, time.perf_counter() - ts
     # 2. cheap bounds
     bounds: dict[str, float] = {"floor": floor_bound(inst)}

@@ -88,17 +88,21 @@ class StationResult:
     status: SolveStatus
 
 
-def solve_station(args: tuple[_Instance, FloatArray | None, SolveOptions | None]) -> StationResult:
+def solve_station(
+    args: tuple[_Instance, FloatArray | None, SolveOptions | None]
+    | tuple[_Instance, FloatArray | None, SolveOptions | None, bool],
+) -> StationResult:
     """One station's schedule (no trucks); picklable for a process pool.
 
-    ``args`` is (one-station instance, lower bounds on swaps served or ``None``, options or ``None``).
+    ``args`` is (one-station instance, lower bounds on swaps served or ``None``, options or ``None``[,
+    whether to compute the station's LP bound, default true]).
     First the greedy schedule (:func:`greedy_station`, milliseconds); with options, the station's MIP
     from it within their time limit. Without either the idle schedule is returned (status
     ``no_solution``; an infinite objective if even that is infeasible); a proven infeasibility has
     status ``infeasible``.
     """
-    one, served_lb, opts = args
-    greedy = greedy_station(one, served_lb)
+    one, served_lb, opts = args[:3]
+    greedy = greedy_station(one, served_lb, bound=bool(args[3]) if len(args) > 3 else True)
     if greedy is not None and greedy.status == SolveStatus.INFEASIBLE:
         return greedy
     if opts is None:
@@ -235,7 +239,7 @@ def greedy_starts(one: _Instance, passes: int = 0, late: bool = True, cheapest: 
             slot_of[i] = best
             occupy(best, 1.0)
         elif late:  # no start in time: the earliest free one after (one swap is lost, the pack keeps cycling)
-            for t in range(hi + 1, lo + horizon):
+            for t in range(max(hi + 1, lo), lo + horizon):
                 if not one.cyclic and t + L > T:
                     break
                 ts = t % T
@@ -259,7 +263,7 @@ def greedy_starts(one: _Instance, passes: int = 0, late: bool = True, cheapest: 
     return n
 
 
-def greedy_station(one: _Instance, served_lb: FloatArray | None = None) -> StationResult | None:
+def greedy_station(one: _Instance, served_lb: FloatArray | None = None, bound: bool = True) -> StationResult | None:
     """One station's schedule from :func:`greedy_starts`: the starts fixed, swaps and stock by LP.
 
     The LP (the station's model with the starts fixed) serves as many swaps as those starts allow
@@ -268,10 +272,12 @@ def greedy_station(one: _Instance, served_lb: FloatArray | None = None) -> Stati
     lp = build_model(one, relax=True)
     if served_lb is not None:
         lp.set_bounds(lp.block("served").index, lb=served_lb)
-    relaxed = lp.solve(SolveOptions(), relax=True)  # the station's LP relaxation: a valid bound
-    if relaxed.status == SolveStatus.INFEASIBLE:
-        return StationResult({}, np.inf, np.inf, SolveStatus.INFEASIBLE)
-    bound = relaxed.objective if relaxed.status == SolveStatus.OPTIMAL else -np.inf
+    lower = -np.inf
+    if bound:  # the station's LP relaxation: a valid bound (and a proof when it is infeasible)
+        relaxed = lp.solve(SolveOptions(), relax=True)
+        if relaxed.status == SolveStatus.INFEASIBLE:
+            return StationResult({}, np.inf, np.inf, SolveStatus.INFEASIBLE)
+        lower = relaxed.objective if relaxed.status == SolveStatus.OPTIMAL else -np.inf
     best: StationResult | None = None
     for late, cheapest in ((True, True), (True, False), (False, True)):
         if best is not None and not late:
@@ -286,5 +292,5 @@ def greedy_station(one: _Instance, served_lb: FloatArray | None = None) -> Stati
             continue
         vals = {b: sol.values(b) for b in _BLOCKS if b in m.blocks}
         vals["start"] = np.round(vals["start"])
-        best = StationResult(vals, sol.objective, min(bound, sol.objective), SolveStatus.FEASIBLE)
+        best = StationResult(vals, sol.objective, min(lower, sol.objective), SolveStatus.FEASIBLE)
     return best
