@@ -9,6 +9,7 @@ else ``spawn``) because forking a process in which HiGHS has started threads can
 from __future__ import annotations
 
 import concurrent.futures as cf
+import dataclasses
 import os
 import time
 
@@ -110,3 +111,39 @@ def combined(results: list[StationResult]) -> tuple[float, float]:
     obj = float(sum(r.objective for r in results))
     bnd = float(sum(r.bound for r in results)) if all(np.isfinite(r.bound) for r in results) else -np.inf
     return obj, bnd
+
+
+POLISH_S = 1.0
+"""Seconds of MIP per station when the stations with the largest gaps are polished first."""
+
+
+def polish(
+    inst: _Instance,
+    results: list[StationResult],
+    served_lb: FloatArray | None,
+    options: SolveOptions,
+    *,
+    seconds: float,
+    gap: float,
+) -> list[StationResult]:
+    """Re-solve the stations with the largest absolute gaps first, from their schedules, within ``seconds``.
+
+    Each gets :data:`POLISH_S` (less when little time is left) of its own MIP, warm-started from its
+    greedy schedule; a better schedule or bound replaces the old one. Sequential, in this process.
+    """
+    start = time.perf_counter()
+    out = list(results)
+    lost = [r.objective - r.bound if np.isfinite(r.bound) else r.objective for r in results]
+    for s in np.argsort(lost)[::-1]:
+        left = seconds - (time.perf_counter() - start)
+        if left < MIN_MIP_S or lost[s] <= gap * abs(results[s].objective):
+            break
+        res = solve_station(
+            (_station_slice(inst, int(s)), _row(served_lb, int(s)), station_options(options, min(POLISH_S, left), gap))
+        )
+        old = out[s]
+        if np.isfinite(res.objective) and res.objective <= old.objective + 1e-9:
+            out[s] = dataclasses.replace(res, bound=max(res.bound, old.bound))
+        elif np.isfinite(res.bound) and res.bound > old.bound:
+            out[s] = dataclasses.replace(old, bound=min(res.bound, old.objective))
+    return out

@@ -28,7 +28,7 @@ import numpy as np
 
 from swapnet.errors import InfeasibleError
 from swapnet.operations.bounds import floor_bound, lp_bound, pooled_bound
-from swapnet.operations.decompose import POOL_STARTUP_S, combined, solve_stations, workers_for
+from swapnet.operations.decompose import POOL_STARTUP_S, combined, polish, solve_stations, workers_for
 from swapnet.operations.formulation import build_model
 from swapnet.operations.heuristics import StationResult, feasible, idle_start, objective_of, station_starts
 from swapnet.operations.instance import FloatArray, _Instance
@@ -103,7 +103,12 @@ def _by_station(
 ) -> tuple[Solution, LinearModel, float, float, dict[str, Any]]:
     secs = _left(deadline, margin=0.3)
     workers = workers_for(inst.N, secs)
-    res = solve_stations(inst, served_lb, opts, seconds=secs, gap=opts.mip_gap, workers=workers)
+    if workers > 1 or secs is None:
+        res = solve_stations(inst, served_lb, opts, seconds=secs, gap=opts.mip_gap, workers=workers)
+    else:  # greedy schedules with their LP bounds at once, then the largest gaps first
+        res = solve_stations(inst, served_lb, opts, seconds=0.0, gap=opts.mip_gap)
+        _raise_if_station_infeasible(inst, res, opts, where)
+        res = polish(inst, res, served_lb, opts, seconds=_left(deadline, margin=0.3) or 0.0, gap=opts.mip_gap)
     _raise_if_station_infeasible(inst, res, opts, where)
     if any(not np.isfinite(r.objective) for r in res):
         s = next(i for i, r in enumerate(res) if not np.isfinite(r.objective))
@@ -149,7 +154,8 @@ def _monolithic(
                 best, best_obj, heur_kind = xh, objective_of(lm, xh), kind
 
     gap = max(opts.mip_gap, 0.002)
-    consider(solve_stations(inst, served_lb, opts, seconds=0.0, gap=gap, bounds=not has_trucks), "greedy")
+    greedy = solve_stations(inst, served_lb, opts, seconds=0.0, gap=gap, bounds=not has_trucks)
+    consider(greedy, "greedy")
     heur_obj, heur_s = best_obj, time.perf_counter() - ts
     # 2. cheap bounds
     bounds: dict[str, float] = {"floor": floor_bound(inst)}
@@ -160,12 +166,15 @@ def _monolithic(
         lp = lp_bound(lm, opts, cap if deadline is None else min(cap or np.inf, _left(deadline, 1.0) or 0.05))
         bounds["lp"] = -np.inf if lp is None else lp
         when["lp"] = time.perf_counter() - ts
-    # 2b. the stations' MIPs from their greedy schedules, if the share allows
+    # 2b. the stations' MIPs from their greedy schedules: all if the share allows, else the largest gaps first
     left = _left(deadline)
     secs = STATION_SECONDS * inst.N if left is None or limit is None else min(HEURISTIC_SHARE * limit, 0.5 * left)
     workers = workers_for(inst.N, secs)
     if secs * workers / max(inst.N, 1) >= MIN_STATION_SECONDS + (POOL_STARTUP_S if workers > 1 else 0.0) / inst.N:
         consider(solve_stations(inst, served_lb, opts, seconds=secs, gap=gap, workers=workers), "station MIPs")
+    elif left is not None and secs >= 2 * MIN_STATION_SECONDS:
+        polished = polish(inst, greedy, served_lb, opts, seconds=secs, gap=gap)
+        consider(polished, "station MIPs (largest gaps first)")
     # 3. the full MIP from the best plan
     sol = lm.solve(opts, start=best, deadline=None if deadline is None else deadline - 0.3)
     if sol.status == SolveStatus.INFEASIBLE:

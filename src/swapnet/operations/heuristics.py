@@ -165,7 +165,7 @@ def _swap_times(d: FloatArray, total: int) -> IntArray:
     return np.searchsorted(cum, np.arange(1, total + 1) - 1e-9).astype(np.int64)
 
 
-def greedy_starts(one: _Instance, passes: int = 0, late: bool = True, cheapest: bool = True) -> FloatArray:
+def greedy_starts(one: _Instance, passes: int = 1, late: bool = True, cheapest: bool = True) -> FloatArray:
     r"""Integer charge starts of one station by earliest-deadline, cheapest-slot list scheduling.
 
     Every charge is a job: it may start once its depleted pack is back (*release*) and must start
@@ -239,7 +239,7 @@ def greedy_starts(one: _Instance, passes: int = 0, late: bool = True, cheapest: 
             slot_of[i] = best
             occupy(best, 1.0)
         elif late:  # no start in time: the earliest free one after (one swap is lost, the pack keeps cycling)
-            for t in range(max(hi + 1, lo), lo + horizon):
+            for t in range(hi + 1 if one.cyclic else max(hi + 1, lo), lo + horizon):
                 if not one.cyclic and t + L > T:
                     break
                 ts = t % T
@@ -279,10 +279,8 @@ def greedy_station(one: _Instance, served_lb: FloatArray | None = None, bound: b
             return StationResult({}, np.inf, np.inf, SolveStatus.INFEASIBLE)
         lower = relaxed.objective if relaxed.status == SolveStatus.OPTIMAL else -np.inf
     best: StationResult | None = None
-    for late, cheapest in ((True, True), (True, False), (False, True)):
-        if best is not None and not late:
-            break
-        n = greedy_starts(one, late=late, cheapest=cheapest)
+    for late, cheapest in ((True, True), (False, True), (True, False)):
+        n = greedy_starts(one, passes=1 if cheapest else 0, late=late, cheapest=cheapest)
         m = build_model(one, relax=True)
         m.set_bounds(m.block("start").index, lb=n[None, :], ub=n[None, :])
         if served_lb is not None:
