@@ -72,7 +72,7 @@ def test_greedy_and_idle_plans_are_feasible_and_verify(seed: int, n: int, cyclic
 @settings(max_examples=5, deadline=None)
 @given(st.integers(0, 2**31 - 1), st.booleans())
 def test_cheap_bounds_never_exceed_the_optimum(seed: int, cyclic: bool) -> None:
-    sts, dem = make(seed, 3, 24)
+    sts, dem = make(seed, 2, 24)
     fleet = TruckFleet(1, 3, cost_per_km=0.5)
     opt = plan_operations(sts, dem, GD, periods=24, cyclic=cyclic, trucks=fleet, network=NET, options=EXACT)
     inst = inst_of(sts, dem, cyclic=cyclic, trucks=fleet)

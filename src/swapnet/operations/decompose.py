@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from swapnet.operations.heuristics import StationResult, solve_station, station_options
+from swapnet.operations.heuristics import StationResult, idle_station, solve_station, station_options
 from swapnet.operations.instance import FloatArray, _Instance, _station_slice
 from swapnet.optim import SolveOptions
 
@@ -55,6 +55,7 @@ def solve_stations(
     gap: float,
     workers: int = 1,
     bounds: bool = True,
+    deadline: float | None = None,
 ) -> list[StationResult]:
     """Every station's MIP within ``seconds`` in all (``None``: no limit), at relative ``gap``.
 
@@ -64,7 +65,7 @@ def solve_stations(
     N = inst.N
     start = time.perf_counter()
     if seconds is not None and seconds <= 0:  # greedy schedules only
-        return [solve_station((_station_slice(inst, s), _row(served_lb, s), None, bounds)) for s in range(N)]
+        return greedy_all(inst, served_lb, bounds=bounds, deadline=deadline)
     args = [(_station_slice(inst, s), None if served_lb is None else served_lb[s : s + 1]) for s in range(N)]
     if workers <= 1:
         out: list[StationResult] = []
@@ -100,6 +101,26 @@ def solve_stations(
         return out
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def greedy_all(
+    inst: _Instance, served_lb: FloatArray | None, *, bounds: bool = True, deadline: float | None = None
+) -> list[StationResult]:
+    """Every station's greedy schedule; faster variants, then the idle schedule, as ``deadline`` nears."""
+    out: list[StationResult] = []
+    t0 = time.perf_counter()
+    for s in range(inst.N):
+        one, lb = _station_slice(inst, s), _row(served_lb, s)
+        now = time.perf_counter()
+        per = (now - t0) / s if s else 0.0
+        left = None if deadline is None else deadline - now
+        if left is not None and left < 0.3 * per * (inst.N - s):
+            out.append(idle_station(one, lb))
+        elif left is not None and left < per * (inst.N - s):
+            out.append(solve_station((one, lb, None, False, True)))
+        else:
+            out.append(solve_station((one, lb, None, bounds)))
+    return out
 
 
 def _row(a: FloatArray | None, s: int) -> FloatArray | None:

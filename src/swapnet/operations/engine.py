@@ -31,10 +31,12 @@ from swapnet.operations.bounds import floor_bound, lp_bound, pooled_bound
 from swapnet.operations.decompose import POOL_STARTUP_S, combined, polish, solve_stations, workers_for
 from swapnet.operations.formulation import build_model
 from swapnet.operations.heuristics import StationResult, feasible, idle_start, objective_of, station_starts
-from swapnet.operations.instance import FloatArray, _Instance
+from swapnet.operations.instance import FloatArray, _Instance, _station_slice
 from swapnet.optim import LinearModel, SolveOptions, SolveReport, SolveStatus
 from swapnet.optim.model import Solution
 
+GREEDY_SHARE = 0.5
+"""Past this share of the budget the greedy switches to its quick variant, then to idle schedules."""
 HEURISTIC_SHARE = 0.25
 """Share of the budget for the stations' schedules when the stations are coupled (trucks, peak)."""
 LP_SHARE = 0.4
@@ -106,7 +108,8 @@ def _by_station(
     if workers > 1 or secs is None:
         res = solve_stations(inst, served_lb, opts, seconds=secs, gap=opts.mip_gap, workers=workers)
     else:  # greedy schedules with their LP bounds at once, then the largest gaps first
-        res = solve_stations(inst, served_lb, opts, seconds=0.0, gap=opts.mip_gap)
+        cut = None if deadline is None else deadline - 0.5
+        res = solve_stations(inst, served_lb, opts, seconds=0.0, gap=opts.mip_gap, deadline=cut)
         _raise_if_station_infeasible(inst, res, opts, where)
         res = polish(inst, res, served_lb, opts, seconds=_left(deadline, margin=0.3) or 0.0, gap=opts.mip_gap)
     _raise_if_station_infeasible(inst, res, opts, where)
@@ -114,13 +117,18 @@ def _by_station(
         s = next(i for i, r in enumerate(res) if not np.isfinite(r.objective))
         raise InfeasibleError(f"{where}no feasible schedule found for station {inst.labels[s]!r}; give more time")
     x = station_starts(inst, lm, res)
-    obj, bnd = combined(res)
-    bound = min(max(bnd, floor_bound(inst)), obj)
+    obj, _ = combined(res)
+    # a station without a bound of its own still costs at least its floor (all cost terms are >= 0)
+    bnd = float(
+        sum(r.bound if np.isfinite(r.bound) else floor_bound(_station_slice(inst, s)) for s, r in enumerate(res))
+    )
+    pooled = pooled_bound(inst, opts, min(POOLED_SECONDS, _left(deadline) or POOLED_SECONDS))
+    bound = min(max(bnd, pooled, floor_bound(inst)), obj)
     all_opt = all(r.status == SolveStatus.OPTIMAL for r in res)
     details = {
         "decomposition": f"stations ({workers} process{'es' if workers > 1 else ''})",
         "why": "no trucks and no network-wide peak terms: the stations decouple",
-        "bounds": {"stations": bnd, "floor": floor_bound(inst)},
+        "bounds": {"stations": bnd, "pooled": pooled, "floor": floor_bound(inst)},
         "bound_seconds": {"stations": time.perf_counter() - ts},
     }
     sol = _solution(lm, x, obj, bound, SolveStatus.OPTIMAL if all_opt else _status(obj, bound, opts), ts)
@@ -154,7 +162,8 @@ def _monolithic(
                 best, best_obj, heur_kind = xh, objective_of(lm, xh), kind
 
     gap = max(opts.mip_gap, 0.002)
-    greedy = solve_stations(inst, served_lb, opts, seconds=0.0, gap=gap, bounds=not has_trucks)
+    cut = None if limit is None else ts + GREEDY_SHARE * limit
+    greedy = solve_stations(inst, served_lb, opts, seconds=0.0, gap=gap, bounds=not has_trucks, deadline=cut)
     consider(greedy, "greedy")
     heur_obj, heur_s = best_obj, time.perf_counter() - ts
     # 2. cheap bounds

@@ -88,21 +88,21 @@ class StationResult:
     status: SolveStatus
 
 
-def solve_station(
-    args: tuple[_Instance, FloatArray | None, SolveOptions | None]
-    | tuple[_Instance, FloatArray | None, SolveOptions | None, bool],
-) -> StationResult:
+def solve_station(args: tuple[Any, ...]) -> StationResult:
     """One station's schedule (no trucks); picklable for a process pool.
 
     ``args`` is (one-station instance, lower bounds on swaps served or ``None``, options or ``None``[,
-    whether to compute the station's LP bound, default true]).
+    whether to compute the station's LP bound (default true)[, quick greedy (default false)]]).
     First the greedy schedule (:func:`greedy_station`, milliseconds); with options, the station's MIP
     from it within their time limit. Without either the idle schedule is returned (status
     ``no_solution``; an infinite objective if even that is infeasible); a proven infeasibility has
     status ``infeasible``.
     """
     one, served_lb, opts = args[:3]
-    greedy = greedy_station(one, served_lb, bound=bool(args[3]) if len(args) > 3 else True)
+    flags = args[3:]
+    greedy = greedy_station(
+        one, served_lb, bound=bool(flags[0]) if flags else True, quick=len(flags) > 1 and bool(flags[1])
+    )
     if greedy is not None and greedy.status == SolveStatus.INFEASIBLE:
         return greedy
     if opts is None:
@@ -133,6 +133,18 @@ def solve_station(
         return StationResult({}, np.inf, bound, sol.status)
     vals = {b: m.block(b).values(idle) for b in _BLOCKS if b in m.blocks}
     return StationResult(vals, objective_of(m, idle), bound, sol.status)
+
+
+def idle_station(one: _Instance, served_lb: FloatArray | None = None) -> StationResult:
+    """One station's idle schedule (no bound); an infinite objective where it is infeasible."""
+    m = build_model(one)
+    if served_lb is not None:
+        m.set_bounds(m.block("served").index, lb=served_lb)
+    idle = idle_start(one, m)
+    if idle is None:
+        return StationResult({}, np.inf, -np.inf, SolveStatus.NO_SOLUTION)
+    vals = {b: m.block(b).values(idle) for b in _BLOCKS if b in m.blocks}
+    return StationResult(vals, objective_of(m, idle), -np.inf, SolveStatus.FEASIBLE)
 
 
 def station_starts(inst: _Instance, lm: LinearModel, results: list[StationResult]) -> FloatArray:
@@ -263,11 +275,15 @@ def greedy_starts(one: _Instance, passes: int = 1, late: bool = True, cheapest: 
     return n
 
 
-def greedy_station(one: _Instance, served_lb: FloatArray | None = None, bound: bool = True) -> StationResult | None:
+def greedy_station(
+    one: _Instance, served_lb: FloatArray | None = None, bound: bool = True, quick: bool = False
+) -> StationResult | None:
     """One station's schedule from :func:`greedy_starts`: the starts fixed, swaps and stock by LP.
 
     The LP (the station's model with the starts fixed) serves as many swaps as those starts allow
-    and is exact. ``None`` when it is infeasible (e.g. a no-loss requirement the greedy misses).
+    and is exact. Three variants are tried (``quick``: the first that works) and the cheapest kept;
+    with ``bound`` the station's LP relaxation gives its bound. ``None`` when every variant is
+    infeasible (e.g. a no-loss requirement the greedy misses).
     """
     lp = build_model(one, relax=True)
     if served_lb is not None:
@@ -285,6 +301,8 @@ def greedy_station(one: _Instance, served_lb: FloatArray | None = None, bound: b
         m.set_bounds(m.block("start").index, lb=n[None, :], ub=n[None, :])
         if served_lb is not None:
             m.set_bounds(m.block("served").index, lb=served_lb)
+        if quick and best is not None:
+            break
         sol = m.solve(SolveOptions(), relax=True)
         if sol.x is None or (best is not None and sol.objective >= best.objective):
             continue
