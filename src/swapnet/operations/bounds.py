@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from typing import Any
 
 import numpy as np
 
@@ -106,3 +107,50 @@ def lp_bound(lm: LinearModel, options: SolveOptions, seconds: float | None) -> f
     if sol.status != SolveStatus.OPTIMAL:
         return None
     return sol.objective - 10 * LP_TOLERANCE * max(1.0, abs(sol.objective))
+
+
+def _lp_worker(inst: _Instance, options: SolveOptions, seconds: float | None, conn: Any) -> None:
+    """Process body: the LP bound of ``inst``'s model, sent back through ``conn``."""
+    try:
+        conn.send(lp_bound(build_model(inst), options, seconds))
+    finally:
+        conn.close()
+
+
+@dataclasses.dataclass
+class BackgroundLP:
+    """The LP bound computed in a separate process while this one runs the heuristics."""
+
+    process: Any
+    conn: Any
+
+    @staticmethod
+    def start(inst: _Instance, options: SolveOptions, seconds: float | None) -> BackgroundLP | None:
+        """Start it (``None`` where no process can be started, e.g. inside a daemonic pool worker)."""
+        import multiprocessing as mp
+
+        try:
+            method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+            ctx = mp.get_context(method)
+            recv, send = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_lp_worker, args=(inst, options, seconds, send), daemon=True)  # type: ignore[attr-defined]
+            proc.start()
+            send.close()
+        except Exception:
+            return None
+        return BackgroundLP(proc, recv)
+
+    def result(self, timeout: float) -> float | None:
+        """The bound if it arrives within ``timeout`` seconds, else ``None`` (the process is stopped)."""
+        value: float | None = None
+        try:
+            if self.conn.poll(max(timeout, 0.0)):
+                value = self.conn.recv()
+        except (EOFError, OSError):
+            value = None
+        finally:
+            if self.process.is_alive():
+                self.process.terminate()
+            self.process.join(1.0)
+            self.conn.close()
+        return value

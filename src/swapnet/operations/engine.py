@@ -3,12 +3,15 @@
 The time limit is a budget for the whole call, split up front:
 
 1. build the model (vectorised, milliseconds);
-2. **a plan at once**: the idle schedule (:func:`~swapnet.operations.heuristics.idle_start`), then the
-   stations' own MIPs without trucks (:mod:`~swapnet.operations.decompose`), within
-   :data:`HEURISTIC_SHARE` of the budget;
+2. **a plan at once**: the idle schedule (:func:`~swapnet.operations.heuristics.idle_start`), then
+   every station's greedy schedule without trucks (:func:`~swapnet.operations.heuristics.greedy_starts`,
+   milliseconds each; past :data:`GREEDY_SHARE` of the budget a quicker variant, then idle);
 3. **a bound at once**: the floor and the pooled relaxation (:mod:`~swapnet.operations.bounds`,
-   milliseconds) and, with trucks, the root LP by interior point within :data:`LP_SHARE`;
-4. the full MIP from the best plan, for what is left.
+   milliseconds, before anything else) and, with trucks, the root LP by interior point: in a process
+   of its own beside the heuristics when the budget is at least :data:`BACKGROUND_LP_MIN_S`, else
+   here within :data:`LP_SHARE` of the budget;
+4. the stations' MIPs from their greedy schedules (all of them if the share allows, else the largest
+   gaps first), then the full MIP from the best plan for what is left.
 
 Without trucks and network-wide peak terms the stations decouple and step 2 *is* the solve: every
 station's MIP to the requested gap in the whole budget, the bound the sum of the stations' bounds.
@@ -27,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from swapnet.errors import InfeasibleError
-from swapnet.operations.bounds import floor_bound, lp_bound, pooled_bound
+from swapnet.operations.bounds import BackgroundLP, floor_bound, lp_bound, pooled_bound
 from swapnet.operations.decompose import POOL_STARTUP_S, combined, polish, solve_stations, workers_for
 from swapnet.operations.formulation import build_model
 from swapnet.operations.heuristics import StationResult, feasible, idle_start, objective_of, station_starts
@@ -39,6 +42,10 @@ GREEDY_SHARE = 0.5
 """Past this share of the budget the greedy switches to its quick variant, then to idle schedules."""
 HEURISTIC_SHARE = 0.25
 """Share of the budget for the stations' schedules when the stations are coupled (trucks, peak)."""
+BACKGROUND_LP_MIN_S = 20.0
+"""With trucks and at least this budget, the LP bound runs in a process of its own, beside the heuristics."""
+MIP_SHARE = 0.15
+"""Share of the budget kept for the full MIP at the end (when the LP bound runs in the background)."""
 LP_SHARE = 0.4
 """Cap on the share of the budget for the root LP bound (with trucks)."""
 POOLED_SECONDS = 1.0
@@ -148,9 +155,14 @@ def _monolithic(
     limit = opts.time_limit
     best = idle_start(inst, lm) if served_lb is None else None
     best_obj = objective_of(lm, best) if best is not None else np.inf
-    # 1. the stations' own greedy schedules (no trucks), at once
+    # 1. the stations' own greedy schedules (no trucks), at once; with trucks and a long enough budget the
+    # LP bound runs meanwhile in a process of its own
     heur_kind = "idle"
     has_trucks = "trips" in lm.blocks
+    lp_cap = None if limit is None else LP_SHARE * limit
+    background = None
+    if has_trucks and limit is not None and limit >= BACKGROUND_LP_MIN_S:
+        background = BackgroundLP.start(inst, opts, 0.8 * limit)
 
     def consider(res: list[StationResult], kind: str) -> None:
         nonlocal best, best_obj, heur_kind
@@ -161,29 +173,40 @@ def _monolithic(
             if feasible(lm, xh) and objective_of(lm, xh) < best_obj:
                 best, best_obj, heur_kind = xh, objective_of(lm, xh), kind
 
+    # cheap bounds first (milliseconds)
+    bounds: dict[str, float] = {"floor": floor_bound(inst)}
+    bounds["pooled"] = pooled_bound(inst, opts, POOLED_SECONDS if limit is None else min(POOLED_SECONDS, 0.05 * limit))
+    when = {"pooled": time.perf_counter() - ts}  # seconds into the solve at which each bound was known
     gap = max(opts.mip_gap, 0.002)
     cut = None if limit is None else ts + GREEDY_SHARE * limit
     greedy = solve_stations(inst, served_lb, opts, seconds=0.0, gap=gap, bounds=not has_trucks, deadline=cut)
     consider(greedy, "greedy")
     heur_obj, heur_s = best_obj, time.perf_counter() - ts
-    # 2. cheap bounds
-    bounds: dict[str, float] = {"floor": floor_bound(inst)}
-    bounds["pooled"] = pooled_bound(inst, opts, POOLED_SECONDS if limit is None else min(POOLED_SECONDS, 0.05 * limit))
-    when = {"pooled": time.perf_counter() - ts}  # seconds into the solve at which each bound was known
-    if has_trucks:
-        cap = None if limit is None else LP_SHARE * limit
-        lp = lp_bound(lm, opts, cap if deadline is None else min(cap or np.inf, _left(deadline, 1.0) or 0.05))
+    # 2. the LP bound (here, unless it runs in the background)
+    if has_trucks and background is None:
+        cap = lp_cap if deadline is None else min(lp_cap or np.inf, _left(deadline, 1.0) or 0.05)
+        lp = lp_bound(lm, opts, cap)
         bounds["lp"] = -np.inf if lp is None else lp
         when["lp"] = time.perf_counter() - ts
     # 2b. the stations' MIPs from their greedy schedules: all if the share allows, else the largest gaps first
     left = _left(deadline)
-    secs = STATION_SECONDS * inst.N if left is None or limit is None else min(HEURISTIC_SHARE * limit, 0.5 * left)
+    if left is None or limit is None:
+        secs = STATION_SECONDS * inst.N
+    elif background is not None:  # the LP runs beside: polish until the MIP's share
+        secs = max(left - MIP_SHARE * limit - 0.3, 0.0)
+    else:
+        secs = min(HEURISTIC_SHARE * limit, 0.5 * left)
     workers = workers_for(inst.N, secs)
     if secs * workers / max(inst.N, 1) >= MIN_STATION_SECONDS + (POOL_STARTUP_S if workers > 1 else 0.0) / inst.N:
         consider(solve_stations(inst, served_lb, opts, seconds=secs, gap=gap, workers=workers), "station MIPs")
     elif left is not None and secs >= 2 * MIN_STATION_SECONDS:
         polished = polish(inst, greedy, served_lb, opts, seconds=secs, gap=gap)
         consider(polished, "station MIPs (largest gaps first)")
+    if background is not None:
+        assert deadline is not None
+        lp = background.result(_left(deadline, 0.3 + MIP_SHARE * (limit or 0.0)) or 0.0)
+        bounds["lp"] = -np.inf if lp is None else lp
+        when["lp"] = time.perf_counter() - ts
     # 3. the full MIP from the best plan
     sol = lm.solve(opts, start=best, deadline=None if deadline is None else deadline - 0.3)
     if sol.status == SolveStatus.INFEASIBLE:
