@@ -111,8 +111,10 @@ def lp_bound(lm: LinearModel, options: SolveOptions, seconds: float | None) -> f
 
 def _lp_worker(inst: _Instance, options: SolveOptions, seconds: float | None, conn: Any) -> None:
     """Process body: the LP bound of ``inst``'s model, sent back through ``conn``."""
+    t0 = time.perf_counter()
     try:
-        conn.send(lp_bound(build_model(inst), options, seconds))
+        value = lp_bound(build_model(inst), options, seconds)
+        conn.send((value, time.perf_counter() - t0))
     finally:
         conn.close()
 
@@ -123,6 +125,9 @@ class BackgroundLP:
 
     process: Any
     conn: Any
+    started: float = 0.0
+    seconds: float = float("nan")
+    """Seconds the worker took (known once :meth:`result` has it)."""
 
     @staticmethod
     def start(inst: _Instance, options: SolveOptions, seconds: float | None) -> BackgroundLP | None:
@@ -138,14 +143,14 @@ class BackgroundLP:
             send.close()
         except Exception:
             return None
-        return BackgroundLP(proc, recv)
+        return BackgroundLP(proc, recv, time.perf_counter())
 
     def result(self, timeout: float) -> float | None:
         """The bound if it arrives within ``timeout`` seconds, else ``None`` (the process is stopped)."""
         value: float | None = None
         try:
             if self.conn.poll(max(timeout, 0.0)):
-                value = self.conn.recv()
+                value, self.seconds = self.conn.recv()
         except (EOFError, OSError):
             value = None
         finally:

@@ -206,7 +206,7 @@ def _monolithic(
         assert deadline is not None
         lp = background.result(_left(deadline, 0.3 + MIP_SHARE * (limit or 0.0)) or 0.0)
         bounds["lp"] = -np.inf if lp is None else lp
-        when["lp"] = time.perf_counter() - ts
+        when["lp"] = background.started - ts + background.seconds  # when it was known, in its process
     # 3. the full MIP from the best plan
     sol = lm.solve(opts, start=best, deadline=None if deadline is None else deadline - 0.3)
     if sol.status == SolveStatus.INFEASIBLE:
