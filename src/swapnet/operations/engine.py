@@ -196,7 +196,7 @@ def _monolithic(
         secs = max(left - MIP_SHARE * limit - 0.3, 0.0)
     else:
         secs = min(HEURISTIC_SHARE * limit, 0.5 * left)
-    workers = workers_for(inst.N, secs)
+    workers = 1 if background is not None else workers_for(inst.N, secs)  # the LP has the other core
     if secs * workers / max(inst.N, 1) >= MIN_STATION_SECONDS + (POOL_STARTUP_S if workers > 1 else 0.0) / inst.N:
         consider(solve_stations(inst, served_lb, opts, seconds=secs, gap=gap, workers=workers), "station MIPs")
     elif left is not None and secs >= 2 * MIN_STATION_SECONDS:
