@@ -66,10 +66,12 @@ def test_rolling_plan_verifies_and_costs_at_least_the_optimum() -> None:
     mono = plan_operations(sts, dem, GD, options=fast, **kw).verify()  # type: ignore[arg-type]
     roll = plan_operations(sts, dem, GD, horizon=12, step=6, options=fast, **kw).verify()  # type: ignore[arg-type]
     assert roll.objective >= mono.bound - 1e-6  # no better than the proven monolithic bound
-    # the bound is the monolithic LP relaxation; the gap is measured against it
+    # the bound is at least the monolithic LP relaxation (by interior point, without crossover: less a
+    # relative 1e-6); the gap is measured against it
     lp = plan_operations(sts, dem, GD, relax=True, **kw)  # type: ignore[arg-type]
-    assert roll.bound == pytest.approx(lp.objective, rel=1e-7)
-    assert roll.gap == pytest.approx((roll.objective - lp.objective) / roll.objective, rel=1e-7)
+    assert lp.objective * (1 - 1e-5) <= roll.bound <= roll.objective + 1e-6
+    assert roll.details["bounds"]["lp"] == pytest.approx(lp.objective, rel=1e-5)
+    assert roll.gap == pytest.approx((roll.objective - roll.bound) / roll.objective, rel=1e-7)
     wins = roll.details["windows"]
     assert [w["start"] for w in wins] == [0, 6, 12, 18, 24, 30, 36]
     assert wins[-1]["periods"] == 12 and wins[-1]["kept"] == 12

@@ -229,9 +229,10 @@ def _two_day_plan(periods: int) -> tuple[list[Station], OperationsPlan]:
     ]
     per = periods // 24
     dem = np.array([[5.0 / per] * periods, [0.5 / per] * periods])
+    # the LP relaxation: a real plan whose trips do not depend on how far a MIP search got in its time
     plan = plan_operations(sts, dem, TouTariff.guangdong(), periods=periods, days=2, pack=PACK,
                            trucks=TruckFleet(1, 8, every=per), network=RoadNetwork.from_edges([("A", "B", 3.0)]),
-                           options=SolveOptions(mip_gap=0.01, time_limit=60.0)).verify()  # fmt: skip
+                           relax=True, options=SolveOptions(time_limit=60.0)).verify()  # fmt: skip
     return sts, plan
 
 
@@ -239,7 +240,7 @@ def _two_day_plan(periods: int) -> tuple[list[Station], OperationsPlan]:
 def test_a_real_two_day_operations_plan_is_followed(periods: int) -> None:
     sts, plan = _two_day_plan(periods)
     assert plan.days == 2 and plan.periods_per_day == periods and plan.period_hours == 24.0 / periods
-    assert len(plan.trips) > 0
+    assert (plan.trips[["charged", "depleted", "charged_back", "depleted_back"]].to_numpy().round() > 0).any()
     dt, length = plan.period_hours, 2 * periods
     net = RoadNetwork.from_edges([("A", "B", 3.0)])
     res = simulate(sts, np.array([[2.5] * 24, [0.25] * 24]), pack=PACK, network=net, operations=plan,

@@ -89,14 +89,18 @@ def plan_operations(
         state at that point: charged and depleted packs, packs still on chargers (with their
         remaining power profile and completion period), and trucks still on the road (their loads
         and the trucks they occupy). The last window ends with the horizon and is kept whole.
-        ``options`` apply to each window. The plan's ``bound`` is the LP relaxation of the
-        monolithic model over the whole horizon (solved within the time limit times the number of
-        windows; NaN if not reached) and ``gap`` is ``(cost - bound) / cost``, an upper bound on
+        ``options`` apply to each window. The plan's ``bound`` is the best of the LP relaxation of
+        the monolithic model over the whole horizon (within one window's time limit), the pooled
+        relaxation and the floor (:mod:`swapnet.operations.bounds`) and ``gap`` is
+        ``(cost - bound) / cost``, an upper bound on
         the rolling plan's distance from the monolithic optimum; ``details["windows"]``
         lists each window's start, length, kept periods, status, objective and gap. The stitched
         plan is verified like any other (:meth:`OperationsPlan.verify`).
     options
-        Solver options.
+        Solver options. ``time_limit`` is a budget for the whole call (heuristics, bounds, the
+        MIP); on reaching it the best plan is returned with status ``time_limit`` and a finite gap.
+        Without trucks and network-wide peak terms the stations are solved one by one (see
+        :mod:`swapnet.operations.engine`).
 
     Returns
     -------
@@ -108,7 +112,8 @@ def plan_operations(
         For invalid inputs (the message names the field and its value), e.g. ``horizon`` with a
         cyclic horizon.
     InfeasibleError
-        When no schedule exists (or, with ``allow_lost=False``, when some swap cannot be served).
+        Only when infeasibility is proven (with ``allow_lost=False``: naming the station and period
+        that fall short), or when not even the idle schedule is feasible and nothing was found.
     """
     t0 = time.perf_counter()
     inst = _instance(
@@ -130,5 +135,5 @@ def plan_operations(
     )
     if horizon is not None or step is not None:
         return plan_rolling(inst, horizon, step, relax=relax, allow_lost=allow_lost, options=options)
-    sol, lm, build_s, solve_s = _solve(inst, relax, allow_lost, options, t0, lp_bound=True)
-    return _result(inst, sol, lm, build_s, solve_s, relax)
+    sol, lm, build_s, solve_s, info = _solve(inst, relax, allow_lost, options, t0)
+    return _result(inst, sol, lm, build_s, solve_s, relax, info)

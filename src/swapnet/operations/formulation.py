@@ -53,13 +53,14 @@ electricity :math:`\sum \pi_t \Delta\,\text{kW}_{st}` + degradation :math:`\delt
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import numpy as np
 from numpy.typing import NDArray
 
+from swapnet.errors import InvalidInputError
 from swapnet.operations.instance import (
     _LOADS,
     FloatArray,
@@ -506,12 +507,19 @@ FAMILIES: Mapping[str, Family] = MappingProxyType(
 """Every constraint family, in build order (name -> define function). Each has a golden test."""
 
 
-def build_model(inst: _Instance, relax: bool = False) -> LinearModel:
-    """The operations MILP (or its LP relaxation): the columns, then every family of :data:`FAMILIES`."""
+def build_model(inst: _Instance, relax: bool = False, *, skip: Collection[str] = ()) -> LinearModel:
+    """The operations MILP (or its LP relaxation): the columns, then every family of :data:`FAMILIES`.
+
+    ``skip`` leaves families out (only the golden tests do that: they show each family binds).
+    """
+    unknown = set(skip) - set(FAMILIES)
+    if unknown:
+        raise InvalidInputError("skip", sorted(unknown), f"unknown constraint families; known: {sorted(FAMILIES)}")
     lm = LinearModel("operations")
     cols = define_variables(lm, inst, relax)
-    for define in FAMILIES.values():
-        define(lm, inst, cols)
+    for name, define in FAMILIES.items():
+        if name not in skip:
+            define(lm, inst, cols)
     return lm
 
 

@@ -41,12 +41,19 @@ class OperationsPlan:
     peak_kw
         Highest network charging power (period average), kW.
     objective, bound, gap, status
-        As in :class:`~swapnet.optim.SolveReport`. For a rolling-horizon plan (``horizon=``),
-        ``bound`` is the LP relaxation of the monolithic model over the whole horizon, ``gap`` is
+        As in :class:`~swapnet.optim.SolveReport`. ``bound`` is the best valid lower bound found
+        (see :mod:`swapnet.operations.bounds`; always finite), ``status`` is ``optimal`` only when it
+        proves the requested gap, else ``time_limit``. For a rolling-horizon plan (``horizon=``),
+        ``bound`` bounds the monolithic model over the whole horizon, ``gap`` is
         ``(objective - bound) / objective`` and ``status`` is ``feasible`` (no optimality proof)
         unless one window covered the whole horizon.
     build_seconds, solve_seconds
-        Model building vs solver time (the warm-start heuristic, itself a small MIP, counts as solving).
+        Model building vs everything else (heuristics, bounds, solver).
+    details
+        ``rows``, ``cols``, ``nonzeros``; ``decomposition`` (``"stations (k processes)"`` or
+        ``"monolithic"``) and ``why``; ``bounds`` (each bound found, CNY) and ``bound_seconds``
+        (when each was known); ``heuristic`` and ``heuristic_objective`` (the best schedule before
+        the MIP); ``charge_periods``, ``period_hours``; rolling plans add ``windows``.
     """
 
     schedule: pd.DataFrame
@@ -288,7 +295,15 @@ def _solution_trips(inst: _Instance, sol: Any, lm: LinearModel, relax: bool) -> 
     return _Trips(pi, inst.deps[di], k[pi, di], {nm: sol.values(nm)[pi, di] for nm in _LOADS})
 
 
-def _result(inst: _Instance, sol: Any, lm: LinearModel, build_s: float, solve_s: float, relax: bool) -> OperationsPlan:
+def _result(
+    inst: _Instance,
+    sol: Any,
+    lm: LinearModel,
+    build_s: float,
+    solve_s: float,
+    relax: bool,
+    info: dict[str, Any] | None = None,
+) -> OperationsPlan:
     r = sol.report
     return _assemble(
         inst,
@@ -298,7 +313,7 @@ def _result(inst: _Instance, sol: Any, lm: LinearModel, build_s: float, solve_s:
         build_s,
         solve_s,
         relax,
-        {"rows": r.n_rows, "cols": r.n_cols, "nonzeros": r.n_nonzeros},
+        {"rows": r.n_rows, "cols": r.n_cols, "nonzeros": r.n_nonzeros, **(info or {})},
     )
 
 

@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 
 from swapnet.errors import InvalidInputError
-from swapnet.operations.engine import _solve
+from swapnet.operations.bounds import floor_bound, lp_bound, pooled_bound
+from swapnet.operations.engine import POOLED_SECONDS, _solve
 from swapnet.operations.formulation import build_model
 from swapnet.operations.instance import FloatArray, _Instance, _pipeline
 from swapnet.operations.plan import OperationsPlan, _assemble, _solution_trips, _Trips
@@ -124,7 +125,7 @@ def plan_rolling(
             peak_floor = float(_pipeline(inst, n)[1][:, :t0].sum(axis=0).max(initial=0.0))
         w = _window(inst, t0, h, (Fc, Ec, hist), (df, dg, busy), peak_floor)
         where = f"rolling window at periods {t0}..{t0 + h - 1} (periods below relative to it): "
-        sol, lm, b_s, s_s = _solve(w, relax, allow_lost, options, time.perf_counter(), lp_bound=True, where=where)
+        sol, lm, b_s, s_s, _info = _solve(w, relax, allow_lost, options, time.perf_counter(), where=where)
         build_s += b_s
         solve_s += s_s
         sl = slice(t0, t0 + keep)
@@ -148,12 +149,16 @@ def plan_rolling(
         Fc, Ec = F[:, t0 + keep - 1].copy(), E[:, t0 + keep - 1].copy()
         t0 += keep
     assert biggest is not None
-    # the bound: LP relaxation of the monolithic model over the whole horizon
+    # the bound: the best of the monolithic LP relaxation over the whole horizon (interior point, within
+    # one window's time limit), the pooled relaxation and the floor; with one window, its own bound
     tb = time.perf_counter()
-    # (interior point, within the time limit times the number of windows; NaN bound if not reached)
     opts = options or SolveOptions()
-    limit = None if opts.time_limit is None else opts.time_limit * len(windows)
-    lp = build_model(inst, relax=True).solve(dataclasses.replace(opts, lp_method="ipm", time_limit=limit), relax=True)
+    bounds = {"floor": floor_bound(inst), "pooled": pooled_bound(inst, opts, POOLED_SECONDS)}
+    lp = lp_bound(build_model(inst, relax=True), opts, opts.time_limit)
+    bounds["lp"] = -np.inf if lp is None else lp
+    if len(windows) == 1:
+        bounds["window"] = biggest.bound if np.isfinite(biggest.bound) else -np.inf
+    best_bound = max(bounds.values())
     bound_s = time.perf_counter() - tb
     tps = _Trips.concat(parts) if inst.fleet is not None else None
     if tps is not None and tps.dep.size:
@@ -161,7 +166,7 @@ def plan_rolling(
         tps = tps.take(order)
     status = SolveStatus(windows[0]["status"]) if len(windows) == 1 else SolveStatus.FEASIBLE
     report = dataclasses.replace(
-        biggest, status=status, build_seconds=build_s, solve_seconds=solve_s + bound_s, bound=lp.objective
+        biggest, status=status, build_seconds=build_s, solve_seconds=solve_s + bound_s, bound=best_bound
     )
     plan = _assemble(
         inst,
@@ -178,11 +183,14 @@ def plan_rolling(
             "horizon": horizon,
             "step": step,
             "windows": tuple(MappingProxyType(wd) for wd in windows),
-            "bound": "LP relaxation of the monolithic model over the whole horizon",
+            "bound": "best of the monolithic LP relaxation over the whole horizon, the pooled relaxation "
+            "and the floor (see swapnet.operations.bounds)",
+            "bounds": bounds,
             "gap": "(stitched cost - bound) / stitched cost: how far the rolling plan can be from the "
-            "monolithic optimum at most (includes that LP's own integrality gap)",
+            "monolithic optimum at most (includes that bound's own integrality gap)",
         },
     )
-    gap = abs(plan.objective - lp.objective) / max(abs(plan.objective), 1e-9) if lp.x is not None else float("inf")
-    report = dataclasses.replace(report, objective=plan.objective, gap=gap)
-    return dataclasses.replace(plan, bound=lp.objective, gap=gap, status=status, report=report)
+    bound = min(best_bound, plan.objective)
+    gap = abs(plan.objective - bound) / max(abs(plan.objective), 1e-9) if np.isfinite(bound) else float("inf")
+    report = dataclasses.replace(report, objective=plan.objective, bound=bound, gap=gap)
+    return dataclasses.replace(plan, bound=bound, gap=gap, status=status, report=report)

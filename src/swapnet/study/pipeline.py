@@ -175,7 +175,8 @@ def _own_inputs(
 
 def solve_options(study: Study) -> SolveOptions:
     """The siting models' solver options (``[solver]``)."""
-    return SolveOptions(time_limit=study.solver.time_limit, mip_gap=study.solver.mip_gap)
+    sv = study.solver
+    return SolveOptions(time_limit=sv.time_limit, mip_gap=sv.mip_gap, threads=sv.threads)
 
 
 def site(study: Study, inputs: Inputs) -> Sited:
@@ -261,7 +262,7 @@ def operate(study: Study, inputs: Inputs, sited: Sited) -> OperationsPlan:
         trucks=trucks,
         network=inputs.network if trucks is not None else None,
         lost_penalty=op.lost_penalty,
-        options=SolveOptions(time_limit=op.time_limit, mip_gap=gap),
+        options=SolveOptions(time_limit=op.time_limit, mip_gap=gap, threads=op.threads),
     ).verify()
 
 

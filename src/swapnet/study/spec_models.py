@@ -124,6 +124,8 @@ class OperationsSpec:
         Relative MIP gap (``None`` = ``solver.mip_gap``).
     lost_penalty
         Cost of one lost swap, CNY.
+    threads
+        Solver threads (default 1: the same answer whatever else runs on the machine).
     """
 
     periods: int = 24
@@ -133,6 +135,7 @@ class OperationsSpec:
     time_limit: float = 30.0
     mip_gap: float | None = None
     lost_penalty: float = 200.0
+    threads: int = 1
 
     _SCHEMA = MappingProxyType(
         {
@@ -143,6 +146,7 @@ class OperationsSpec:
             "time_limit": _Key("float", 30.0, minimum=0.0, exclusive=True, maximum=1e6),
             "mip_gap": _Key("float", None, minimum=0.0, below=1.0, nullable=True),
             "lost_penalty": _Key("float", 200.0, minimum=0.0),
+            "threads": _Key("int", 1, minimum=1, maximum=1024),
         }
     )
 
@@ -311,14 +315,18 @@ class SolverSpec:
         Siting time limit, s (positive).
     mip_gap
         Relative MIP gap (also the operations default).
+    threads
+        Solver threads for siting (default 1: the same answer whatever else runs on the machine).
     """
 
     time_limit: float = 60.0
     mip_gap: float = 0.01
+    threads: int = 1
 
     _SCHEMA = MappingProxyType(
         {
             "time_limit": _Key("float", 60.0, minimum=0.0, exclusive=True, maximum=1e6),
             "mip_gap": _Key("float", 0.01, minimum=0.0, below=1.0),
+            "threads": _Key("int", 1, minimum=1, maximum=1024),
         }
     )

@@ -1,0 +1,161 @@
+r"""Lower bounds that cost little: every plan's gap is finite.
+
+Three valid lower bounds, the best one is reported (with the MIP's own bound when it has one):
+
+* **Floor** (:func:`floor_bound`): every cost term is non-negative and swaps above a station's bay
+  capacity are lost whatever the plan, so :math:`\lambda \sum_{st} (d_{st} - \min(d_{st},
+  \text{bays}_s))^+` bounds the optimum. Free and finite.
+* **Pooled relaxation** (:func:`pooled_bound`): let trucks move packs between any stations at no
+  cost, in no time, without limit. Then all stations with the same charging profile act as one
+  station with the sum of their packs, chargers, grid connections and (bay-capped) demand: summing
+  each family over the stations is a relaxation (the packs on the road are counted as held; grid
+  rows of stations whose chargers cannot exceed their connection hold anyway, as a charge draws at
+  most its first-period power). It is one station's MIP, solved in milliseconds, and valid with or
+  without trucks; with several charging profiles it needs packs to change profile and is skipped.
+* **LP relaxation** (:func:`lp_bound`): the root LP of the full model by interior point, within a
+  capped share of the budget (``None`` when it does not finish).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+import numpy as np
+
+from swapnet.operations.formulation import build_model
+from swapnet.operations.instance import _Instance
+from swapnet.optim import LinearModel, SolveOptions, SolveStatus
+
+__all__ = ["floor_bound", "lp_bound", "pooled_bound", "pooled_instance"]
+
+
+def floor_bound(inst: _Instance) -> float:
+    """The penalty of the swaps no plan can serve (above the bays' capacity); a valid, finite bound."""
+    over = inst.demand - np.minimum(inst.demand, inst.swap_cap[:, None])
+    return inst.lost_penalty * float(over.sum())
+
+
+def pooled_instance(inst: _Instance) -> _Instance | None:
+    """The pooled relaxation as a one-station instance (``None`` with several charging profiles)."""
+    if inst.N == 0 or not (np.all(inst.L == inst.L[0]) and np.allclose(inst.prof, inst.prof[0])):
+        return None
+    served = np.minimum(inst.demand, inst.swap_cap[:, None]).sum(axis=0, keepdims=True)
+    total = float(inst.batteries.sum())
+    F0 = float(inst.F0.sum()) + (0.0 if inst.fixed_f is None else float(inst.fixed_f.sum()))
+    E0_st = inst.batteries - inst.F0 if inst.E0 is None else inst.E0
+    E0 = float(E0_st.sum()) + (0.0 if inst.fixed_g is None else float(inst.fixed_g.sum()))
+    return dataclasses.replace(
+        inst,
+        labels=("pool",),
+        hub=np.zeros(1, dtype=bool),
+        batteries=np.array([total]),
+        chargers=np.array([float(inst.chargers.sum())]),
+        grid=np.array([float(np.minimum(inst.grid, inst.chargers * inst.prof[:, 0]).sum())]),
+        swap_cap=np.array([float(served.max(initial=0.0)) + 1.0]),
+        demand=served,
+        F0=np.array([F0]),
+        E0=np.array([E0]),
+        L=inst.L[:1],
+        prof=inst.prof[:1],
+        hist=None if inst.hist is None else inst.hist.sum(axis=0, keepdims=True),
+        fixed_f=None,
+        fixed_g=None,
+        fixed_busy=None,
+        fixed_road_end=0.0,
+        pa=np.zeros(0, np.int64),
+        pb=np.zeros(0, np.int64),
+        theta=np.zeros(0, np.int64),
+        round_trip=np.zeros(0, np.int64),
+        km=np.zeros(0),
+        deps=np.zeros(0, np.int64),
+        fleet=None,
+    )
+
+
+def pooled_bound(inst: _Instance, options: SolveOptions, seconds: float) -> float:
+    """Lower bound from the pooled relaxation (its MIP's bound within ``seconds``); ``-inf`` if none."""
+    pool = pooled_instance(inst)
+    if pool is None:
+        return -np.inf
+    opts = dataclasses.replace(options, time_limit=max(seconds, 0.05), mip_gap=1e-4, log=False)
+    lm = build_model(pool)
+    sol = lm.solve(opts)
+    if sol.status == SolveStatus.INFEASIBLE:
+        return -np.inf
+    if np.isfinite(sol.report.bound):
+        return float(sol.report.bound) + floor_bound(inst)
+    lp = lm.solve(dataclasses.replace(opts, time_limit=None), relax=True)  # its LP: a few hundred columns
+    return lp.objective + floor_bound(inst) if lp.status == SolveStatus.OPTIMAL else -np.inf
+
+
+LP_TOLERANCE = 1e-7
+"""Interior-point optimality tolerance of :func:`lp_bound` (no crossover: the bound is the objective
+less this relative amount, which covers the primal-dual gap left at that tolerance)."""
+
+
+def lp_bound(lm: LinearModel, options: SolveOptions, seconds: float | None) -> float | None:
+    """The LP relaxation of ``lm`` by interior point within ``seconds``; ``None`` if it does not finish.
+
+    Crossover (turning the interior point into a vertex) is skipped: only the value is needed.
+    """
+    t0 = time.perf_counter()
+    extra: dict[str, bool | int | float | str] = {"run_crossover": "off", "ipm_optimality_tolerance": LP_TOLERANCE}
+    opts = dataclasses.replace(options, lp_method="ipm", time_limit=seconds, log=False, highs_options=extra)
+    sol = lm.solve(opts, relax=True, deadline=None if seconds is None else t0 + seconds)
+    if sol.status != SolveStatus.OPTIMAL:
+        return None
+    return sol.objective - 10 * LP_TOLERANCE * max(1.0, abs(sol.objective))
+
+
+def _lp_worker(inst: _Instance, options: SolveOptions, seconds: float | None, conn: Any) -> None:
+    """Process body: the LP bound of ``inst``'s model, sent back through ``conn``."""
+    t0 = time.perf_counter()
+    try:
+        value = lp_bound(build_model(inst), options, seconds)
+        conn.send((value, time.perf_counter() - t0))
+    finally:
+        conn.close()
+
+
+@dataclasses.dataclass
+class BackgroundLP:
+    """The LP bound computed in a separate process while this one runs the heuristics."""
+
+    process: Any
+    conn: Any
+    started: float = 0.0
+    seconds: float = float("nan")
+    """Seconds the worker took (known once :meth:`result` has it)."""
+
+    @staticmethod
+    def start(inst: _Instance, options: SolveOptions, seconds: float | None) -> BackgroundLP | None:
+        """Start it (``None`` where no process can be started, e.g. inside a daemonic pool worker)."""
+        import multiprocessing as mp
+
+        try:
+            method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+            ctx = mp.get_context(method)
+            recv, send = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_lp_worker, args=(inst, options, seconds, send), daemon=True)  # type: ignore[attr-defined]
+            proc.start()
+            send.close()
+        except Exception:
+            return None
+        return BackgroundLP(proc, recv, time.perf_counter())
+
+    def result(self, timeout: float) -> float | None:
+        """The bound if it arrives within ``timeout`` seconds, else ``None`` (the process is stopped)."""
+        value: float | None = None
+        try:
+            if self.conn.poll(max(timeout, 0.0)):
+                value, self.seconds = self.conn.recv()
+        except (EOFError, OSError):
+            value = None
+        finally:
+            if self.process.is_alive():
+                self.process.terminate()
+            self.process.join(1.0)
+            self.conn.close()
+        return value

@@ -1,0 +1,170 @@
+"""Station by station: the stations' MIPs without trucks, in this process or in a pool of processes.
+
+Without trucks and without network-wide peak terms the stations share nothing, so the model is
+block diagonal and each block (one station, ``4 T`` columns) is solved on its own. The pool follows
+the convention of :mod:`swapnet.sweep`: workers start from a clean interpreter (``forkserver``,
+else ``spawn``) because forking a process in which HiGHS has started threads can deadlock.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import dataclasses
+import os
+import time
+
+import numpy as np
+
+from swapnet.operations.heuristics import StationResult, idle_station, solve_station, station_options
+from swapnet.operations.instance import FloatArray, _Instance, _station_slice
+from swapnet.optim import SolveOptions
+
+__all__ = ["POOL_STARTUP_S", "solve_stations", "workers_for"]
+
+POOL_STARTUP_S = 2.0
+"""Seconds a pool of fresh interpreters needs before its first result (imports), budgeted up front."""
+
+
+POOL_SAFETY = 0.7
+"""Share of the workers' nominal time given to the stations' MIPs (the rest absorbs a busy machine)."""
+MIN_POOL_MIP_S = 0.5
+"""A pool is started only if it gives each station's MIP at least this long."""
+GREEDY_S = 0.02
+"""Rough seconds of one station's greedy schedule (with its LP), kept aside from its share."""
+MIN_MIP_S = 0.3
+"""A station whose share is below this gets the greedy schedule only (a MIP needs some time to help)."""
+
+
+def workers_for(n_stations: int, seconds: float | None) -> int:
+    """Processes worth starting: 1 for few stations or a short budget, else up to the cores (at most 4)."""
+    cores = os.cpu_count() or 1
+    if cores < 2 or n_stations < 16:
+        return 1
+    workers = min(cores, 4)
+    if seconds is not None and POOL_SAFETY * (seconds - POOL_STARTUP_S) * workers / n_stations < MIN_POOL_MIP_S:
+        return 1
+    return workers
+
+
+def solve_stations(
+    inst: _Instance,
+    served_lb: FloatArray | None,
+    options: SolveOptions,
+    *,
+    seconds: float | None,
+    gap: float,
+    workers: int = 1,
+    bounds: bool = True,
+    deadline: float | None = None,
+) -> list[StationResult]:
+    """Every station's MIP within ``seconds`` in all (``None``: no limit), at relative ``gap``.
+
+    Each station gets an equal share of the time the workers have; a station that solves early
+    leaves its share to the ones still queued (sequentially, the share is recomputed per station).
+    """
+    N = inst.N
+    start = time.perf_counter()
+    if seconds is not None and seconds <= 0:  # greedy schedules only
+        return greedy_all(inst, served_lb, bounds=bounds, deadline=deadline)
+    args = [(_station_slice(inst, s), None if served_lb is None else served_lb[s : s + 1]) for s in range(N)]
+    if workers <= 1:
+        out: list[StationResult] = []
+        for s, (one, lb) in enumerate(args):
+            if seconds is None:
+                out.append(solve_station((one, lb, station_options(options, None, gap))))
+                continue
+            share = (seconds - (time.perf_counter() - start)) / (N - s) - GREEDY_S
+            opts = station_options(options, share, gap) if share >= MIN_MIP_S else None  # else greedy only
+            out.append(solve_station((one, lb, opts)))
+        return out
+    avail = None if seconds is None else max(seconds - POOL_STARTUP_S, 0.1)
+    pool_share = None if avail is None else max(POOL_SAFETY * avail * workers / N, 0.05)
+    import multiprocessing as mp
+
+    method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+    try:
+        pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method))
+    except Exception:
+        return solve_stations(inst, served_lb, options, seconds=seconds, gap=gap)
+    try:
+        opt = station_options(options, pool_share, gap)
+        futs = [pool.submit(solve_station, (one, lb, opt)) for one, lb in args]
+        timeout = None if seconds is None else max(0.8 * (seconds - (time.perf_counter() - start)), 0.0)
+        done, _late = cf.wait(futs, timeout=timeout)
+        out = []
+        for f, (one, lb) in zip(futs, args, strict=True):
+            if f in done and f.exception() is None:
+                out.append(f.result())
+            else:  # not back in time (or the pool broke): the greedy schedule, here
+                f.cancel()
+                out.append(solve_station((one, lb, None)))
+        return out
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def greedy_all(
+    inst: _Instance, served_lb: FloatArray | None, *, bounds: bool = True, deadline: float | None = None
+) -> list[StationResult]:
+    """Every station's greedy schedule; faster variants, then the idle schedule, as ``deadline`` nears."""
+    out: list[StationResult] = []
+    t0 = time.perf_counter()
+    for s in range(inst.N):
+        one, lb = _station_slice(inst, s), _row(served_lb, s)
+        now = time.perf_counter()
+        per = (now - t0) / s if s else 0.0
+        left = None if deadline is None else deadline - now
+        if left is not None and left < 0.3 * per * (inst.N - s):
+            out.append(idle_station(one, lb))
+        elif left is not None and left < per * (inst.N - s):
+            out.append(solve_station((one, lb, None, False, True)))
+        else:
+            out.append(solve_station((one, lb, None, bounds)))
+    return out
+
+
+def _row(a: FloatArray | None, s: int) -> FloatArray | None:
+    return None if a is None else a[s : s + 1]
+
+
+def combined(results: list[StationResult]) -> tuple[float, float]:
+    """Objective and bound of the stations together (sums; the bound is -inf if one station has none)."""
+    obj = float(sum(r.objective for r in results))
+    bnd = float(sum(r.bound for r in results)) if all(np.isfinite(r.bound) for r in results) else -np.inf
+    return obj, bnd
+
+
+POLISH_S = 1.0
+"""Seconds of MIP per station when the stations with the largest gaps are polished first."""
+
+
+def polish(
+    inst: _Instance,
+    results: list[StationResult],
+    served_lb: FloatArray | None,
+    options: SolveOptions,
+    *,
+    seconds: float,
+    gap: float,
+) -> list[StationResult]:
+    """Re-solve the stations with the largest absolute gaps first, from their schedules, within ``seconds``.
+
+    Each gets :data:`POLISH_S` (less when little time is left) of its own MIP, warm-started from its
+    greedy schedule; a better schedule or bound replaces the old one. Sequential, in this process.
+    """
+    start = time.perf_counter()
+    out = list(results)
+    lost = [r.objective - r.bound if np.isfinite(r.bound) else r.objective for r in results]
+    for s in np.argsort(lost)[::-1]:
+        left = seconds - (time.perf_counter() - start)
+        if left < MIN_MIP_S or lost[s] <= gap * abs(results[s].objective):
+            break
+        res = solve_station(
+            (_station_slice(inst, int(s)), _row(served_lb, int(s)), station_options(options, min(POLISH_S, left), gap))
+        )
+        old = out[s]
+        if np.isfinite(res.objective) and res.objective <= old.objective + 1e-9:
+            out[s] = dataclasses.replace(res, bound=max(res.bound, old.bound))
+        elif np.isfinite(res.bound) and res.bound > old.bound:
+            out[s] = dataclasses.replace(old, bound=min(res.bound, old.objective))
+    return out
