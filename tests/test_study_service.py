@@ -56,6 +56,10 @@ def test_plan_and_simulation_see_one_demand(tmp_path: Path) -> None:
     assert "lost_swaps_cny" in terms and "lost_swaps_count" in terms and len(set(terms)) == len(terms)
     assert any("energy per swap" in n for n in res.tables["notes"]["note"])
     assert res.operator.electricity_cost_cny_per_year == pytest.approx(365 * ops.costs_per_day["energy"])
+    # the report shows the plan against the simulation and the unserved demand (Markdown and HTML)
+    for name in ("report.md", "report.html"):
+        text = (tmp_path / name).read_text(encoding="utf-8")
+        assert "Plan against simulation" in text and "Unserved demand" in text and "What stopped each stage" in text
 
 
 def test_nearest_routing_is_an_option_and_bad_keys_are_named(tmp_path: Path) -> None:

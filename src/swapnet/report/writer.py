@@ -29,6 +29,12 @@ TABLE_TITLES: dict[str, str] = {
     "plans": "Plan comparison (CNY per month, TCO in CNY, break-even km per month)",
     "operator": "Operator business case",
     "cash_flows": "Operator cash flows (CNY per year)",
+    "plan_vs_simulation": "Plan against simulation (swaps per day per station; simulated mean and 95 % interval)",
+    "unserved": "Unserved demand (swaps per day, by reason, and how each stage counts it)",
+    "service_iterations": "Service-level loop (one row per round)",
+    "routing": "Simulation routing",
+    "stages": "What stopped each stage",
+    "notes": "Conventions and warnings",
 }
 
 #: Figures of a full study (the operations and plans figures need those stages).
