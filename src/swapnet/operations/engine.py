@@ -38,7 +38,7 @@ from swapnet.operations.instance import FloatArray, _Instance, _station_slice
 from swapnet.optim import LinearModel, SolveOptions, SolveReport, SolveStatus
 from swapnet.optim.model import Solution
 
-GREEDY_SHARE = 0.5
+GREEDY_SHARE = 0.85
 """Past this share of the budget the greedy switches to its quick variant, then to idle schedules."""
 HEURISTIC_SHARE = 0.25
 """Share of the budget for the stations' schedules when the stations are coupled (trucks, peak)."""
