@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from swapnet.operations._procs import processes_allowed
 from swapnet.operations.formulation import build_model
 from swapnet.operations.instance import _Instance
 from swapnet.optim import LinearModel, SolveOptions, SolveStatus
@@ -134,6 +135,8 @@ class BackgroundLP:
         """Start it (``None`` where no process can be started, e.g. inside a daemonic pool worker)."""
         import multiprocessing as mp
 
+        if not processes_allowed():
+            return None
         try:
             method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
             ctx = mp.get_context(method)

@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 
+from swapnet.operations._procs import processes_allowed
 from swapnet.operations.heuristics import StationResult, idle_station, solve_station, station_options
 from swapnet.operations.instance import FloatArray, _Instance, _station_slice
 from swapnet.optim import SolveOptions
@@ -67,6 +68,8 @@ def solve_stations(
     if seconds is not None and seconds <= 0:  # greedy schedules only
         return greedy_all(inst, served_lb, bounds=bounds, deadline=deadline)
     args = [(_station_slice(inst, s), None if served_lb is None else served_lb[s : s + 1]) for s in range(N)]
+    if workers > 1 and not processes_allowed():
+        workers = 1  # an unguarded main script would run again in every worker (see _procs)
     if workers <= 1:
         out: list[StationResult] = []
         for s, (one, lb) in enumerate(args):
