@@ -9,9 +9,11 @@ from swapnet.optim import SolveOptions, SolveStatus
 from swapnet.siting.flow_models import flow_capturing, flow_refueling
 from swapnet.siting.matrix import max_coverage, p_median, set_cover
 from swapnet.siting.plan import SitingPlan
+from swapnet.siting.rollout import RolloutPlan, plan_rollout
 from swapnet.siting.sizing import size_stations
 
 __all__ = [
+    "RolloutPlan",
     "SitingPlan",
     "SolveOptions",
     "SolveStatus",
@@ -19,6 +21,7 @@ __all__ = [
     "flow_refueling",
     "max_coverage",
     "p_median",
+    "plan_rollout",
     "set_cover",
     "size_stations",
 ]
