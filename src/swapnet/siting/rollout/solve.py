@@ -149,7 +149,7 @@ def solve_decomposed(
     ws = _per_scenario(inst, options, budget.share(0.45), None)
     bound = float(sum(q * p.bound for q, p in zip(inst.prob, ws, strict=True)))
     ws_obj = float(sum(q * p.objective for q, p in zip(inst.prob, ws, strict=True)))
-    stats = {"wait_and_see": ws_obj, "wait_and_see_bound": bound, "candidates": 0.0}
+    stats = {"wait_and_see": ws_obj, "wait_and_see_bound": bound, "first_stages": 0.0}
     if k == 0 or S == 1:
         return _combine(inst, ws, "decompose", bound, t0, options.mip_gap), stats
     cands: list[tuple[FloatArray, FloatArray, FloatArray]] = list(first_stages or [])
@@ -174,7 +174,7 @@ def solve_decomposed(
             parts = _per_scenario(inst, options, budget.end, lock)  # type: ignore[arg-type]
         except InfeasibleError:
             continue
-        stats["candidates"] += 1
+        stats["first_stages"] += 1
         res = _combine(inst, parts, "decompose", bound, t0, options.mip_gap)
         if res.status.has_solution and (best is None or res.objective < best.objective):
             best = res
