@@ -1,0 +1,214 @@
+"""The :class:`Study`: a whole planning study read from TOML and validated before anything runs."""
+
+from __future__ import annotations
+
+import time
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from swapnet.report import write_report
+from swapnet.study._schema import (
+    _SECTIONS_OPTIONAL,
+    _SECTIONS_REQUIRED,
+    FLOW_MODELS,
+    StudyError,
+    _require,
+    _suggest,
+    _table,
+)
+from swapnet.study.pipeline import run_pipeline
+from swapnet.study.result import StudyResult
+from swapnet.study.spec_inputs import (
+    DemandSpec,
+    DesignSpec,
+    NetworkSpec,
+    PackSpec,
+    SitesSpec,
+    TariffSpec,
+)
+from swapnet.study.spec_models import (
+    EconomicsSpec,
+    OperationsSpec,
+    PlanSpec,
+    SimulationSpec,
+    SitingSpec,
+    SolverSpec,
+)
+
+
+def _check_flow_study(network: NetworkSpec, demand: DemandSpec, sites: SitesSpec, siting: SitingSpec) -> None:
+    """Cross-section checks of flow studies (before anything is loaded or solved)."""
+    if siting.is_flow:
+        _require(
+            network.kind == "file",
+            "siting.model",
+            siting.model,
+            'needs a dataset network (network.kind = "file") for the trips\' paths',
+        )
+        _require(demand.kind == "od", "siting.model", siting.model, 'needs trips: set demand.kind = "od"')
+        _require(
+            sites.kind == "nodes",
+            "sites.kind",
+            sites.kind,
+            f'must be "nodes" with siting.model = "{siting.model}" (stations at nodes on the paths)',
+        )
+        if demand.source == "dataset":
+            _require(
+                network.has_od,
+                "demand.source",
+                demand.source,
+                f'network.dataset = {network.dataset!r} has no OD table; use source = "gravity"',
+            )
+    else:
+        _require(
+            demand.kind == "segments",
+            "demand.kind",
+            demand.kind,
+            f'OD trips need a flow siting model ({", ".join(FLOW_MODELS)}), not "{siting.model}"',
+        )
+
+
+def _simple(cls: Any, raw: Any, path: str) -> Any:
+    return cls(**_table(raw, path, cls._SCHEMA))
+
+
+_DEFAULT_PLANS = (PlanSpec("choco_swap_unlimited"), PlanSpec("nio_baas_75"))
+
+
+# ------------------------------------------------------------------ study
+@dataclass(frozen=True)
+class Study:
+    """A planning study read from a TOML file (see ``docs/study.md``).
+
+    Attributes
+    ----------
+    network, demand, sites, pack, design, tariff, siting, operations, simulation, plans, economics, solver
+        The sections.
+    name
+        Study name (for the report title).
+    source
+        The file it was read from, if any.
+    """
+
+    network: NetworkSpec
+    demand: DemandSpec
+    sites: SitesSpec
+    siting: SitingSpec
+    pack: PackSpec = field(default_factory=PackSpec)
+    design: DesignSpec = field(default_factory=DesignSpec)
+    tariff: TariffSpec = field(default_factory=TariffSpec)
+    operations: OperationsSpec = field(default_factory=OperationsSpec)
+    simulation: SimulationSpec = field(default_factory=SimulationSpec)
+    plans: tuple[PlanSpec, ...] = _DEFAULT_PLANS
+    economics: EconomicsSpec = field(default_factory=EconomicsSpec)
+    solver: SolverSpec = field(default_factory=SolverSpec)
+    name: str = "study"
+    source: Path | None = None
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> Study:
+        """Read and validate a study file.
+
+        Raises
+        ------
+        StudyError
+            For a missing file, bad TOML or any invalid key (the message names the key path).
+        """
+        p = Path(path)
+        try:
+            raw = tomllib.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise StudyError("path", str(p), "study file not found") from None
+        except tomllib.TOMLDecodeError as e:
+            raise StudyError("path", str(p), f"not valid TOML: {e}") from None
+        return replace(cls.from_dict(raw), source=p)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Study:
+        """Validate a study given as nested dicts (as :mod:`tomllib` returns them).
+
+        Raises
+        ------
+        StudyError
+            Unknown keys (with a suggestion), wrong types, impossible values, missing sections.
+        """
+        if not isinstance(d, Mapping):
+            raise StudyError("study", d, "must be a table")
+        known = (*_SECTIONS_REQUIRED, *_SECTIONS_OPTIONAL)
+        for key in d:
+            if key not in known:
+                raise StudyError(str(key), d[key], _suggest(str(key), known).replace("key", "section", 1))
+        missing = [s for s in _SECTIONS_REQUIRED if s not in d]
+        if missing:
+            raise StudyError(missing[0], None, "missing required section(s): " + ", ".join(f"[{s}]" for s in missing))
+        name = d.get("name", "study")
+        _require(isinstance(name, str), "name", name, "must be a string")
+        network = NetworkSpec.parse(d["network"])
+        demand = DemandSpec.parse(d["demand"])
+        sites = SitesSpec.parse(d["sites"])
+        nn = network.n_nodes
+        if nn is not None and sites.n is not None:
+            _require(sites.n <= nn, "sites.n", sites.n, f"more sites than network nodes ({nn})")
+        siting = SitingSpec.parse(d["siting"])
+        n_cand = sites.n if sites.kind == "service_stores" else nn
+        if siting.p is not None and n_cand is not None:
+            _require(siting.p <= n_cand, "siting.p", siting.p, f"more stations than candidate sites ({n_cand})")
+        _check_flow_study(network, demand, sites, siting)
+        raw_plans = d.get("plans")
+        plans: tuple[PlanSpec, ...]
+        if raw_plans is None:
+            plans = _DEFAULT_PLANS
+        else:
+            _require(isinstance(raw_plans, list) and len(raw_plans) > 0, "plans", raw_plans, "must be a non-empty list")
+            plans = tuple(PlanSpec.parse(p, f"plans[{i}]") for i, p in enumerate(raw_plans))
+        economics = _simple(EconomicsSpec, d.get("economics", {}), "economics")
+        _require(
+            economics.operator_plan < len(plans),
+            "economics.operator_plan",
+            economics.operator_plan,
+            f"no such plan (there are {len(plans)})",
+        )
+        return cls(
+            network=network,
+            demand=demand,
+            sites=sites,
+            siting=siting,
+            pack=_simple(PackSpec, d.get("pack", {}), "pack"),
+            design=_simple(DesignSpec, d.get("design", {}), "design"),
+            tariff=_simple(TariffSpec, d.get("tariff", {}), "tariff"),
+            operations=OperationsSpec.parse(d.get("operations", {})),
+            simulation=_simple(SimulationSpec, d.get("simulation", {}), "simulation"),
+            plans=plans,
+            economics=economics,
+            solver=_simple(SolverSpec, d.get("solver", {}), "solver"),
+            name=name,
+        )
+
+    def run(self, outdir: str | Path, *, progress: bool = True) -> StudyResult:
+        """Run the study and write its report into ``outdir``.
+
+        Stages: network, demand and sites -> siting -> operations (one day on the sited stations)
+        -> simulation -> economics -> report (``report.md``, CSV tables, PNG figures).
+
+        Parameters
+        ----------
+        outdir
+            Output folder (created if needed).
+        progress
+            Print one line per stage.
+
+        Returns
+        -------
+        StudyResult
+        """
+        result = run_pipeline(self, progress=progress)
+        t0 = time.perf_counter()
+        files = write_report(result, Path(outdir))
+        timings = {**result.timings, "report": time.perf_counter() - t0}
+        if progress:
+            print(f"[6/6] report: {files[0]} and {len(files) - 1} more files ({timings['report']:.1f} s)", flush=True)
+        return replace(result, files=tuple(files), timings=MappingProxyType(timings))
