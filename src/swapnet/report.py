@@ -160,7 +160,14 @@ def write_report(result: StudyResult, outdir: Path) -> list[Path]:
         figs = [_map(result, outdir / "map.png")]
     figs.append(_operations(result, outdir / "operations.png"))
     figs.append(_plans(result, outdir / "plans.png"))
-    report = _write_text(outdir / "report.md", _markdown(result, [f.name for f in figs]))
+    md = _markdown(result, [f.name for f in figs])
+    if result.rollout is not None:  # the multi-year rollout's section and figures (swapnet.siting.rollout.report)
+        from swapnet.siting.rollout.report import rollout_markdown, write_figures
+
+        extra = write_figures(result.rollout.plan, result.network, outdir)
+        figs += extra
+        md += "\n" + rollout_markdown(result.rollout.plan, result.rollout.comparison, [f.name for f in extra])
+    report = _write_text(outdir / "report.md", md)
     return [report, *figs, *files]
 
 

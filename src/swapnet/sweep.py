@@ -374,7 +374,7 @@ class StudyScenario:
             out = Path(self.outdir) / scenario_id(params) if self.outdir else Path(tmp)
             res = study.run(out, progress=False)
         sim = res.simulation.network_kpis()["mean"]
-        return {
+        kpis = {
             "stations": len(res.siting.sites),
             "siting_objective": res.siting.objective,
             "operations_cost_cny_day": res.operations.costs["total"],
@@ -384,6 +384,9 @@ class StudyScenario:
             "npv_cny": res.operator.npv(),
             "irr": res.operator.irr(),
         }
+        if res.rollout is not None:  # a study with a [rollout] section: its headline figures too
+            kpis.update(res.rollout.kpis())
+        return kpis
 
 
 def _set_path(d: dict[str, Any], path: str, value: Any) -> None:

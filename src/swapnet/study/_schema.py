@@ -43,6 +43,7 @@ _SECTIONS_OPTIONAL: tuple[str, ...] = (
     "plans",
     "economics",
     "solver",
+    "rollout",
 )
 
 

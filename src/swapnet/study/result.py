@@ -22,6 +22,7 @@ from swapnet.siting import SitingPlan
 from swapnet.tariff import TouTariff
 
 if TYPE_CHECKING:
+    from swapnet.study.rollout import RolloutOutcome
     from swapnet.study.spec import Study
 
 
@@ -52,6 +53,8 @@ class StudyResult:
         Seconds per stage.
     files
         Files written by the report (``report.md`` first).
+    rollout
+        The multi-year rollout of a study with a ``[rollout]`` section (else ``None``).
     """
 
     study: Study
@@ -70,6 +73,7 @@ class StudyResult:
     timings: Mapping[str, float]
     files: tuple[Path, ...] = ()
     trips: TripDemand | None = None
+    rollout: RolloutOutcome | None = None
 
 
 @dataclass(frozen=True, eq=False)
