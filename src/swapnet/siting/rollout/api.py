@@ -19,7 +19,7 @@ from swapnet.siting.rollout.capacity import CapacityRule, LinearCapacity
 from swapnet.siting.rollout.instance import RolloutInstance, build_instance
 from swapnet.siting.rollout.plan import RolloutPlan
 from swapnet.siting.rollout.scenarios import Scenario, ScenarioSet
-from swapnet.siting.rollout.solve import FloatArray, solve
+from swapnet.siting.rollout.solve import FloatArray, Solved, solve
 from swapnet.siting.sizing import CHARGER_CNY
 
 __all__ = ["plan_rollout", "prepare"]
@@ -182,11 +182,12 @@ def solve_instance(
     t0: float,
     *,
     first_stages: list[tuple[FloatArray, FloatArray, FloatArray]] | None = None,
+    starts: list[Solved] | None = None,
 ) -> RolloutPlan:
-    """Solve a prepared instance (see :func:`plan_rollout`)."""
+    """Solve a prepared instance (see :func:`plan_rollout`); ``starts``: feasible plans to start from."""
     budget = Budget.of(opts, t0)
     t1 = time.perf_counter()
-    sv, stats = solve(inst, method, opts, budget, first_stages)
+    sv, stats = solve(inst, method, opts, budget, first_stages, starts)
     k = _shared(inst)
     return make_plan(inst, sv, inp, method=sv.method, build_seconds=t1 - t0, details=stats, shared_years=k)
 

@@ -24,7 +24,7 @@ from swapnet.errors import InfeasibleError, InvalidInputError
 from swapnet.optim import SolveOptions, SolveStatus
 from swapnet.siting._budget import Budget
 from swapnet.siting.rollout.instance import RolloutInstance
-from swapnet.siting.rollout.model import build_model
+from swapnet.siting.rollout.model import RolloutModel, build_model
 
 __all__ = ["Solved", "solve", "solve_extensive"]
 
@@ -74,12 +74,30 @@ def _status(gap: float, mip_gap: float, ok: bool) -> SolveStatus:
     return SolveStatus.OPTIMAL if gap <= mip_gap + 1e-9 else SolveStatus.FEASIBLE
 
 
+def _start_vector(rm: RolloutModel, start: Solved) -> FloatArray:
+    """The full column vector of a known plan of the same instance (a MIP start)."""
+    inst = rm.inst
+    year, _, _, rep = inst.tree()
+    v = np.zeros(rm.lm.n_cols)
+    for blk, arr in ((rm.Y, start.Y), (rm.B, start.B), (rm.C, start.C)):
+        v[blk.index.ravel()] = arr[rep, year].ravel()
+    v[rm.x.index.ravel()] = start.x.ravel()
+    v[rm.u.index.ravel()] = start.u.ravel()
+    return v
+
+
 def solve_extensive(
-    inst: RolloutInstance, options: SolveOptions, deadline: float | None, *, linking: bool = True
+    inst: RolloutInstance,
+    options: SolveOptions,
+    deadline: float | None,
+    *,
+    linking: bool = True,
+    start: Solved | None = None,
 ) -> Solved:
-    """One HiGHS run on the deterministic equivalent."""
+    """One HiGHS run on the deterministic equivalent (``start``: a feasible plan to start from)."""
     rm = build_model(inst, linking=linking)
-    sol = rm.lm.solve(options, deadline=deadline)
+    x0 = _start_vector(rm, start) if start is not None and start.status.has_solution else None
+    sol = rm.lm.solve(options, deadline=deadline, start=x0)
     rep = sol.report
     if rep.status == SolveStatus.INFEASIBLE:
         raise InfeasibleError(
@@ -139,8 +157,13 @@ def solve_decomposed(
     budget: Budget,
     *,
     first_stages: list[tuple[FloatArray, FloatArray, FloatArray]] | None = None,
+    starts: list[Solved] | None = None,
 ) -> tuple[Solved, dict[str, float]]:
-    """Scenario decomposition (see the module docstring); ``first_stages`` are extra candidates ((k, m) arrays)."""
+    """Scenario decomposition (see the module docstring).
+
+    ``first_stages`` are extra candidate first stages ((k, m) arrays); ``starts`` known feasible plans
+    of the same instance (with their ``objective``), the incumbents to beat.
+    """
     k = two_stage_years(inst)
     if k is None:
         raise InvalidInputError("method", "decompose", "needs a two-stage tree (years 1..k shared by every scenario)")
@@ -160,6 +183,9 @@ def solve_decomposed(
         cands += own
         cands.append((stack[0].max(axis=0), stack[1].max(axis=0), stack[2].max(axis=0)))
     best: Solved | None = None
+    for st in starts or []:
+        if st.status.has_solution and np.isfinite(st.objective) and (best is None or st.objective < best.objective):
+            best = replace(st, bound=bound, method="decompose")
     seen: set[bytes] = set()
     for Yk, Bk, Ck in cands:
         key = np.concatenate([Yk.ravel(), Bk.ravel(), Ck.ravel()]).tobytes()
@@ -180,14 +206,16 @@ def solve_decomposed(
             best = res
     if best is None:
         raise InfeasibleError("rollout: no candidate first stage is feasible in every scenario")
-    return best, stats
+    best = replace(best, bound=bound, method="decompose", solve_seconds=time.perf_counter() - t0)
+    return replace(best, status=_status(best.gap, options.mip_gap, True)), stats
 
 
 def solve(
     inst: RolloutInstance, method: str, options: SolveOptions, budget: Budget,
     first_stages: list[tuple[FloatArray, FloatArray, FloatArray]] | None = None,
+    starts: list[Solved] | None = None,
 ) -> tuple[Solved, dict[str, float]]:  # fmt: skip
-    """Dispatch on ``method`` (``"auto"``, ``"extensive"``, ``"decompose"``)."""
+    """Dispatch on ``method`` (``"auto"``, ``"extensive"``, ``"decompose"``); ``starts``: feasible plans to beat."""
     if method not in ("auto", "extensive", "decompose"):
         raise InvalidInputError("method", method, "must be 'auto', 'extensive' or 'decompose'")
     if method == "auto":
@@ -195,5 +223,7 @@ def solve(
         big = inst.S * inst.T * (inst.pair_g.size + inst.m) > AUTO_EXTENSIVE_LIMIT
         method = "decompose" if (big and k is not None and inst.S > 1 and k < inst.T) else "extensive"
     if method == "decompose":
-        return solve_decomposed(inst, options, budget, first_stages=first_stages)
-    return solve_extensive(inst, options, budget.end), {}
+        return solve_decomposed(inst, options, budget, first_stages=first_stages, starts=starts)
+    good = [s for s in starts or [] if s.status.has_solution and np.isfinite(s.objective)]
+    best = min(good, key=lambda s: s.objective) if good else None
+    return solve_extensive(inst, options, budget.end, start=best), {}
