@@ -158,8 +158,13 @@ class RolloutComparison:
 
     @property
     def evpi(self) -> float:
-        """Expected value of perfect information, RP - WS."""
+        """Expected value of perfect information, RP - WS (both at their gaps)."""
         return self.plan.objective - self.wait_and_see
+
+    @property
+    def evpi_upper(self) -> float:
+        """A proven upper bound on the EVPI: RP - (lower bound on WS)."""
+        return self.plan.objective - self.wait_and_see_bound
 
     def table(self) -> pd.DataFrame:
         """One row per plan: expected cost, bound, gap, status, stations by the last year, seconds."""
@@ -173,9 +178,10 @@ class RolloutComparison:
         return pd.DataFrame(rows)
 
     def values(self) -> dict[str, float]:
-        """``value_of_foresight``, ``vss``, ``evpi`` (CNY) and the same relative to RP."""
+        """``value_of_foresight``, ``vss``, ``evpi``, ``evpi_upper`` (CNY) and the same relative to RP (``*_share``)."""
         rp = abs(self.plan.objective)
-        out = {"value_of_foresight": self.value_of_foresight, "vss": self.vss, "evpi": self.evpi}
+        out = {"value_of_foresight": self.value_of_foresight, "vss": self.vss, "evpi": self.evpi,
+               "evpi_upper": self.evpi_upper}  # fmt: skip
         out.update({f"{k}_share": v / rp if rp > 0 else float("nan") for k, v in list(out.items())})
         return out
 

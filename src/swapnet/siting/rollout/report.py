@@ -161,7 +161,7 @@ def _md_table(df: pd.DataFrame, floatfmt: str = ",.4g") -> str:
     head = "| " + " | ".join(str(c) for c in df.columns) + " |"
     sep = "|" + "|".join("---" for _ in df.columns) + "|"
     rows = []
-    for _, r in df.iterrows():
+    for r in df.itertuples(index=False):
         cells = [format(v, floatfmt) if isinstance(v, (float, np.floating)) else str(v) for v in r]
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join([head, sep, *rows])
@@ -191,7 +191,8 @@ def rollout_markdown(
             _md_table(comparison.table()),
             "",
             f"Value of foresight {v['value_of_foresight']:,.0f} CNY ({v['value_of_foresight_share']:.2%}), "
-            f"VSS {v['vss']:,.0f} CNY ({v['vss_share']:.2%}), EVPI {v['evpi']:,.0f} CNY ({v['evpi_share']:.2%}).",
+            f"VSS {v['vss']:,.0f} CNY ({v['vss_share']:.2%}), EVPI {v['evpi']:,.0f} CNY ({v['evpi_share']:.2%}; "
+            f"at most {v['evpi_upper']:,.0f} CNY by the wait-and-see bound). The values carry the plans' gaps.",
             "",
         ]
     lines += [f"![{f}]({f})" for f in figures]
