@@ -95,7 +95,7 @@ def _brute_force(net, scen: ScenarioSet, cand: CandidateSites, service_km: float
         for s, sc in enumerate(scen.scenarios):
             best = np.inf
             rest = [j for j in range(m) if not first[j]]
-            for years in itertools.product(list(range(1, T)) + [T], repeat=len(rest)):  # T = never
+            for years in itertools.product([*range(1, T), T], repeat=len(rest)):  # T = never
                 open_year = np.zeros(m, dtype=int)
                 open_year[rest] = years
                 cost, ok = 0.0, True

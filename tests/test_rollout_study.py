@@ -18,8 +18,14 @@ STUDY: dict[str, Any] = {
     "demand": {"seed": 1, "segments": [{"kind": "private", "vehicles": 4000}, {"kind": "taxi", "vehicles": 200}]},
     "sites": {"kind": "service_stores", "n": 6, "seed": 1},
     "siting": {"model": "size_stations", "service_km": 2.5},
-    "rollout": {"years": 3, "start_fleet": 4200, "target_fleet": 9000, "midpoint": 2.0, "time_limit": 8,
-                "mip_gap": 0.01},  # fmt: skip
+    "rollout": {
+        "years": 3,
+        "start_fleet": 4200,
+        "target_fleet": 9000,
+        "midpoint": 2.0,
+        "time_limit": 8,
+        "mip_gap": 0.01,
+    },
 }
 
 
