@@ -30,6 +30,12 @@ __all__ = ["Solved", "solve", "solve_extensive"]
 
 FloatArray = NDArray[np.float64]
 
+ROUNDING_THRESHOLD = 0.3
+"""Relaxed openings above this are opened by the LP-rounding start."""
+
+ROUNDING_MIN_COLUMNS = 20_000
+"""Models with more columns get an LP-rounding start before the MILP (small ones solve without)."""
+
 AUTO_EXTENSIVE_LIMIT = 200_000
 """``method="auto"`` solves the extensive form up to this many flow-and-state columns, else decomposes."""
 
@@ -86,6 +92,47 @@ def _start_vector(rm: RolloutModel, start: Solved) -> FloatArray:
     return v
 
 
+def _share(deadline: float | None, fraction: float) -> float | None:
+    return None if deadline is None else time.perf_counter() + max(deadline - time.perf_counter(), 0.0) * fraction
+
+
+def lp_rounding_start(rm: RolloutModel, options: SolveOptions, deadline: float | None,
+                      threshold: float = ROUNDING_THRESHOLD) -> FloatArray | None:  # fmt: skip
+    r"""A feasible MIP start from the LP relaxation, or ``None``.
+
+    Open every site whose relaxed :math:`Y` exceeds ``threshold`` (the LP's states are monotone and
+    non-anticipative, so the rounded ones are too), solve the LP with those openings fixed and
+    round its batteries and chargers up (still within the integer site limits, still enough for
+    the load). ``None`` when an LP does not finish, the rounded plan breaks a budget, or it is
+    worse than nothing.
+    """
+    lm = rm.lm
+    lp = lm.solve(options, relax=True, deadline=_share(deadline, 0.2))
+    if lp.x is None or lp.status != SolveStatus.OPTIMAL:
+        return None
+    y = (lp.values("open") > threshold).astype(np.float64)
+    _, lb, ub, _, A, rlo, rhi = lm.arrays()
+    yi = rm.Y.index.ravel()
+    lo, hi = lb.copy(), ub.copy()
+    lm.set_bounds(yi, lb=y.ravel(), ub=y.ravel())
+    try:
+        fixed = lm.solve(options, relax=True, deadline=_share(deadline, 0.2))
+    finally:
+        lm.set_bounds(np.arange(lm.n_cols), lb=lo, ub=hi)
+    if fixed.x is None or fixed.status != SolveStatus.OPTIMAL:
+        return None
+    x = fixed.x.copy()
+    for blk in (rm.B, rm.C):
+        idx = blk.index.ravel()
+        x[idx] = np.ceil(x[idx] - 1e-7)
+    x[yi] = y.ravel()
+    ax = A @ x
+    tol = 1e-6 * np.maximum(1.0, np.abs(ax))
+    if (ax < rlo - tol).any() or (ax > rhi + tol).any() or (x < lo - 1e-9).any() or (x > hi + 1e-9).any():
+        return None
+    return x
+
+
 def solve_extensive(
     inst: RolloutInstance,
     options: SolveOptions,
@@ -97,6 +144,11 @@ def solve_extensive(
     """One HiGHS run on the deterministic equivalent (``start``: a feasible plan to start from)."""
     rm = build_model(inst, linking=linking)
     x0 = _start_vector(rm, start) if start is not None and start.status.has_solution else None
+    if rm.lm.n_cols > ROUNDING_MIN_COLUMNS:  # large models: an LP-rounding start unless a known plan is better
+        xr = lp_rounding_start(rm, options, deadline)
+        cost = rm.lm.arrays()[0]
+        if xr is not None and (x0 is None or cost @ xr < cost @ x0):
+            x0 = xr
     sol = rm.lm.solve(options, deadline=deadline, start=x0)
     rep = sol.report
     if rep.status == SolveStatus.INFEASIBLE:
