@@ -275,3 +275,23 @@ def test_bad_scenarios_are_rejected() -> None:
     net2, _, cand = _city(3, rows=3)
     with pytest.raises(InvalidInputError, match="scenario 'base'"):
         plan_rollout(net2, [bad], cand, DESIGN, PACK, service_km=1.0)
+
+
+def test_lp_rounding_start_is_a_feasible_integer_plan() -> None:
+    from swapnet.siting.rollout.api import prepare
+    from swapnet.siting.rollout.model import build_model
+    from swapnet.siting.rollout.solve import lp_rounding_start
+
+    net, dem, cand = _city(6, rows=6, total=3000, seed=2)
+    scen = sample_scenarios(dem, [0.5, 1.0, 1.5], 2, seed=1)
+    inst, _ = prepare(net, scen, cand, DESIGN, PACK, service_km=2.5, budget=40e6)
+    rm = build_model(inst)
+    x = lp_rounding_start(rm, EXACT, None, threshold=0.1)
+    assert x is not None
+    cost, lb, ub, integer, A, rlo, rhi = rm.lm.arrays()
+    ax = A @ x
+    assert (ax >= rlo - 1e-6 * np.maximum(1, abs(ax))).all() and (ax <= rhi + 1e-6 * np.maximum(1, abs(ax))).all()
+    assert (x >= lb - 1e-9).all() and (x <= ub + 1e-9).all()
+    assert np.allclose(x[integer], np.round(x[integer]))
+    exact = plan_rollout(net, scen, cand, DESIGN, PACK, service_km=2.5, budget=40e6, options=EXACT)
+    assert float(cost @ x) + rm.lm.offset >= exact.objective * (1 - 1e-9)
