@@ -286,7 +286,7 @@ def test_lp_rounding_start_is_a_feasible_integer_plan() -> None:
     scen = sample_scenarios(dem, [0.5, 1.0, 1.5], 2, seed=1)
     inst, _ = prepare(net, scen, cand, DESIGN, PACK, service_km=2.5, budget=40e6)
     rm = build_model(inst)
-    x = lp_rounding_start(rm, EXACT, None, threshold=0.1)
+    x, lp_bound = lp_rounding_start(rm, EXACT, None, threshold=0.1)
     assert x is not None
     cost, lb, ub, integer, A, rlo, rhi = rm.lm.arrays()
     ax = A @ x
@@ -295,3 +295,4 @@ def test_lp_rounding_start_is_a_feasible_integer_plan() -> None:
     assert np.allclose(x[integer], np.round(x[integer]))
     exact = plan_rollout(net, scen, cand, DESIGN, PACK, service_km=2.5, budget=40e6, options=EXACT)
     assert float(cost @ x) + rm.lm.offset >= exact.objective * (1 - 1e-9)
+    assert lp_bound <= exact.objective * (1 + 1e-9)  # the relaxation bounds the optimum

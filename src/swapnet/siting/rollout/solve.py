@@ -97,8 +97,8 @@ def _share(deadline: float | None, fraction: float) -> float | None:
 
 
 def lp_rounding_start(rm: RolloutModel, options: SolveOptions, deadline: float | None,
-                      threshold: float = ROUNDING_THRESHOLD) -> FloatArray | None:  # fmt: skip
-    r"""A feasible MIP start from the LP relaxation, or ``None``.
+                      threshold: float = ROUNDING_THRESHOLD) -> tuple[FloatArray | None, float]:  # fmt: skip
+    r"""A feasible MIP start from the LP relaxation (or ``None``) and the LP bound (``nan`` if unsolved).
 
     Open every site whose relaxed :math:`Y` exceeds ``threshold`` (the LP's states are monotone and
     non-anticipative, so the rounded ones are too), solve the LP with those openings fixed and
@@ -107,9 +107,10 @@ def lp_rounding_start(rm: RolloutModel, options: SolveOptions, deadline: float |
     worse than nothing.
     """
     lm = rm.lm
-    lp = lm.solve(options, relax=True, deadline=_share(deadline, 0.2))
+    lp = lm.solve(options, relax=True, deadline=_share(deadline, 0.5))
     if lp.x is None or lp.status != SolveStatus.OPTIMAL:
-        return None
+        return None, float("nan")
+    bound = float(lp.objective)
     y = (lp.values("open") > threshold).astype(np.float64)
     _, lb, ub, _, A, rlo, rhi = lm.arrays()
     yi = rm.Y.index.ravel()
@@ -120,7 +121,7 @@ def lp_rounding_start(rm: RolloutModel, options: SolveOptions, deadline: float |
     finally:
         lm.set_bounds(np.arange(lm.n_cols), lb=lo, ub=hi)
     if fixed.x is None or fixed.status != SolveStatus.OPTIMAL:
-        return None
+        return None, bound
     x = fixed.x.copy()
     for blk in (rm.B, rm.C):
         idx = blk.index.ravel()
@@ -129,8 +130,8 @@ def lp_rounding_start(rm: RolloutModel, options: SolveOptions, deadline: float |
     ax = A @ x
     tol = 1e-6 * np.maximum(1.0, np.abs(ax))
     if (ax < rlo - tol).any() or (ax > rhi + tol).any() or (x < lo - 1e-9).any() or (x > hi + 1e-9).any():
-        return None
-    return x
+        return None, bound
+    return x, bound
 
 
 def solve_extensive(
@@ -144,8 +145,9 @@ def solve_extensive(
     """One HiGHS run on the deterministic equivalent (``start``: a feasible plan to start from)."""
     rm = build_model(inst, linking=linking)
     x0 = _start_vector(rm, start) if start is not None and start.status.has_solution else None
+    lp_bound = float("nan")
     if rm.lm.n_cols > ROUNDING_MIN_COLUMNS:  # large models: an LP-rounding start unless a known plan is better
-        xr = lp_rounding_start(rm, options, deadline)
+        xr, lp_bound = lp_rounding_start(rm, options, deadline)
         cost = rm.lm.arrays()[0]
         if xr is not None and (x0 is None or cost @ xr < cost @ x0):
             x0 = xr
@@ -163,10 +165,14 @@ def solve_extensive(
     node = inst.node_of
     Y, B, C = (np.round(sol.values(b))[node] for b in ("open", "batteries", "chargers"))
     status = rep.status
+    # the LP relaxation's optimum is a valid bound too (better than a MILP stopped before its root)
+    bound = max(rep.bound, lp_bound) if np.isfinite(lp_bound) and np.isfinite(rep.bound) else rep.bound
+    if not np.isfinite(bound) and np.isfinite(lp_bound):
+        bound = lp_bound
     if status == SolveStatus.OPTIMAL and rep.gap > options.mip_gap + 1e-9:
         status = SolveStatus.TIME_LIMIT
     return Solved(
-        Y, B, C, sol.values("served"), sol.values("unserved"), rep.objective, rep.bound, status, "milp",
+        Y, B, C, sol.values("served"), sol.values("unserved"), rep.objective, bound, status, "milp",
         rep.solve_seconds,
         {"rows": rep.n_rows, "cols": rep.n_cols, "nonzeros": rep.n_nonzeros, "integers": rep.n_integer},
     )  # fmt: skip
@@ -221,7 +227,7 @@ def solve_decomposed(
         raise InvalidInputError("method", "decompose", "needs a two-stage tree (years 1..k shared by every scenario)")
     t0 = time.perf_counter()
     S, T = inst.S, inst.T
-    ws = _per_scenario(inst, options, budget.share(0.45), None)
+    ws = _per_scenario(inst, options, budget.share(0.6), None)
     bound = float(sum(q * p.bound for q, p in zip(inst.prob, ws, strict=True)))
     ws_obj = float(sum(q * p.objective for q, p in zip(inst.prob, ws, strict=True)))
     stats = {"wait_and_see": ws_obj, "wait_and_see_bound": bound, "first_stages": 0.0}
