@@ -107,7 +107,7 @@ def lp_rounding_start(rm: RolloutModel, options: SolveOptions, deadline: float |
     worse than nothing.
     """
     lm = rm.lm
-    lp = lm.solve(options, relax=True, deadline=_share(deadline, 0.5))
+    lp = lm.solve(options, relax=True, deadline=_share(deadline, 0.2))
     if lp.x is None or lp.status != SolveStatus.OPTIMAL:
         return None, float("nan")
     bound = float(lp.objective)
@@ -227,7 +227,7 @@ def solve_decomposed(
         raise InvalidInputError("method", "decompose", "needs a two-stage tree (years 1..k shared by every scenario)")
     t0 = time.perf_counter()
     S, T = inst.S, inst.T
-    ws = _per_scenario(inst, options, budget.share(0.6), None)
+    ws = _per_scenario(inst, options, budget.share(0.45), None)
     bound = float(sum(q * p.bound for q, p in zip(inst.prob, ws, strict=True)))
     ws_obj = float(sum(q * p.objective for q, p in zip(inst.prob, ws, strict=True)))
     stats = {"wait_and_see": ws_obj, "wait_and_see_bound": bound, "first_stages": 0.0}
