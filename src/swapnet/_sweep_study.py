@@ -106,7 +106,7 @@ class StudyScenario:
             out = Path(self.outdir) / scenario_id(params) if self.outdir else Path(tmp)
             res = study.run(out, progress=False)  # the report folder is swapped in whole
         sim = res.simulation.network_kpis()["mean"]
-        return {
+        kpis: dict[str, Any] = {
             "stations": len(res.siting.sites),
             "siting_objective": res.siting.objective,
             "operations_cost_cny_day": res.operations.costs["total"],
@@ -117,6 +117,9 @@ class StudyScenario:
             "irr": res.operator.irr(),
             "n_irr": len(irr_roots(res.operator.cash_flows()["net"].to_numpy())),
         }
+        if res.rollout is not None:  # a study with a [rollout] section: its headline figures too
+            kpis.update(res.rollout.kpis())
+        return kpis
 
 
 def _set_path(d: dict[str, Any], path: str, value: Any) -> None:

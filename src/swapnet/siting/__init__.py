@@ -10,9 +10,11 @@ from swapnet.siting.cover import max_coverage, set_cover
 from swapnet.siting.flow import flow_capturing, flow_refueling
 from swapnet.siting.median import p_median
 from swapnet.siting.plan import SitingPlan
+from swapnet.siting.rollout import RolloutPlan, plan_rollout
 from swapnet.siting.sizing import size_stations
 
 __all__ = [
+    "RolloutPlan",
     "SitingPlan",
     "SolveOptions",
     "SolveStatus",
@@ -20,6 +22,7 @@ __all__ = [
     "flow_refueling",
     "max_coverage",
     "p_median",
+    "plan_rollout",
     "set_cover",
     "size_stations",
 ]

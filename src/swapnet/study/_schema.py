@@ -46,6 +46,7 @@ _SECTIONS_OPTIONAL: tuple[str, ...] = (
     "plans",
     "economics",
     "solver",
+    "rollout",
 )
 
 

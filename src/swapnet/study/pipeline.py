@@ -417,6 +417,15 @@ def run_pipeline(study: Study, *, progress: bool) -> StudyResult:
             say(f"      {line}")
     if sited.trips is not None:
         tables = flow_tables(tables, sited.trips, sited.siting)
+    rollout = None
+    if study.rollout is not None:  # the optional multi-year rollout (swapnet.study.rollout)
+        from swapnet.study.rollout import run_rollout
+
+        t = time.perf_counter()
+        rollout = run_rollout(study, inputs)
+        timings["rollout"] = time.perf_counter() - t
+        tables = {**tables, **rollout.tables}
+        say(f"[+] {rollout.plan.summary()} ({timings['rollout']:.1f} s)")
     return StudyResult(
         study=study,
         network=inputs.network,
@@ -434,6 +443,7 @@ def run_pipeline(study: Study, *, progress: bool) -> StudyResult:
         timings=MappingProxyType(timings),
         trips=sited.trips,
         **_own_fields(inputs),
+        rollout=rollout,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from swapnet.report import ReportInputs, write_report
+from swapnet.siting.rollout.report import rollout_markdown, write_figures
 from swapnet.study.result import StudyResult
 
 __all__ = ["describe", "report_inputs", "write_study_report"]
@@ -77,4 +78,13 @@ def report_inputs(result: StudyResult) -> ReportInputs:
 
 def write_study_report(result: StudyResult, outdir: str | Path) -> list[Path]:
     """Write the study's report (Markdown, HTML, CSV, GeoJSON, figures) into ``outdir``."""
-    return write_report(report_inputs(result), outdir)
+    files = write_report(report_inputs(result), outdir)
+    if result.rollout is not None:  # the multi-year rollout's section and figures
+        out = Path(outdir)
+        extra = write_figures(result.rollout.plan, result.network, out)
+        md = out / "report.md"
+        text = md.read_text(encoding="utf-8")
+        text += "\n" + rollout_markdown(result.rollout.plan, result.rollout.comparison, [f.name for f in extra])
+        md.write_text(text, encoding="utf-8")
+        files += extra
+    return files

@@ -22,6 +22,7 @@ from swapnet.siting import SitingPlan
 from swapnet.tariff import TouTariff
 
 if TYPE_CHECKING:
+    from swapnet.study.rollout import RolloutOutcome
     from swapnet.study.spec import Study
 
 
@@ -56,6 +57,8 @@ class StudyResult:
         Own-data studies: store names by site, the sites' snap table, the map credit
         ("© OpenStreetMap contributors" for OSM data) and the nodes dropped outside the
         largest connected component.
+    rollout
+        The multi-year rollout of a study with a ``[rollout]`` section (else ``None``).
     """
 
     study: Study
@@ -78,6 +81,7 @@ class StudyResult:
     snap: pd.DataFrame | None = None
     attribution: str | None = None
     dropped_nodes: int = 0
+    rollout: RolloutOutcome | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -26,6 +26,7 @@ from swapnet.study._schema import (
 from swapnet.study.pipeline import run_pipeline
 from swapnet.study.reporting import write_study_report
 from swapnet.study.result import StudyResult
+from swapnet.study.rollout import RolloutSpec
 from swapnet.study.spec_inputs import (
     DemandSpec,
     DesignSpec,
@@ -74,6 +75,14 @@ def _check_flow_study(network: NetworkSpec, demand: DemandSpec, sites: SitesSpec
             demand.kind,
             f'OD trips need a flow siting model ({", ".join(FLOW_MODELS)}), not "{siting.model}"',
         )
+
+
+def _rollout(d: Mapping[str, Any], demand: DemandSpec) -> RolloutSpec | None:
+    """The optional ``[rollout]`` section (multi-year rollout, :mod:`swapnet.study.rollout`)."""
+    if "rollout" not in d:
+        return None
+    _require(demand.kind == "segments", "rollout", "od", 'needs node demand (demand.kind = "segments")')
+    return RolloutSpec.parse(d["rollout"])
 
 
 def _simple(cls: Any, raw: Any, path: str) -> Any:
@@ -164,6 +173,7 @@ class Study:
     plans: tuple[PlanSpec, ...] = _DEFAULT_PLANS
     economics: EconomicsSpec = field(default_factory=EconomicsSpec)
     solver: SolverSpec = field(default_factory=SolverSpec)
+    rollout: RolloutSpec | None = None
     name: str = "study"
     source: Path | None = None
 
@@ -242,6 +252,7 @@ class Study:
             plans=plans,
             economics=economics,
             solver=_simple(SolverSpec, d.get("solver", {}), "solver"),
+            rollout=_rollout(d, demand),
             name=name,
         )
         check_resources(study)

@@ -1,0 +1,199 @@
+"""``plan_rollout``: open and size swap stations year by year as the fleet grows, under uncertain adoption."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from swapnet.assets import BatteryPack, CandidateSites, StationDesign
+from swapnet.demand import NodeDemand
+from swapnet.errors import InvalidInputError
+from swapnet.network import RoadNetwork
+from swapnet.optim import SolveOptions
+from swapnet.siting._budget import Budget
+from swapnet.siting.plan import default_options
+from swapnet.siting.rollout.assemble import Inputs, make_plan
+from swapnet.siting.rollout.capacity import CapacityRule, LinearCapacity
+from swapnet.siting.rollout.instance import RolloutInstance, build_instance
+from swapnet.siting.rollout.plan import RolloutPlan
+from swapnet.siting.rollout.scenarios import Scenario, ScenarioSet
+from swapnet.siting.rollout.solve import FloatArray, Solved, solve
+from swapnet.siting.sizing import CHARGER_CNY
+
+__all__ = ["plan_rollout", "prepare"]
+
+
+def _nonneg(value: float, field: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InvalidInputError(field, value, "must be a number") from None
+    if not np.isfinite(v) or v < 0:
+        raise InvalidInputError(field, value, "must be finite and non-negative")
+    return v
+
+
+def prepare(
+    network: RoadNetwork,
+    demand: ScenarioSet | Scenario | Sequence[Scenario] | Sequence[NodeDemand],
+    candidates: CandidateSites,
+    design: StationDesign,
+    pack: BatteryPack,
+    *,
+    service_km: float,
+    shared_years: int = 1,
+    penalty_per_swap: float = 200.0,
+    buffer_hours: float = 1.0,
+    charger_cost: float = CHARGER_CNY,
+    rate: float = 0.08,
+    revenue_per_swap: float = 0.0,
+    cost_per_swap: float = 0.0,
+    budget: float | Sequence[float] | None = None,
+    min_service: float | Sequence[float] | None = None,
+    capacity: CapacityRule | None = None,
+    first_year: int = 1,
+) -> tuple[RolloutInstance, Inputs]:
+    """Check the inputs of :func:`plan_rollout` and build its instance (arguments as there)."""
+    if not isinstance(network, RoadNetwork):
+        raise InvalidInputError("network", type(network).__name__, "must be a RoadNetwork")
+    for name, obj, cls in (("candidates", candidates, CandidateSites), ("design", design, StationDesign),
+                           ("pack", pack, BatteryPack)):  # fmt: skip
+        if not isinstance(obj, cls):
+            raise InvalidInputError(name, type(obj).__name__, f"must be a {cls.__name__}")
+    sk = _nonneg(service_km, "service_km")
+    vals = {
+        f: _nonneg(v, f)
+        for f, v in (("penalty_per_swap", penalty_per_swap), ("charger_cost", charger_cost), ("rate", rate),
+                     ("revenue_per_swap", revenue_per_swap), ("cost_per_swap", cost_per_swap))
+    }  # fmt: skip
+    scen = ScenarioSet.of(demand, shared_years=shared_years)
+    rule = capacity if capacity is not None else LinearCapacity.from_design(design, pack, buffer_hours)
+    if not isinstance(rule, CapacityRule):
+        raise InvalidInputError("capacity", type(rule).__name__, "needs the CapacityRule attributes and check()")
+    pen, chg, r, rev, var = (vals[f] for f in ("penalty_per_swap", "charger_cost", "rate", "revenue_per_swap",
+                                                "cost_per_swap"))  # fmt: skip
+    inst = build_instance(
+        network, scen, candidates, design, pack, rule, service_km=sk, penalty_per_swap=pen, charger_cost=chg,
+        rate=r, revenue_per_swap=rev, cost_per_swap=var, budget=budget, min_service=min_service,
+        first_year=int(first_year),
+    )  # fmt: skip
+    inp = Inputs(network, scen, candidates, design, pack, rule, sk, pen, chg, r, rev, var, inst.budget,
+                 inst.min_service)  # fmt: skip
+    return inst, inp
+
+
+def plan_rollout(
+    network: RoadNetwork,
+    demand: ScenarioSet | Scenario | Sequence[Scenario] | Sequence[NodeDemand],
+    candidates: CandidateSites,
+    design: StationDesign,
+    pack: BatteryPack,
+    *,
+    service_km: float,
+    shared_years: int = 1,
+    penalty_per_swap: float = 200.0,
+    buffer_hours: float = 1.0,
+    charger_cost: float = CHARGER_CNY,
+    rate: float = 0.08,
+    revenue_per_swap: float = 0.0,
+    cost_per_swap: float = 0.0,
+    budget: float | Sequence[float] | None = None,
+    min_service: float | Sequence[float] | None = None,
+    capacity: CapacityRule | None = None,
+    first_year: int = 1,
+    method: str = "auto",
+    options: SolveOptions | None = None,
+) -> RolloutPlan:
+    """Plan a multi-year rollout: which candidates open in which year, with how many batteries and chargers.
+
+    The model (``docs/rollout.md``, :mod:`swapnet.siting.rollout.model`) minimises the expected
+    discounted cost — capital annuities of everything bought so far, opex of open stations and the
+    penalty for lost swaps, minus the margin of served swaps when ``revenue_per_swap`` is given —
+    over years ``1..T`` and the demand scenarios. Stations stay open once opened; batteries and
+    chargers are only added. Decisions of years ``1..shared_years`` are shared by every scenario
+    (a two-stage stochastic programme; pass a :class:`ScenarioSet` with ``tree=`` for a
+    multi-stage tree). With one year and one scenario it is :func:`~swapnet.siting.size_stations`.
+
+    Parameters
+    ----------
+    network
+        Road network (km).
+    demand
+        One trajectory (a sequence of :class:`~swapnet.demand.NodeDemand`, one per year), one
+        :class:`Scenario`, a list of scenarios (probabilities summing to one) or a
+        :class:`ScenarioSet` (e.g. from :func:`adoption_scenarios` or the SAA sampler
+        :func:`sample_scenarios`).
+    candidates, design, pack
+        Candidate sites (fixed cost = site capex, CNY), station design and pack, as in
+        :func:`~swapnet.siting.size_stations`.
+    service_km
+        A node may be served by candidates within this network distance.
+    shared_years
+        Years whose decisions every scenario shares (ignored for a :class:`ScenarioSet`, which
+        carries its tree).
+    penalty_per_swap, buffer_hours, charger_cost, rate
+        As in :func:`~swapnet.siting.size_stations`; ``rate`` also discounts the years.
+    revenue_per_swap, cost_per_swap
+        Margin per served swap (CNY): revenue (e.g. a plan's fees per swap from
+        :mod:`swapnet.economics`) and variable cost (electricity); with them the objective is
+        minus the NPV.
+    budget
+        Cash capex limit per year (one value for every year or one per year), CNY.
+    min_service
+        Minimum share of peak-hour swaps served in every scenario, per year (or one value).
+    capacity
+        Capacity rule (default :class:`LinearCapacity` of ``design`` and ``pack``).
+    first_year
+        Label of year 1 (e.g. 2026).
+    method
+        ``"auto"``, ``"extensive"`` or ``"decompose"`` (see :mod:`swapnet.siting.rollout.solve`).
+    options
+        Solver options; ``time_limit`` is the budget of the whole call.
+
+    Returns
+    -------
+    RolloutPlan
+
+    Raises
+    ------
+    InvalidInputError
+        Naming the bad argument.
+    InfeasibleError
+        When no plan meets the budgets and service targets.
+    """
+    t0 = time.perf_counter()
+    opts = default_options(options)
+    inst, inp = prepare(
+        network, demand, candidates, design, pack, service_km=service_km, shared_years=shared_years,
+        penalty_per_swap=penalty_per_swap, buffer_hours=buffer_hours, charger_cost=charger_cost, rate=rate,
+        revenue_per_swap=revenue_per_swap, cost_per_swap=cost_per_swap, budget=budget, min_service=min_service,
+        capacity=capacity, first_year=first_year,
+    )  # fmt: skip
+    return solve_instance(inst, inp, method, opts, t0)
+
+
+def solve_instance(
+    inst: RolloutInstance,
+    inp: Inputs,
+    method: str,
+    opts: SolveOptions,
+    t0: float,
+    *,
+    first_stages: list[tuple[FloatArray, FloatArray, FloatArray]] | None = None,
+    starts: list[Solved] | None = None,
+) -> RolloutPlan:
+    """Solve a prepared instance (see :func:`plan_rollout`); ``starts``: feasible plans to start from."""
+    budget = Budget.of(opts, t0)
+    t1 = time.perf_counter()
+    sv, stats = solve(inst, method, opts, budget, first_stages, starts)
+    k = _shared(inst)
+    return make_plan(inst, sv, inp, method=sv.method, build_seconds=t1 - t0, details=stats, shared_years=k)
+
+
+def _shared(inst: RolloutInstance) -> int:
+    k = 0
+    while k < inst.T and np.all(inst.node_of[:, k] == inst.node_of[0, k]):
+        k += 1
+    return k

@@ -1,0 +1,287 @@
+"""Solve strategies for the rollout MILP.
+
+* ``"extensive"``: the whole deterministic-equivalent MILP (:func:`build_model`) in one HiGHS run.
+* ``"decompose"``: scenario decomposition for two-stage trees (years ``1..k`` shared by every
+  scenario, later years per scenario). Each scenario's own MILP gives its wait-and-see optimum;
+  their probability-weighted *bounds* are a valid lower bound of the stochastic programme
+  (dropping non-anticipativity is a relaxation). Candidate first stages (the mean-scenario plan's,
+  every scenario's own, and the site-wise minimum/maximum of them) are then evaluated exactly:
+  with the first stage fixed the scenarios separate, and the best expected cost is the plan. The
+  gap is measured against the wait-and-see bound, so it is honest and often small when the
+  first stage is a small part of the cost; it is not closed further.
+* ``"auto"``: ``"decompose"`` when the tree is two-stage with several scenarios, else ``"extensive"``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from numpy.typing import NDArray
+
+from swapnet.errors import InfeasibleError, InvalidInputError
+from swapnet.optim import SolveOptions, SolveStatus
+from swapnet.siting._budget import Budget
+from swapnet.siting.rollout.instance import RolloutInstance
+from swapnet.siting.rollout.model import RolloutModel, build_model
+
+__all__ = ["Solved", "solve", "solve_extensive"]
+
+FloatArray = NDArray[np.float64]
+
+ROUNDING_THRESHOLD = 0.3
+"""Relaxed openings above this are opened by the LP-rounding start."""
+
+ROUNDING_MIN_COLUMNS = 20_000
+"""Models with more columns get an LP-rounding start before the MILP (small ones solve without)."""
+
+AUTO_EXTENSIVE_LIMIT = 200_000
+"""``method="auto"`` solves the extensive form up to this many flow-and-state columns, else decomposes."""
+
+
+@dataclass(frozen=True, eq=False)
+class Solved:
+    """A solved instance: states per scenario-year and flows, with objective, bound and status."""
+
+    Y: FloatArray
+    B: FloatArray
+    C: FloatArray
+    x: FloatArray
+    u: FloatArray
+    objective: float
+    bound: float
+    status: SolveStatus
+    method: str
+    solve_seconds: float
+    stats: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def stack(cls, parts: list[Solved], axis: int, objective: float, bound: float, status: SolveStatus, method: str,
+              seconds: float) -> Solved:  # fmt: skip
+        """Parts (scenarios: ``axis=0``, years: ``axis=1``) joined into one solution."""
+
+        def cat(f: str) -> FloatArray:
+            return np.concatenate([getattr(p, f) for p in parts], axis=axis)
+
+        return cls(cat("Y"), cat("B"), cat("C"), cat("x"), cat("u"), objective, bound, status, method, seconds)
+
+    @property
+    def gap(self) -> float:
+        """Relative gap of objective and bound."""
+        if not (np.isfinite(self.objective) and np.isfinite(self.bound)):
+            return float("inf")
+        return float(max(self.objective - self.bound, 0.0) / max(abs(self.objective), 1e-9))
+
+
+def _status(gap: float, mip_gap: float, ok: bool) -> SolveStatus:
+    if not ok:
+        return SolveStatus.NO_SOLUTION
+    return SolveStatus.OPTIMAL if gap <= mip_gap + 1e-9 else SolveStatus.FEASIBLE
+
+
+def _start_vector(rm: RolloutModel, start: Solved) -> FloatArray:
+    """The full column vector of a known plan of the same instance (a MIP start)."""
+    inst = rm.inst
+    year, _, _, rep = inst.tree()
+    v = np.zeros(rm.lm.n_cols)
+    for blk, arr in ((rm.Y, start.Y), (rm.B, start.B), (rm.C, start.C)):
+        v[blk.index.ravel()] = arr[rep, year].ravel()
+    v[rm.x.index.ravel()] = start.x.ravel()
+    v[rm.u.index.ravel()] = start.u.ravel()
+    return v
+
+
+def _share(deadline: float | None, fraction: float) -> float | None:
+    return None if deadline is None else time.perf_counter() + max(deadline - time.perf_counter(), 0.0) * fraction
+
+
+def lp_rounding_start(rm: RolloutModel, options: SolveOptions, deadline: float | None,
+                      threshold: float = ROUNDING_THRESHOLD) -> tuple[FloatArray | None, float]:  # fmt: skip
+    r"""A feasible MIP start from the LP relaxation (or ``None``) and the LP bound (``nan`` if unsolved).
+
+    Open every site whose relaxed :math:`Y` exceeds ``threshold`` (the LP's states are monotone and
+    non-anticipative, so the rounded ones are too), solve the LP with those openings fixed and
+    round its batteries and chargers up (still within the integer site limits, still enough for
+    the load). ``None`` when an LP does not finish, the rounded plan breaks a budget, or it is
+    worse than nothing.
+    """
+    lm = rm.lm
+    lp = lm.solve(options, relax=True, deadline=_share(deadline, 0.2))
+    if lp.x is None or lp.status != SolveStatus.OPTIMAL:
+        return None, float("nan")
+    bound = float(lp.objective)
+    y = (lp.values("open") > threshold).astype(np.float64)
+    _, lb, ub, _, A, rlo, rhi = lm.arrays()
+    yi = rm.Y.index.ravel()
+    lo, hi = lb.copy(), ub.copy()
+    lm.set_bounds(yi, lb=y.ravel(), ub=y.ravel())
+    try:
+        fixed = lm.solve(options, relax=True, deadline=_share(deadline, 0.2))
+    finally:
+        lm.set_bounds(np.arange(lm.n_cols), lb=lo, ub=hi)
+    if fixed.x is None or fixed.status != SolveStatus.OPTIMAL:
+        return None, bound
+    x = fixed.x.copy()
+    for blk in (rm.B, rm.C):
+        idx = blk.index.ravel()
+        x[idx] = np.ceil(x[idx] - 1e-7)
+    x[yi] = y.ravel()
+    ax = A @ x
+    tol = 1e-6 * np.maximum(1.0, np.abs(ax))
+    if (ax < rlo - tol).any() or (ax > rhi + tol).any() or (x < lo - 1e-9).any() or (x > hi + 1e-9).any():
+        return None, bound
+    return x, bound
+
+
+def solve_extensive(
+    inst: RolloutInstance,
+    options: SolveOptions,
+    deadline: float | None,
+    *,
+    linking: bool = True,
+    start: Solved | None = None,
+) -> Solved:
+    """One HiGHS run on the deterministic equivalent (``start``: a feasible plan to start from)."""
+    rm = build_model(inst, linking=linking)
+    x0 = _start_vector(rm, start) if start is not None and start.status.has_solution else None
+    lp_bound = float("nan")
+    if rm.lm.n_cols > ROUNDING_MIN_COLUMNS:  # large models: an LP-rounding start unless a known plan is better
+        xr, lp_bound = lp_rounding_start(rm, options, deadline)
+        cost = rm.lm.arrays()[0]
+        if xr is not None and (x0 is None or cost @ xr < cost @ x0):
+            x0 = xr
+    sol = rm.lm.solve(options, deadline=deadline, start=x0)
+    rep = sol.report
+    if rep.status == SolveStatus.INFEASIBLE:
+        raise InfeasibleError(
+            "rollout: no plan meets the budgets and service targets (the solver proved the model infeasible)"
+        )
+    S, T, m = inst.S, inst.T, inst.m
+    if sol.x is None:
+        z = np.zeros((S, T, m))
+        return Solved(z, z, z, np.zeros((S, T, inst.pair_g.size)), inst.H.copy(), float("nan"), rep.bound,
+                      SolveStatus.NO_SOLUTION, "milp", rep.solve_seconds)  # fmt: skip
+    node = inst.node_of
+    Y, B, C = (np.round(sol.values(b))[node] for b in ("open", "batteries", "chargers"))
+    status = rep.status
+    # the LP relaxation's optimum is a valid bound too (better than a MILP stopped before its root)
+    bound = max(rep.bound, lp_bound) if np.isfinite(lp_bound) and np.isfinite(rep.bound) else rep.bound
+    if not np.isfinite(bound) and np.isfinite(lp_bound):
+        bound = lp_bound
+    if status == SolveStatus.OPTIMAL and rep.gap > options.mip_gap + 1e-9:
+        status = SolveStatus.TIME_LIMIT
+    return Solved(
+        Y, B, C, sol.values("served"), sol.values("unserved"), rep.objective, bound, status, "milp",
+        rep.solve_seconds,
+        {"rows": rep.n_rows, "cols": rep.n_cols, "nonzeros": rep.n_nonzeros, "integers": rep.n_integer},
+    )  # fmt: skip
+
+
+def two_stage_years(inst: RolloutInstance) -> int | None:
+    """``k`` when years ``1..k`` are shared by all scenarios and later years are per scenario, else ``None``."""
+    S, T = inst.S, inst.T
+    k = 0
+    while k < T and np.all(inst.node_of[:, k] == inst.node_of[0, k]):
+        k += 1
+    if k < T and len(np.unique(inst.node_of[:, k:])) != S * (T - k):
+        return None
+    return k
+
+
+def _per_scenario(inst: RolloutInstance, options: SolveOptions, deadline: float | None,
+                  lock: tuple[FloatArray, FloatArray, FloatArray] | None) -> list[Solved]:  # fmt: skip
+    out = []
+    for s in range(inst.S):
+        sub_lock = None if lock is None else tuple(a[[s]] for a in lock)
+        sub = inst.restrict([s], lock=sub_lock)  # type: ignore[arg-type]
+        # an equal share of the time left to each scenario still to solve
+        own = None if deadline is None else time.perf_counter() + (deadline - time.perf_counter()) / (inst.S - s)
+        out.append(solve_extensive(sub, options, own))
+    return out
+
+
+def _combine(inst: RolloutInstance, parts: list[Solved], method: str, bound: float, t0: float,
+             mip_gap: float) -> Solved:  # fmt: skip
+    ok = all(p.status.has_solution for p in parts)
+    obj = float(sum(q * p.objective for q, p in zip(inst.prob, parts, strict=True))) if ok else float("nan")
+    s = Solved.stack(parts, 0, obj, bound, SolveStatus.FEASIBLE, method, time.perf_counter() - t0)
+    return replace(s, status=_status(s.gap, mip_gap, ok))
+
+
+def solve_decomposed(
+    inst: RolloutInstance,
+    options: SolveOptions,
+    budget: Budget,
+    *,
+    first_stages: list[tuple[FloatArray, FloatArray, FloatArray]] | None = None,
+    starts: list[Solved] | None = None,
+) -> tuple[Solved, dict[str, float]]:
+    """Scenario decomposition (see the module docstring).
+
+    ``first_stages`` are extra candidate first stages ((k, m) arrays); ``starts`` known feasible plans
+    of the same instance (with their ``objective``), the incumbents to beat.
+    """
+    k = two_stage_years(inst)
+    if k is None:
+        raise InvalidInputError("method", "decompose", "needs a two-stage tree (years 1..k shared by every scenario)")
+    t0 = time.perf_counter()
+    S, T = inst.S, inst.T
+    ws = _per_scenario(inst, options, budget.share(0.45), None)
+    bound = float(sum(q * p.bound for q, p in zip(inst.prob, ws, strict=True)))
+    ws_obj = float(sum(q * p.objective for q, p in zip(inst.prob, ws, strict=True)))
+    stats = {"wait_and_see": ws_obj, "wait_and_see_bound": bound, "first_stages": 0.0}
+    if k == 0 or S == 1:
+        return _combine(inst, ws, "decompose", bound, t0, options.mip_gap), stats
+    cands: list[tuple[FloatArray, FloatArray, FloatArray]] = list(first_stages or [])
+    own = [(p.Y[0, :k], p.B[0, :k], p.C[0, :k]) for p in ws if p.status.has_solution]
+    if own:
+        stack = [np.stack([c[i] for c in own]) for i in range(3)]
+        cands.append((stack[0].min(axis=0), stack[1].min(axis=0), stack[2].min(axis=0)))
+        cands += own
+        cands.append((stack[0].max(axis=0), stack[1].max(axis=0), stack[2].max(axis=0)))
+    best: Solved | None = None
+    for st in starts or []:
+        if st.status.has_solution and np.isfinite(st.objective) and (best is None or st.objective < best.objective):
+            best = replace(st, bound=bound, method="decompose")
+    seen: set[bytes] = set()
+    for Yk, Bk, Ck in cands:
+        key = np.concatenate([Yk.ravel(), Bk.ravel(), Ck.ravel()]).tobytes()
+        if key in seen:
+            continue
+        seen.add(key)
+        if best is not None and budget.expired(reserve=0.02 * max(budget.left(), 0.0)):
+            break
+        lock = tuple(np.concatenate([np.broadcast_to(a, (S, k, inst.m)), np.full((S, T - k, inst.m), np.nan)], axis=1)
+                     for a in (Yk, Bk, Ck))  # fmt: skip
+        try:
+            parts = _per_scenario(inst, options, budget.end, lock)  # type: ignore[arg-type]
+        except InfeasibleError:
+            continue
+        stats["first_stages"] += 1
+        res = _combine(inst, parts, "decompose", bound, t0, options.mip_gap)
+        if res.status.has_solution and (best is None or res.objective < best.objective):
+            best = res
+    if best is None:
+        raise InfeasibleError("rollout: no candidate first stage is feasible in every scenario")
+    best = replace(best, bound=bound, method="decompose", solve_seconds=time.perf_counter() - t0)
+    return replace(best, status=_status(best.gap, options.mip_gap, True)), stats
+
+
+def solve(
+    inst: RolloutInstance, method: str, options: SolveOptions, budget: Budget,
+    first_stages: list[tuple[FloatArray, FloatArray, FloatArray]] | None = None,
+    starts: list[Solved] | None = None,
+) -> tuple[Solved, dict[str, float]]:  # fmt: skip
+    """Dispatch on ``method`` (``"auto"``, ``"extensive"``, ``"decompose"``); ``starts``: feasible plans to beat."""
+    if method not in ("auto", "extensive", "decompose"):
+        raise InvalidInputError("method", method, "must be 'auto', 'extensive' or 'decompose'")
+    if method == "auto":
+        k = two_stage_years(inst)
+        big = inst.S * inst.T * (inst.pair_g.size + inst.m) > AUTO_EXTENSIVE_LIMIT
+        method = "decompose" if (big and k is not None and inst.S > 1 and k < inst.T) else "extensive"
+    if method == "decompose":
+        return solve_decomposed(inst, options, budget, first_stages=first_stages, starts=starts)
+    good = [s for s in starts or [] if s.status.has_solution and np.isfinite(s.objective)]
+    best = min(good, key=lambda s: s.objective) if good else None
+    return solve_extensive(inst, options, budget.end, start=best), {}
