@@ -18,11 +18,14 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import swapnet
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -876,3 +879,16 @@ def test_store_with_random_garbage_lines_keeps_every_record(lines: list[bytes | 
     assert [g for g in got if g.startswith("r")] == want
     counted = sum(int(str(w.message).split("skipped ")[1].split()[0]) for w in caught if w.category is StoreWarning)
     assert counted == garbage - (len(got) - len(want))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: swapnet.Station("s", 1, "3", 2, 40.0, 80.0),
+        lambda: swapnet.Station("s", 1, 3, 2, "40", 80.0),
+        lambda: swapnet.Station("s", 1, 3, 2, 40.0, 80.0, bays=True),
+    ],
+)
+def test_station_refuses_strings_and_bools_through_the_one_validator(make: Any) -> None:
+    with pytest.raises(swapnet.InvalidInputError):
+        make()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from swapnet import _validate as _v
 from swapnet.assets import BatteryPack, CandidateSites, StationDesign
 from swapnet.errors import InvalidInputError
 from swapnet.siting.plan import SitingPlan
@@ -25,27 +26,11 @@ __all__ = ["Station", "stations_from_plan"]
 
 
 def _number(value: object, field: str, *, positive: bool = False) -> float:
-    if isinstance(value, bool):
-        raise InvalidInputError(field, value, "not a number")
-    try:
-        v = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise InvalidInputError(field, value, "not a number") from None
-    if not math.isfinite(v) or v < 0 or (positive and v == 0):
-        raise InvalidInputError(field, value, "must be finite and " + ("positive" if positive else "non-negative"))
-    return v
+    return _v.positive(value, field) if positive else _v.non_negative(value, field)
 
 
 def _count(value: object, field: str) -> int:
-    if isinstance(value, bool):
-        raise InvalidInputError(field, value, "must be a non-negative integer")
-    try:
-        f = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise InvalidInputError(field, value, "must be a non-negative integer") from None
-    if not math.isfinite(f) or not f.is_integer() or f < 0:
-        raise InvalidInputError(field, value, "must be a non-negative integer")
-    return int(f)
+    return _v.integer(value, field, minimum=0)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
+from swapnet import _validate as _v
 from swapnet.errors import InvalidInputError
 
 __all__ = [
@@ -44,13 +45,7 @@ KWH_PER_SWAP = 0.8 * 56.0
 
 
 def _nonneg(value: object, field: str, *, positive: bool = False) -> float:
-    try:
-        v = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise InvalidInputError(field, value, "must be a number") from None
-    if not math.isfinite(v) or v < 0 or (positive and v == 0):
-        raise InvalidInputError(field, value, "must be finite and " + ("positive" if positive else "non-negative"))
-    return v
+    return _v.positive(value, field) if positive else _v.non_negative(value, field)
 
 
 def _monthly_rate(rate: float) -> float:
@@ -64,9 +59,7 @@ def _monthly_rate(rate: float) -> float:
 
 
 def _months(months: object) -> int:
-    if isinstance(months, bool) or not isinstance(months, (int, np.integer)) or int(months) <= 0:
-        raise InvalidInputError("months", months, "must be a positive integer")
-    return int(months)
+    return _v.integer(months, "months", minimum=1)
 
 
 # ------------------------------------------------------------------------ segments

@@ -3,12 +3,12 @@ behaviour, routing, outputs), validated once when built."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields
 
 import numpy as np
 from numpy.typing import NDArray
 
+from swapnet import _validate as _v
 from swapnet.demand import DailyProfile
 from swapnet.errors import InvalidInputError
 
@@ -18,22 +18,13 @@ FloatArray = NDArray[np.float64]
 
 
 def _int_arg(value: object, field: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise InvalidInputError(field, value, f"must be an integer >= {minimum}")
-    if int(value) < minimum:
-        raise InvalidInputError(field, value, f"must be an integer >= {minimum}")
-    return int(value)
+    return _v.integer(value, field, minimum=minimum)
 
 
 def _float_arg(value: object, field: str, *, lo: float = 0.0, positive: bool = False) -> float:
-    if isinstance(value, bool):
-        raise InvalidInputError(field, value, "must be a number")
-    try:
-        v = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise InvalidInputError(field, value, "must be a number") from None
-    if not math.isfinite(v) or v < lo or (positive and v <= 0):
-        raise InvalidInputError(field, value, "must be finite and " + ("positive" if positive else f">= {lo:g}"))
+    v = _v.positive(value, field) if positive else _v.finite(value, field)
+    if v < lo:
+        raise InvalidInputError(field, value, f"must be >= {lo:g}")
     return v
 
 
