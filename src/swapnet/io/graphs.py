@@ -17,15 +17,13 @@ largest (strongly) connected component, reporting what it dropped.
 
 from __future__ import annotations
 
-import bz2
 import csv
-import gzip
 import math
 import xml.etree.ElementTree as ET
 from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -39,6 +37,7 @@ from swapnet._units import (
 )
 from swapnet._units import check_units as _check_units
 from swapnet.errors import FileFormatError, InvalidInputError
+from swapnet.io.osm import read_osm_xml
 from swapnet.network import RoadNetwork
 
 if TYPE_CHECKING:
@@ -153,15 +152,6 @@ class NetworkFile:
         return "© OpenStreetMap contributors" if self.osm else None
 
 
-def _open_binary(path: Path) -> IO[bytes]:
-    name = path.name.lower()
-    if name.endswith(".bz2"):
-        return bz2.open(path, "rb")
-    if name.endswith(".gz"):
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    return path.open("rb")
-
-
 def _file_format(path: Path) -> str:
     name = path.name.lower()
     for suffix in (".bz2", ".gz"):
@@ -221,8 +211,6 @@ def read_network(
     elif fmt == "osm":
         if length_unit is not None and length_unit != "m":
             raise InvalidInputError("length_unit", length_unit, "OSM XML lengths are computed in metres; leave it out")
-        from swapnet.io.osm import read_osm_xml
-
         net, osm = read_osm_xml(p), True
     elif fmt == "tntp":
         from swapnet.io.tntp import read_tntp_network

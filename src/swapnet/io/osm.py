@@ -6,14 +6,17 @@ standard-library parser (:mod:`xml.etree.ElementTree`, streamed) follows OSMnx's
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import xml.etree.ElementTree as ET
 from collections.abc import Hashable, Iterator
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
+from swapnet._units import haversine_m
 from swapnet.errors import FileFormatError
-from swapnet.io.graphs import _open_binary, haversine_m, network_from_networkx
 from swapnet.network import RoadNetwork
 
 __all__ = ["read_osm_xml"]
@@ -28,6 +31,15 @@ _DRIVE = frozenset(
     )
 )
 _NO_CARS = frozenset(("no", "private"))
+
+
+def _open_binary(path: Path) -> IO[bytes]:
+    name = path.name.lower()
+    if name.endswith(".bz2"):
+        return bz2.open(path, "rb")
+    if name.endswith(".gz"):
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return path.open("rb")
 
 
 def _iter_osm(path: Path) -> Iterator[tuple[str, dict[str, str], list[str], dict[str, str]]]:
@@ -85,7 +97,7 @@ def read_osm_xml(path: str | Path, *, simplify: bool = True) -> RoadNetwork:
         osmnx = None
     if osmnx is not None:  # pragma: no cover - optional extra, not installed in CI
         G = osmnx.graph_from_xml(p, simplify=simplify, retain_all=True)
-        return network_from_networkx(G, allow_self_loops=True, name=p.name.split(".")[0])
+        return RoadNetwork.from_networkx(G, allow_self_loops=True, name=p.name.split(".")[0])
     lon: dict[str, float] = {}
     lat: dict[str, float] = {}
     ways: list[tuple[list[str], int]] = []  # refs, direction (1 forward, -1 reverse, 0 both)
