@@ -16,9 +16,7 @@ Example
 
 from __future__ import annotations
 
-import enum
 import time
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,172 +24,39 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
-from swapnet import _validate as _v
 from swapnet.errors import InvalidInputError, SolverError
+from swapnet.optim._highs import (
+    _GRACE_ABS,
+    _GRACE_REL,
+    MAX_MAGNITUDE,
+    _check_magnitudes,
+    _interrupt_after,
+    _objective_scale,
+    _row_scales,
+    _use_threads,
+    new_highs,
+)
+from swapnet.optim.blocks import VarBlock, _Family
+from swapnet.optim.options import SolveOptions
+from swapnet.optim.pyomo_export import build_pyomo, solve_pyomo
+from swapnet.optim.status import GAP_SLACK, SolveReport, SolveStatus, proven, rel_gap
 
-__all__ = ["LinearModel", "SolveOptions", "SolveReport", "SolveStatus", "VarBlock"]
+__all__ = [
+    "GAP_SLACK",
+    "MAX_MAGNITUDE",
+    "LinearModel",
+    "Solution",
+    "SolveOptions",
+    "SolveReport",
+    "SolveStatus",
+    "VarBlock",
+    "new_highs",
+    "proven",
+    "rel_gap",
+    "solve_pyomo",
+]
 
 INF = np.inf
-
-
-class SolveStatus(enum.Enum):
-    """Outcome of a solve."""
-
-    OPTIMAL = "optimal"
-    """Proven optimal (within the requested relative gap)."""
-    TIME_LIMIT = "time_limit"
-    """Stopped at the time limit with a feasible solution; see ``gap``."""
-    FEASIBLE = "feasible"
-    """A feasible solution without an optimality proof (e.g. a heuristic)."""
-    NO_SOLUTION = "no_solution"
-    """Stopped (time limit) before any feasible solution was found."""
-    INFEASIBLE = "infeasible"
-    """The model has no feasible solution."""
-    UNBOUNDED = "unbounded"
-    """The objective is unbounded."""
-
-    @property
-    def has_solution(self) -> bool:
-        """Whether a feasible solution is available."""
-        return self in (SolveStatus.OPTIMAL, SolveStatus.TIME_LIMIT, SolveStatus.FEASIBLE)
-
-
-@dataclass(frozen=True)
-class SolveOptions:
-    """Solver options.
-
-    Attributes
-    ----------
-    time_limit
-        Wall-clock budget in seconds (``None``: no limit). :meth:`LinearModel.solve`
-        gives it to HiGHS; the siting models treat it as a budget for the *whole*
-        call (heuristics, bounds, every solve) and report ``TIME_LIMIT`` with the
-        gap when it runs out.
-    mip_gap
-        Relative optimality gap at which a MIP counts as solved (HiGHS's and
-        Gurobi's default, 1e-4; use 0 to close the gap completely).
-    threads
-        Solver threads (``None``: the solver's default).
-    seed
-        Random seed passed to the solver.
-    log
-        Print the solver log to the console.
-    presolve
-        Let the solver presolve.
-    lp_method
-        HiGHS LP algorithm for LPs: ``"choose"``, ``"simplex"``, ``"ipm"`` or ``"pdlp"``.
-    highs_options
-        Further HiGHS options by name (e.g. ``{"mip_heuristic_effort": 0.2}``), set last.
-    """
-
-    time_limit: float | None = None
-    mip_gap: float = 1e-4
-    threads: int | None = None
-    seed: int = 0
-    log: bool = False
-    presolve: bool = True
-    lp_method: str = "choose"
-    highs_options: Mapping[str, bool | int | float | str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.time_limit is not None:
-            object.__setattr__(self, "time_limit", _v.positive(self.time_limit, "time_limit"))
-        object.__setattr__(self, "mip_gap", _v.real(self.mip_gap, "mip_gap", lo=0.0, hi=1.0, hi_open=True))
-        _v.choice(self.lp_method, "lp_method", ("choose", "simplex", "ipm", "pdlp"))
-        if self.threads is not None:
-            object.__setattr__(self, "threads", _v.integer(self.threads, "threads", minimum=1))
-        object.__setattr__(self, "seed", _v.integer(self.seed, "seed", minimum=0))
-        _v.boolean(self.log, "log")
-        _v.boolean(self.presolve, "presolve")
-        if not isinstance(self.highs_options, Mapping):
-            raise InvalidInputError("highs_options", self.highs_options, "must be a mapping of HiGHS option names")
-        if self.highs_options:
-            _check_highs_options(self.highs_options)
-
-
-def _check_highs_options(options: Mapping[str, object]) -> None:
-    """Refuse unknown HiGHS option names and invalid values up front, whichever model uses them."""
-    import highspy
-
-    h = new_highs()
-    for key, value in options.items():
-        if not isinstance(key, str):
-            raise InvalidInputError("highs_options", key, "option names must be strings")
-        try:
-            status = h.getOptionValue(key)
-            known = status[0] == highspy.HighsStatus.kOk if isinstance(status, tuple) else True
-        except Exception:
-            known = False
-        if not known:
-            raise InvalidInputError(f"highs_options[{key!r}]", value, "is not a HiGHS option")
-        if h.setOptionValue(key, value) != highspy.HighsStatus.kOk:
-            raise InvalidInputError(f"highs_options[{key!r}]", value, "is not a valid value for this HiGHS option")
-
-
-@dataclass(frozen=True)
-class SolveReport:
-    """What a solve returned.
-
-    Attributes
-    ----------
-    status
-        :class:`SolveStatus`.
-    objective
-        Objective value of the returned solution (NaN without one).
-    bound
-        Best proven bound on the optimum (equal to ``objective`` for LPs solved to optimality).
-    gap
-        Relative gap ``|objective - bound| / |objective|`` (``|bound|`` when the objective is 0; 0 when equal).
-    build_seconds, solve_seconds
-        Wall-clock time spent building the model and in the solver.
-    n_rows, n_cols, n_nonzeros, n_integer
-        Model size.
-    solver
-        Solver name.
-    """
-
-    status: SolveStatus
-    objective: float
-    bound: float
-    gap: float
-    build_seconds: float
-    solve_seconds: float
-    n_rows: int
-    n_cols: int
-    n_nonzeros: int
-    n_integer: int
-    solver: str = "highs"
-
-
-@dataclass(frozen=True)
-class VarBlock:
-    """A named block of variables occupying columns ``start .. start + size - 1``."""
-
-    name: str
-    start: int
-    shape: tuple[int, ...]
-    integer: bool
-
-    @property
-    def size(self) -> int:
-        """Number of variables in the block."""
-        return int(np.prod(self.shape, dtype=np.int64))
-
-    @property
-    def index(self) -> NDArray[np.int64]:
-        """Column indices, shaped like the block."""
-        return np.arange(self.start, self.start + self.size, dtype=np.int64).reshape(self.shape)
-
-    def values(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
-        """This block's values from a full solution vector, shaped like the block."""
-        return x[self.start : self.start + self.size].reshape(self.shape)
-
-
-@dataclass
-class _Family:
-    name: str
-    start: int
-    n: int
 
 
 @dataclass
@@ -516,7 +381,7 @@ class LinearModel:
             bound = obj
         else:
             bound = float("nan")
-        gap = _rel_gap(obj, bound) if status.has_solution else float("inf")
+        gap = rel_gap(obj, bound) if status.has_solution else float("inf")
         if status == SolveStatus.OPTIMAL and not mip:
             gap = 0.0
         report = SolveReport(
@@ -553,44 +418,8 @@ class LinearModel:
         can add their own components and solve with any Pyomo solver, e.g.
         ``pyomo.environ.SolverFactory("appsi_highs")``.
         """
-        import pyomo.environ as pyo
-
-        cost, lb, ub, _, A, rlo, rhi = self.arrays()
-        m = pyo.ConcreteModel(name=self.name)
-        col_var: list[Any] = [None] * self.n_cols
-        for blk in self._blocks.values():
-            sl = slice(blk.start, blk.start + blk.size)
-            bl, bu = lb[sl], ub[sl]
-            dom = pyo.Integers if blk.integer else pyo.Reals
-
-            def bounds(_m: Any, k: int, bl: NDArray[np.float64] = bl, bu: NDArray[np.float64] = bu) -> tuple[Any, Any]:
-                lo, hi = float(bl[k]), float(bu[k])
-                return (lo if np.isfinite(lo) else None, hi if np.isfinite(hi) else None)
-
-            v = pyo.Var(range(blk.size), domain=dom, bounds=bounds)
-            m.add_component(blk.name, v)
-            for k in range(blk.size):
-                col_var[blk.start + k] = v[k]
-        nz = np.flatnonzero(cost)
-        expr = sum(float(cost[j]) * col_var[j] for j in nz) + self.offset
-        m.obj = pyo.Objective(expr=expr, sense=pyo.minimize if self.sense == "min" else pyo.maximize)
-        indptr, indices, data = A.indptr, A.indices, A.data
-        for fam in self._families.values():
-            rows = range(fam.start, fam.start + fam.n)
-
-            def rule(_m: Any, k: int, start: int = fam.start) -> Any:
-                r = start + k
-                body = sum(float(data[p]) * col_var[indices[p]] for p in range(indptr[r], indptr[r + 1]))
-                lo = float(rlo[r]) if np.isfinite(rlo[r]) else None
-                hi = float(rhi[r]) if np.isfinite(rhi[r]) else None
-                if indptr[r] == indptr[r + 1]:
-                    return pyo.Constraint.Skip
-                if lo is not None and hi is not None and lo == hi:
-                    return body == lo
-                return pyo.inequality(lo, body, hi)
-
-            m.add_component(fam.name, pyo.Constraint(range(len(rows)), rule=rule))
-        return m
+        families = [(f.name, f.start, f.n) for f in self._families.values()]
+        return build_pyomo(self.name, self.sense, self.offset, self.arrays(), self._blocks.values(), families)
 
 
 @dataclass(frozen=True)
@@ -626,73 +455,6 @@ class Solution:
         return self.model.block(name).values(self.x)
 
 
-def new_highs(*, log: bool = False) -> Any:
-    """A fresh HiGHS instance with its output switched on or off *before* anything is printed.
-
-    highspy's ``Highs()`` wrapper prints the "Running HiGHS ..." banner while it is
-    constructed (it registers callbacks), whatever ``output_flag`` is set to later;
-    the bare core class ``_Highs`` prints nothing until ``run()``, which respects
-    ``output_flag``. The core class is used when available (it has every method
-    used here), else the wrapper.
-    """
-    import highspy
-
-    cls = getattr(highspy, "_Highs", None) or highspy.Highs
-    h = cls()
-    h.setOptionValue("output_flag", bool(log))
-    return h
-
-
-_scheduler_threads: list[int | None] = []
-"""Thread count of the process's HiGHS scheduler once a model has run (empty before)."""
-
-
-def _use_threads(h: Any, threads: int | None) -> None:
-    """Set HiGHS's ``threads`` option, restarting its process-wide scheduler when the count changes.
-
-    HiGHS starts one task scheduler per process, sized by the first run's ``threads``; a later
-    run asking for another count fails with model status "Not Set" unless the scheduler is reset.
-    """
-    import highspy
-
-    if threads is not None:
-        h.setOptionValue("threads", int(threads))
-    if _scheduler_threads and _scheduler_threads[0] != threads:
-        reset = getattr(highspy.Highs, "resetGlobalScheduler", None)
-        if reset is not None:
-            reset(True)
-    _scheduler_threads[:] = [threads]
-
-
-_GRACE_ABS = 0.5
-_GRACE_REL = 0.02
-"""HiGHS checks its own time limit only now and then (a large root LP or presolve can overrun it
-by minutes); past ``limit + _GRACE_ABS + _GRACE_REL * limit`` an interrupt callback stops it."""
-
-
-def _interrupt_after(h: Any, hard_end: float) -> None:
-    """Make HiGHS's simplex, IPM and MIP interrupt callbacks stop the run after ``hard_end`` (perf_counter)."""
-    try:
-        from highspy import cb
-    except ImportError:  # pragma: no cover - old highspy without callbacks
-        return
-
-    def callback(_type: Any, _message: str, _out: Any, data_in: Any, _user: Any) -> None:
-        if data_in is not None and time.perf_counter() > hard_end:
-            data_in.user_interrupt = True
-
-    try:
-        h.setCallback(callback, None)
-        for kind in (
-            cb.HighsCallbackType.kCallbackSimplexInterrupt,
-            cb.HighsCallbackType.kCallbackIpmInterrupt,
-            cb.HighsCallbackType.kCallbackMipInterrupt,
-        ):
-            h.startCallback(kind)
-    except (AttributeError, TypeError):  # pragma: no cover - highspy without core callbacks
-        return
-
-
 def _consistent(
     sol: Solution,
     cost: NDArray[np.float64],
@@ -726,33 +488,6 @@ def _consistent(
     return abs(obj - rep) <= 1e-6 * max(abs(obj), abs(rep)) + 1e-12 * size
 
 
-def _rel_gap(obj: float, bound: float) -> float:
-    return rel_gap(obj, bound)
-
-
-def rel_gap(obj: float, bound: float) -> float:
-    """Relative gap ``|obj - bound| / |obj|`` (``|bound|`` when ``obj`` is 0; 0 when equal, ``inf`` when either
-    is not finite), as Gurobi and HiGHS report it; no absolute floor, so tiny objectives get honest gaps."""
-    if not (np.isfinite(obj) and np.isfinite(bound)):
-        return float("inf")
-    if obj == bound:
-        return 0.0
-    return float(abs(obj - bound) / (abs(obj) if obj != 0 else abs(bound)))
-
-
-GAP_SLACK = 1e-6
-"""A solve counts as optimal when its relative gap is at most ``max(mip_gap, GAP_SLACK)`` (solvers work
-to feasibility tolerances of about 1e-7, so a bound may miss a proven optimum by that much)."""
-
-
-def proven(obj: float, bound: float, mip_gap: float, sense: str = "min") -> bool:
-    """Whether ``bound`` proves ``obj`` optimal within ``mip_gap`` (see :data:`GAP_SLACK`)."""
-    if not (np.isfinite(obj) and np.isfinite(bound)):
-        return False
-    worse = obj - bound if sense == "min" else bound - obj
-    return worse <= 0.0 or rel_gap(obj, bound) <= max(mip_gap, GAP_SLACK)
-
-
 def _settle(sol: Solution, mip_gap: float) -> Solution:
     """Check the solver's status against its bound: ``OPTIMAL`` stays only when the bound proves it."""
     r = sol.report
@@ -762,78 +497,3 @@ def _settle(sol: Solution, mip_gap: float) -> Solution:
         return sol
     report = SolveReport(**{**r.__dict__, "status": SolveStatus.FEASIBLE})
     return Solution(report, sol.x, sol.model, sol.col_dual, sol.row_dual)
-
-
-MAX_MAGNITUDE = 1e100
-"""Largest finite coefficient, bound or cost a model may hold: beyond it sums overflow or lose all precision."""
-
-
-def _check_magnitudes(
-    name: str,
-    cost: NDArray[np.float64],
-    lb: NDArray[np.float64],
-    ub: NDArray[np.float64],
-    A: sp.csr_matrix,
-    rlo: NDArray[np.float64],
-    rhi: NDArray[np.float64],
-    offset: float,
-) -> None:
-    for field_, arr in (("cost", cost), ("lb", lb), ("ub", ub), ("A", A.data), ("row_lo", rlo), ("row_hi", rhi)):
-        a = np.abs(arr)
-        bad = np.isfinite(a) & (a > MAX_MAGNITUDE)
-        if bad.any():
-            k = int(np.flatnonzero(bad)[0])
-            raise InvalidInputError(
-                f"{name}.{field_}[{k}]", float(arr[k]), f"magnitude above {MAX_MAGNITUDE:g} cannot be solved safely"
-            )
-    if not np.isfinite(offset) or abs(offset) > MAX_MAGNITUDE:
-        raise InvalidInputError(f"{name}.offset", offset, f"magnitude above {MAX_MAGNITUDE:g} cannot be solved safely")
-
-
-_SCALE_LO, _SCALE_HI = 2.0**-10, 2.0**20
-"""Objectives and rows whose largest coefficient lies in this range are passed to HiGHS unscaled (keeps
-integer objectives integer, which HiGHS exploits); outside it they are scaled to a largest entry near 1."""
-
-
-def _pow2(x: float) -> float:
-    return float(2.0 ** np.round(np.log2(x)))
-
-
-def _objective_scale(cost: NDArray[np.float64]) -> float:
-    top = float(np.abs(cost).max(initial=0.0))
-    if top == 0.0 or _SCALE_LO <= top <= _SCALE_HI:
-        return 1.0
-    return _pow2(top)
-
-
-def _row_scales(A: sp.csr_matrix) -> NDArray[np.float64]:
-    n = A.shape[0]
-    if A.nnz == 0:
-        return np.ones(n)
-    top = np.zeros(n)
-    np.maximum.at(top, np.repeat(np.arange(n), np.diff(A.indptr)), np.abs(A.data))
-    out = np.ones(n)
-    odd = (top > 0) & ((top < _SCALE_LO) | (top > _SCALE_HI))
-    out[odd] = 2.0 ** np.round(np.log2(top[odd]))
-    return out
-
-
-def solve_pyomo(model: Any, options: SolveOptions | None = None) -> tuple[float, dict[str, Sequence[float]]]:
-    """Solve a Pyomo model from :meth:`LinearModel.to_pyomo` with Pyomo's HiGHS interface.
-
-    Returns the objective value and ``{block name: flat values}``.
-    """
-    import pyomo.environ as pyo
-
-    opts = options or SolveOptions()
-    solver = pyo.SolverFactory("appsi_highs")
-    solver.config.load_solution = True
-    solver.config.stream_solver = bool(opts.log)
-    if opts.time_limit is not None:
-        solver.config.time_limit = float(opts.time_limit)
-    solver.config.mip_gap = float(opts.mip_gap)
-    solver.solve(model)
-    values: dict[str, Sequence[float]] = {}
-    for v in model.component_objects(pyo.Var, active=True):
-        values[v.name] = [float(pyo.value(v[k])) for k in sorted(v.keys())]
-    return float(pyo.value(model.obj)), values

@@ -1,0 +1,135 @@
+"""HiGHS plumbing: a silent instance, the thread scheduler, a hard stop, magnitude checks and exact scaling."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from swapnet.errors import InvalidInputError
+
+__all__ = ["MAX_MAGNITUDE", "new_highs"]
+
+
+def new_highs(*, log: bool = False) -> Any:
+    """A fresh HiGHS instance with its output switched on or off *before* anything is printed.
+
+    highspy's ``Highs()`` wrapper prints the "Running HiGHS ..." banner while it is
+    constructed (it registers callbacks), whatever ``output_flag`` is set to later;
+    the bare core class ``_Highs`` prints nothing until ``run()``, which respects
+    ``output_flag``. The core class is used when available (it has every method
+    used here), else the wrapper.
+    """
+    import highspy
+
+    cls = getattr(highspy, "_Highs", None) or highspy.Highs
+    h = cls()
+    h.setOptionValue("output_flag", bool(log))
+    return h
+
+
+_scheduler_threads: list[int | None] = []
+"""Thread count of the process's HiGHS scheduler once a model has run (empty before)."""
+
+
+def _use_threads(h: Any, threads: int | None) -> None:
+    """Set HiGHS's ``threads`` option, restarting its process-wide scheduler when the count changes.
+
+    HiGHS starts one task scheduler per process, sized by the first run's ``threads``; a later
+    run asking for another count fails with model status "Not Set" unless the scheduler is reset.
+    """
+    import highspy
+
+    if threads is not None:
+        h.setOptionValue("threads", int(threads))
+    if _scheduler_threads and _scheduler_threads[0] != threads:
+        reset = getattr(highspy.Highs, "resetGlobalScheduler", None)
+        if reset is not None:
+            reset(True)
+    _scheduler_threads[:] = [threads]
+
+
+_GRACE_ABS = 0.5
+_GRACE_REL = 0.02
+"""HiGHS checks its own time limit only now and then (a large root LP or presolve can overrun it
+by minutes); past ``limit + _GRACE_ABS + _GRACE_REL * limit`` an interrupt callback stops it."""
+
+
+def _interrupt_after(h: Any, hard_end: float) -> None:
+    """Make HiGHS's simplex, IPM and MIP interrupt callbacks stop the run after ``hard_end`` (perf_counter)."""
+    try:
+        from highspy import cb
+    except ImportError:  # pragma: no cover - old highspy without callbacks
+        return
+
+    def callback(_type: Any, _message: str, _out: Any, data_in: Any, _user: Any) -> None:
+        if data_in is not None and time.perf_counter() > hard_end:
+            data_in.user_interrupt = True
+
+    try:
+        h.setCallback(callback, None)
+        for kind in (
+            cb.HighsCallbackType.kCallbackSimplexInterrupt,
+            cb.HighsCallbackType.kCallbackIpmInterrupt,
+            cb.HighsCallbackType.kCallbackMipInterrupt,
+        ):
+            h.startCallback(kind)
+    except (AttributeError, TypeError):  # pragma: no cover - highspy without core callbacks
+        return
+
+
+MAX_MAGNITUDE = 1e100
+"""Largest finite coefficient, bound or cost a model may hold: beyond it sums overflow or lose all precision."""
+
+
+def _check_magnitudes(
+    name: str,
+    cost: NDArray[np.float64],
+    lb: NDArray[np.float64],
+    ub: NDArray[np.float64],
+    A: sp.csr_matrix,
+    rlo: NDArray[np.float64],
+    rhi: NDArray[np.float64],
+    offset: float,
+) -> None:
+    for field_, arr in (("cost", cost), ("lb", lb), ("ub", ub), ("A", A.data), ("row_lo", rlo), ("row_hi", rhi)):
+        a = np.abs(arr)
+        bad = np.isfinite(a) & (a > MAX_MAGNITUDE)
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            raise InvalidInputError(
+                f"{name}.{field_}[{k}]", float(arr[k]), f"magnitude above {MAX_MAGNITUDE:g} cannot be solved safely"
+            )
+    if not np.isfinite(offset) or abs(offset) > MAX_MAGNITUDE:
+        raise InvalidInputError(f"{name}.offset", offset, f"magnitude above {MAX_MAGNITUDE:g} cannot be solved safely")
+
+
+_SCALE_LO, _SCALE_HI = 2.0**-10, 2.0**20
+"""Objectives and rows whose largest coefficient lies in this range are passed to HiGHS unscaled (keeps
+integer objectives integer, which HiGHS exploits); outside it they are scaled to a largest entry near 1."""
+
+
+def _pow2(x: float) -> float:
+    return float(2.0 ** np.round(np.log2(x)))
+
+
+def _objective_scale(cost: NDArray[np.float64]) -> float:
+    top = float(np.abs(cost).max(initial=0.0))
+    if top == 0.0 or _SCALE_LO <= top <= _SCALE_HI:
+        return 1.0
+    return _pow2(top)
+
+
+def _row_scales(A: sp.csr_matrix) -> NDArray[np.float64]:
+    n = A.shape[0]
+    if A.nnz == 0:
+        return np.ones(n)
+    top = np.zeros(n)
+    np.maximum.at(top, np.repeat(np.arange(n), np.diff(A.indptr)), np.abs(A.data))
+    out = np.ones(n)
+    odd = (top > 0) & ((top < _SCALE_LO) | (top > _SCALE_HI))
+    out[odd] = 2.0 ** np.round(np.log2(top[odd]))
+    return out
