@@ -11,7 +11,6 @@ convention; loaders take a ``scale`` to convert).
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
-from scipy.sparse import csgraph
 
-from swapnet import _validate as _v
+from swapnet import _network_core as _core
+from swapnet._network_core import checked_arrays
 from swapnet._units import check_units as check_units_of
 from swapnet._units import graph_arrays
 from swapnet.errors import DisconnectedNetworkError, InvalidInputError, UnknownNodeError
@@ -36,12 +35,6 @@ __all__ = ["RoadNetwork"]
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
-
-
-def _frozen(a: NDArray[Any]) -> NDArray[Any]:
-    a = np.ascontiguousarray(a)
-    a.flags.writeable = False
-    return a
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -88,67 +81,14 @@ class RoadNetwork:
     _index: dict[Hashable, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        labels = tuple(self.labels)
-        n = len(labels)
-        if n == 0:
-            raise InvalidInputError("nodes", labels, "a road network needs at least one node")
-        index: dict[Hashable, int] = {}
-        for i, lab in enumerate(labels):
-            if isinstance(lab, (float, np.floating)) and math.isnan(lab):
-                raise InvalidInputError(f"labels[{i}]", lab, "NaN is not a node label (NaN != NaN: it cannot be found)")
-            if lab in index:
-                raise InvalidInputError("labels", lab, "node labels must be unique")
-            index[lab] = i
-        tails = np.asarray(self.tails, dtype=np.int64).ravel()
-        heads = np.asarray(self.heads, dtype=np.int64).ravel()
-        lengths = np.asarray(self.lengths, dtype=np.float64).ravel()
-        if not (tails.shape == heads.shape == lengths.shape):
-            raise InvalidInputError(
-                "edges", (tails.shape, heads.shape, lengths.shape), "tails, heads, lengths differ in size"
-            )
-        if tails.size and (tails.min() < 0 or heads.min() < 0 or tails.max() >= n or heads.max() >= n):
-            raise InvalidInputError("edges", "index out of range", f"edge end outside 0..{n - 1}")
-        bad = ~np.isfinite(lengths) | (lengths < 0)
-        if bad.any():
-            k = int(np.flatnonzero(bad)[0])
-            raise InvalidInputError(
-                "length",
-                float(lengths[k]),
-                f"edge ({labels[tails[k]]!r}, {labels[heads[k]]!r}) needs a finite, non-negative length",
-            )
-        with np.errstate(over="ignore"):
-            total = float(lengths.sum())
-        if not math.isfinite(total):
-            k = int(np.argmax(lengths))
-            raise InvalidInputError(
-                "length",
-                float(lengths[k]),
-                f"edge ({labels[tails[k]]!r}, {labels[heads[k]]!r}): lengths this large overflow when a path adds "
-                "them up (distances would be inf, i.e. 'unreachable'); rescale the lengths",
-            )
-        coords = self.coords
-        if coords is not None:
-            coords = np.asarray(coords, dtype=np.float64)
-            if coords.shape != (n, 2):
-                raise InvalidInputError("coords", coords.shape, f"expected shape ({n}, 2)")
-            badc = ~np.isfinite(coords).all(axis=1)
-            if badc.any():
-                k = int(np.flatnonzero(badc)[0])
-                raise InvalidInputError("coords", coords[k].tolist(), f"node {labels[k]!r} has a non-finite coordinate")
-            coords = _frozen(coords)
-        if self.coord_crs not in ("planar", "lonlat"):
-            raise InvalidInputError("coord_crs", self.coord_crs, "must be 'planar' or 'lonlat'")
-        no_through = self.no_through
-        if no_through is not None:
-            no_through = np.asarray(no_through, dtype=bool)
-            if no_through.shape != (n,):
-                raise InvalidInputError("no_through", no_through.shape, f"expected shape ({n},)")
-            no_through = _frozen(no_through) if no_through.any() else None
+        labels, index, tails, heads, lengths, coords, no_through = checked_arrays(
+            self.labels, self.tails, self.heads, self.lengths, self.coords, self.coord_crs, self.no_through
+        )
         object.__setattr__(self, "labels", labels)
         object.__setattr__(self, "_index", index)
-        object.__setattr__(self, "tails", _frozen(tails))
-        object.__setattr__(self, "heads", _frozen(heads))
-        object.__setattr__(self, "lengths", _frozen(lengths))
+        object.__setattr__(self, "tails", tails)
+        object.__setattr__(self, "heads", heads)
+        object.__setattr__(self, "lengths", lengths)
         object.__setattr__(self, "coords", coords)
         object.__setattr__(self, "no_through", no_through)
 
@@ -188,46 +128,12 @@ class RoadNetwork:
         InvalidInputError
             On NaN or negative lengths, self-loops, malformed triples, or missing coordinates.
         """
-        index: dict[Hashable, int] = {}
-        labels: list[Hashable] = []
-
-        def idx(lab: Hashable) -> int:
-            i = index.get(lab)
-            if i is None:
-                i = index[lab] = len(labels)
-                labels.append(lab)
-            return i
-
-        if nodes is not None:
-            for lab in nodes:
-                idx(lab)
-        t: list[int] = []
-        h: list[int] = []
-        w: list[float] = []
-        for k, e in enumerate(edges):
-            try:
-                u, v, length = e
-            except (TypeError, ValueError):
-                raise InvalidInputError(f"edges[{k}]", e, "expected a (u, v, length) triple") from None
-            if u == v and not allow_self_loops:
-                raise InvalidInputError(f"edges[{k}]", e, "self-loop; pass allow_self_loops=True to accept")
-            lf = _v.non_negative(length, f"edges[{k}].length")
-            t.append(idx(u))
-            h.append(idx(v))
-            w.append(lf)
-        xy: FloatArray | None = None
-        if coords is not None:
-            for lab in coords:
-                idx(lab)
-            missing = [lab for lab in labels if lab not in coords]
-            if missing:
-                raise InvalidInputError("coords", missing[:5], "nodes without coordinates")
-            xy = np.array([coords[lab] for lab in labels], dtype=np.float64).reshape(len(labels), 2)
+        labels, t, h, w, xy = _core.edge_arrays(edges, nodes, coords, allow_self_loops)
         return cls(
-            tuple(labels),
-            np.asarray(t, dtype=np.int64),
-            np.asarray(h, dtype=np.int64),
-            np.asarray(w, dtype=np.float64),
+            labels,
+            t,
+            h,
+            w,
             directed=directed,
             coords=xy,
             coord_crs=coord_crs,
@@ -261,10 +167,8 @@ class RoadNetwork:
         if labels is None:
             n = int(max(t.max(initial=-1), h.max(initial=-1))) + 1
             labels = tuple(range(n))
-        loops = t == h
-        if loops.any() and not allow_self_loops:
-            k = int(np.flatnonzero(loops)[0])
-            raise InvalidInputError("edges", (labels[t[k]], labels[h[k]]), "self-loop; pass allow_self_loops=True")
+        if not allow_self_loops:
+            _core.refuse_self_loops(t, h, labels)
         return cls(
             tuple(labels),
             t,
@@ -486,69 +390,21 @@ class RoadNetwork:
     @cached_property
     def _dedup(self) -> tuple[IntArray, IntArray, FloatArray]:
         """Edges with parallel copies reduced to the shortest (undirected: one orientation)."""
-        t, h, w = self.tails, self.heads, self.lengths
-        keep = t != h
-        t, h, w = t[keep], h[keep], w[keep]
-        if not self.directed:
-            t, h = np.minimum(t, h), np.maximum(t, h)
-        if t.size == 0:
-            return t, h, w
-        order = np.lexsort((w, h, t))
-        t, h, w = t[order], h[order], w[order]
-        first = np.ones(t.size, dtype=bool)
-        first[1:] = (t[1:] != t[:-1]) | (h[1:] != h[:-1])
-        return t[first], h[first], w[first]
+        return _core.dedup_edges(self.tails, self.heads, self.lengths, self.directed)
 
     @cached_property
     def _search_graph(self) -> sp.csr_matrix:
-        """CSR matrix used by Dijkstra.
-
-        Nodes marked ``no_through`` lose their outgoing arcs here; each gets a
-        source copy (index ``n + k``) that owns them, so such nodes can start
-        and end paths but never be passed through. Zero lengths are stored as
-        a tiny positive value (scipy drops explicit zeros); the result is
-        corrected by :meth:`distances` via rounding below that value.
-        """
-        n = self.n_nodes
-        t, h, w = self._dedup
-        if not self.directed:
-            t, h, w = np.concatenate([t, h]), np.concatenate([h, t]), np.concatenate([w, w])
-        w = np.where(w == 0.0, _ZERO, w)
-        extra = 0
-        if self.no_through is not None:
-            nt = self.no_through
-            src_copy = np.full(n, -1, dtype=np.int64)
-            ids = np.flatnonzero(nt)
-            src_copy[ids] = n + np.arange(ids.size)
-            extra = ids.size
-            from_nt = nt[t]
-            t = np.where(from_nt, src_copy[t], t)
-        size = n + extra
-        return sp.csr_matrix((w, (t, h)), shape=(size, size))
-
-    def _source_rows(self, src: IntArray) -> IntArray:
-        if self.no_through is None:
-            return src
-        ids = np.flatnonzero(self.no_through)
-        copy = np.arange(self.n_nodes, dtype=np.int64)
-        copy[ids] = self.n_nodes + np.arange(ids.size)
-        return copy[src]
+        """CSR matrix used by Dijkstra (see :func:`swapnet._network_core.search_graph`)."""
+        return _core.search_graph(self.n_nodes, self._dedup, self.directed, self.no_through)
 
     def _run_dijkstra(
         self, src: IntArray, *, predecessors: bool = False, limit: float = np.inf
     ) -> tuple[FloatArray, IntArray | None]:
-        rows = self._source_rows(src)
-        g = self._search_graph
-        if predecessors:
-            d, p = csgraph.dijkstra(g, directed=True, indices=rows, return_predecessors=True, limit=limit)
-        else:
-            d = csgraph.dijkstra(g, directed=True, indices=rows, limit=limit)
-            p = None
-        d = np.atleast_2d(d)[:, : self.n_nodes]
-        d[np.arange(src.size), src] = 0.0
-        if self._has_zero:
-            d = _snap_zero(d)
-        return d, (None if p is None else np.atleast_2d(p))
+        rows = _core.source_rows(self.n_nodes, self.no_through, src)
+        zero = self._has_zero
+        return _core.dijkstra(
+            self._search_graph, self.n_nodes, rows, src, predecessors=predecessors, limit=limit, has_zero=zero
+        )
 
     @cached_property
     def _has_zero(self) -> bool:
@@ -634,15 +490,7 @@ class RoadNetwork:
             s, e = int(o[k]), int(t[k])
             if not np.isfinite(d[row, e]):
                 raise DisconnectedNetworkError("destinations", labels[e], f"unreachable from origin {labels[s]!r}")
-            seq = [e]
-            cur = e
-            p = pred[row]
-            while cur != s:
-                cur = int(p[cur])
-                if cur >= n:  # the source copy of a no-through origin
-                    cur = s
-                seq.append(cur)
-            out.append(tuple(labels[i] for i in reversed(seq)))
+            out.append(tuple(labels[i] for i in _core.walk_back(pred[row], s, e, n)))
         return out
 
     def path_length(self, path: Sequence[Hashable]) -> float:
@@ -669,26 +517,12 @@ class RoadNetwork:
         """Length of edge ``u -> v`` for internal index arrays; NaN where there is no such edge."""
         uu = np.asarray(u, dtype=np.int64)
         vv = np.asarray(v, dtype=np.int64)
-        if not self.directed:
-            uu, vv = np.minimum(uu, vv), np.maximum(uu, vv)
-        t, h, w = self._dedup
-        key = t * self.n_nodes + h
-        q = uu * self.n_nodes + vv
-        pos = np.searchsorted(key, q)
-        pos = np.minimum(pos, max(key.size - 1, 0))
-        found = (key.size > 0) & (key[pos] == q) if key.size else np.zeros(q.shape, dtype=bool)
-        out = np.full(q.shape, np.nan)
-        out[found] = w[pos[found]]
-        return out
+        return _core.lookup_edges(self._dedup, self.n_nodes, self.directed, uu, vv)
 
     # ------------------------------------------------------------- connectivity
     @cached_property
     def _components(self) -> tuple[int, IntArray]:
-        t, h, _ = self._dedup
-        n = self.n_nodes
-        g = sp.csr_matrix((np.ones(t.size), (t, h)), shape=(n, n))
-        ncomp, lab = csgraph.connected_components(g, directed=self.directed, connection="strong")
-        return int(ncomp), lab.astype(np.int64)
+        return _core.components(self._dedup, self.n_nodes, self.directed)
 
     def is_connected(self) -> bool:
         """Whether every node reaches every other (strongly, for directed networks)."""
@@ -696,12 +530,7 @@ class RoadNetwork:
 
     def components(self) -> list[tuple[Hashable, ...]]:
         """(Strongly) connected components as label tuples, largest first."""
-        _, lab = self._components
-        order = np.argsort(lab, kind="stable")
-        splits = np.flatnonzero(np.diff(lab[order])) + 1
-        groups = np.split(order, splits)
-        groups.sort(key=len, reverse=True)
-        return [tuple(self.labels[int(i)] for i in g) for g in groups]
+        return [tuple(self.labels[int(i)] for i in g) for g in _core.component_groups(self._components[1])]
 
     def require_connected(self, nodes: Iterable[Hashable] | None = None, *, field: str = "network") -> None:
         """Raise :class:`DisconnectedNetworkError` unless ``nodes`` (default: all) are mutually reachable."""
@@ -767,23 +596,8 @@ class RoadNetwork:
         xs, ys = np.broadcast_arrays(np.atleast_1d(xs), np.atleast_1d(ys))
         if not (np.isfinite(xs).all() and np.isfinite(ys).all()):
             raise InvalidInputError("x, y", (x, y), "points must be finite")
-        tree = cKDTree(self._kd_points(self.coords[:, 0], self.coords[:, 1]))
-        _, k = tree.query(self._kd_points(xs, ys))
+        lonlat = self.coord_crs == "lonlat"
+        tree = cKDTree(_core.kd_points(self.coords[:, 0], self.coords[:, 1], lonlat))
+        _, k = tree.query(_core.kd_points(xs, ys, lonlat))
         labs = [self.labels[int(i)] for i in np.atleast_1d(k)]
         return labs[0] if scalar else labs
-
-    def _kd_points(self, xs: FloatArray, ys: FloatArray) -> FloatArray:
-        if self.coord_crs == "lonlat":
-            lon, lat = np.radians(xs), np.radians(ys)
-            return np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
-        return np.column_stack([xs, ys])
-
-
-_ZERO = 1e-300
-
-
-def _snap_zero(d: FloatArray) -> FloatArray:
-    """Remove the tiny stand-ins for zero-length edges from path lengths."""
-    # Each zero edge adds 1e-300 per use; real lengths are far above 1e-250.
-    d[d < 1e-250] = 0.0
-    return d
