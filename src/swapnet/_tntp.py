@@ -5,22 +5,7 @@ This module sits *below* the domain model: it returns plain arrays, and
 of :mod:`swapnet.io.tntp` build their objects from them (so neither ``network`` nor ``flows``
 imports ``io``, and ``io`` imports both).
 
-Three file kinds are handled:
-
-``*_net.tntp``
-    A metadata header (``<NUMBER OF NODES> 24`` ... ``<END OF METADATA>``)
-    followed by one directed link per line: ``init_node term_node capacity
-    length free_flow_time b power speed toll link_type ;``.
-``*_node.tntp``
-    ``Node X Y ;`` rows after a header line.
-``*_trips.tntp``
-    A metadata header, then ``Origin i`` blocks of ``j : volume;`` items,
-    several per line.
-
-All readers accept a UTF-8 byte-order mark, CR, LF or CRLF line endings, tabs
-or spaces, trailing whitespace and ``~`` comment lines, and report malformed
-input as :class:`~swapnet.errors.FileFormatError` naming the file and the
-1-based line number.
+The formats and the tolerated variations are described in :mod:`swapnet.io.tntp`.
 """
 
 from __future__ import annotations
@@ -254,10 +239,7 @@ def parse_network(
 ) -> TntpNetwork:
     """Parse a TNTP ``*_net.tntp`` file (and optionally its ``*_node.tntp`` file) into arrays.
 
-    See :func:`swapnet.io.read_tntp_network` for the format, the arguments and the errors.
-    ``<NUMBER OF NODES>`` is checked against the links before anything of that size is
-    allocated: it may exceed the highest node a link uses by at most :data:`MAX_ISOLATED_NODES`
-    (isolated nodes), or the file is refused.
+    The arrays behind :func:`swapnet.io.read_tntp_network`, whose docstring gives the format, arguments and errors.
     """
     _v.choice(length, "length", tuple(LENGTH_COLUMNS))
     scale = _v.positive(scale, "scale")
@@ -326,24 +308,7 @@ def _check_node_range(tails: IntArray, heads: IntArray, n: int, linenos: Sequenc
 def parse_nodes(node_file: PathLike, n_nodes: int | None = None) -> FloatArray:
     """Read a TNTP ``*_node.tntp`` coordinate file.
 
-    Parameters
-    ----------
-    node_file
-        File with a header line (``Node X Y ;``) and one ``id x y`` row per node;
-        extra columns, blank columns and a trailing ``;`` are ignored.
-    n_nodes
-        Expected number of nodes; default: the largest id in the file.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(n_nodes, 2)`` array; row ``i`` holds node ``i + 1``.
-
-    Raises
-    ------
-    FileFormatError
-        On non-numeric fields, ids outside ``1..n_nodes``, repeated ids or
-        nodes without a row.
+    The arrays behind :func:`swapnet.io.read_tntp_nodes`, whose docstring gives the format, arguments and errors.
     """
     if n_nodes is not None:
         n_nodes = _v.integer(n_nodes, "n_nodes", minimum=1)
@@ -402,30 +367,7 @@ class TntpTrips(NamedTuple):
 def parse_trips(trips_file: PathLike, *, drop_zero: bool = True, drop_diagonal: bool = True) -> TntpTrips:
     """Parse a TNTP ``*_trips.tntp`` demand file into arrays.
 
-    Parameters
-    ----------
-    trips_file
-        File with an optional metadata header, then ``Origin i`` lines each
-        followed by ``j : volume;`` items (any number per line; an item may not
-        span lines).
-    drop_zero
-        Leave out items with zero volume.
-    drop_diagonal
-        Leave out intra-zonal items (``i == j``).
-
-    Returns
-    -------
-    TntpTrips
-        One entry per kept item, in file order; zone numbers as integers.
-
-    Raises
-    ------
-    FileFormatError
-        On an empty file (or one with neither a header nor an ``Origin`` block), a malformed or
-        truncated item, non-numeric values, negative volumes, zones outside
-        ``1..<NUMBER OF ZONES>``, or a ``<TOTAL OD FLOW>`` that differs from the
-        sum of all items by more than a relative 1e-6; the message names the file
-        and line.
+    The arrays behind :func:`swapnet.io.read_tntp_trips`, whose docstring gives the format, arguments and errors.
     """
     path = Path(trips_file)
     text = _read_text(path)
@@ -622,16 +564,7 @@ def _snippet(text: str, pos: int) -> str:
 def parse_flow(flow_file: PathLike) -> dict[str, NDArray[np.generic]]:
     """Parse a TNTP ``*_flow.tntp`` link-flow solution.
 
-    Returns
-    -------
-    dict
-        Arrays ``from``, ``to`` (int node numbers), ``volume`` and ``cost`` (float),
-        one entry per link in file order.
-
-    Raises
-    ------
-    FileFormatError
-        On rows with fewer than four fields or non-numeric values.
+    The arrays behind :func:`swapnet.io.read_tntp_flow`, whose docstring gives the format, arguments and errors.
     """
     path = Path(flow_file)
     lines = _read_text(path).split("\n")
