@@ -17,7 +17,6 @@ import pytest
 from swapnet.assets import BatteryPack, CandidateSites, StationDesign
 from swapnet.demand import FleetSegment, NodeDemand
 from swapnet.economics import BaaSPlan, OperatorCase, PlanUsers, UserSegment
-from swapnet.io.graphs import network_from_networkx
 from swapnet.network import RoadNetwork
 from swapnet.operations import plan_operations, stations_from_plan
 from swapnet.optim import SolveOptions
@@ -40,7 +39,7 @@ def lonlat_city() -> tuple[RoadNetwork, NodeDemand, CandidateSites]:
         H.add_node(f"n{i}{j}", x=-102.30 + 0.00107 * i, y=21.88 + 0.001 * j)
     for (a, b), (c, d) in G.edges:
         H.add_edge(f"n{a}{b}", f"n{c}{d}", length=110.0)
-    net = network_from_networkx(H)
+    net = RoadNetwork.from_networkx(H)
     w = city_demand(net, total_swaps_per_day=1.0, seed=3)
     demand = NodeDemand.from_segments(net, [FleetSegment.private(3000)], weights=w.as_dict())
     nodes = ["n00", "n05", "n22", "n33", "n50", "n55", "n14", "n41"]

@@ -23,7 +23,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -41,7 +41,7 @@ from swapnet.io.osm import read_osm_xml
 from swapnet.network import RoadNetwork
 
 if TYPE_CHECKING:
-    import networkx as nx
+    pass
 
 __all__ = [
     "LENGTH_UNITS",
@@ -80,36 +80,8 @@ def check_length_units(network: RoadNetwork, length_unit: str, *, field: str = "
     )
 
 
-def network_from_networkx(
-    G: nx.Graph[Any],
-    *,
-    length_unit: str | None = None,
-    length: str = "length",
-    scale: float | None = None,
-    x: str = "x",
-    y: str = "y",
-    default_length: float | None = None,
-    check_units: bool = True,
-    allow_self_loops: bool = False,
-    name: str = "",
-) -> RoadNetwork:
-    """Same as :meth:`swapnet.network.RoadNetwork.from_networkx` (lengths in km, units never guessed).
-
-    The file readers pass ``allow_self_loops=True``: street graphs (OSMnx's among them) carry
-    loops at turning circles, which never shorten a path.
-    """
-    return RoadNetwork.from_networkx(
-        G,
-        length_unit=length_unit,
-        length=length,
-        scale=scale,
-        x=x,
-        y=y,
-        default_length=default_length,
-        check_units=check_units,
-        allow_self_loops=allow_self_loops,
-        name=name,
-    )
+network_from_networkx = RoadNetwork.from_networkx
+"""Same as :meth:`swapnet.network.RoadNetwork.from_networkx` (kept as an alias for old code)."""
 
 
 # ------------------------------------------------------------------ files
@@ -260,7 +232,7 @@ def _read_graphml(p: Path, length_unit: str | None) -> tuple[RoadNetwork, bool, 
     except (ET.ParseError, nx.NetworkXError, KeyError, ValueError) as exc:
         raise FileFormatError(p, None, f"not a readable GraphML file ({exc})") from None
     osm = "crs" in G.graph or any("osmid" in d for _, d in G.nodes(data=True))
-    net = network_from_networkx(
+    net = RoadNetwork.from_networkx(
         G, length_unit=length_unit, allow_self_loops=True, name=str(G.graph.get("name", "")) or p.stem
     )
     crs = str(G.graph["crs"]) if "crs" in G.graph and not is_lonlat_crs(str(G.graph["crs"])) else None
