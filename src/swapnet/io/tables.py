@@ -14,11 +14,9 @@ from __future__ import annotations
 import csv
 import io
 import re
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
-from xml.etree import ElementTree
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,6 +24,7 @@ from numpy.typing import NDArray
 from swapnet._tntp import PathLike, _columns, _data_rows, _read_text, _to_float, _to_int
 from swapnet.errors import FileFormatError, InvalidInputError
 from swapnet.flows import ODFlows
+from swapnet.io._xlsx import first_sheet
 from swapnet.network import RoadNetwork
 
 if TYPE_CHECKING:
@@ -577,7 +576,7 @@ def read_irish_traffic(folder: PathLike) -> ODFlows:
     """
     base = _dataset_folder(folder, "Irish_Highway_Traffic_Flow.xlsx", "IrishHighway")
     path = base / "Irish_Highway_Traffic_Flow.xlsx"
-    cells = _xlsx_first_sheet(path)
+    cells = first_sheet(path)
     if not cells or len(cells[0]) < 2:
         raise FileFormatError(path, None, "expected a matrix with node numbers in the first row and column")
     width = len(cells[0])
@@ -598,52 +597,3 @@ def read_irish_traffic(folder: PathLike) -> ODFlows:
 def _intish(s: str) -> str:
     """``"12.0"`` -> ``"12"`` (spreadsheets store numbers as floats)."""
     return s[:-2] if s.endswith(".0") else s
-
-
-_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-
-
-def _xlsx_first_sheet(path: Path) -> list[list[str]]:
-    """Cell texts of the first worksheet of an ``.xlsx`` file, row by row (rows follow the sheet's row numbers)."""
-    try:
-        with zipfile.ZipFile(path) as z:
-            names = set(z.namelist())
-            shared: list[str] = []
-            if "xl/sharedStrings.xml" in names:
-                sst = ElementTree.fromstring(z.read("xl/sharedStrings.xml"))
-                shared = ["".join(t.text or "" for t in si.iter(f"{_NS}t")) for si in sst.iter(f"{_NS}si")]
-            sheets = sorted(n for n in names if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n))
-            if not sheets:
-                raise FileFormatError(path, None, "workbook has no worksheet")
-            sheet = ElementTree.fromstring(z.read(sheets[0]))
-    except (zipfile.BadZipFile, ElementTree.ParseError, KeyError) as e:
-        raise FileFormatError(path, None, f"not a readable .xlsx workbook: {e}") from None
-    out: list[list[str]] = []
-    for row in sheet.iter(f"{_NS}row"):
-        r = int(row.get("r", len(out) + 1))
-        while len(out) < r:
-            out.append([])
-        cells = out[r - 1]
-        for c in row.iter(f"{_NS}c"):
-            ref = c.get("r", "")
-            col = _column_number(ref) if ref else len(cells)
-            v = c.find(f"{_NS}v")
-            text = "" if v is None or v.text is None else v.text
-            if c.get("t") == "s" and text:
-                text = shared[int(text)]
-            elif c.get("t") == "inlineStr":
-                text = "".join(t.text or "" for t in c.iter(f"{_NS}t"))
-            while len(cells) <= col:
-                cells.append("")
-            cells[col] = text
-    return out
-
-
-def _column_number(ref: str) -> int:
-    """0-based column of a cell reference such as ``"AB12"``."""
-    n = 0
-    for ch in ref:
-        if not ch.isalpha():
-            break
-        n = n * 26 + (ord(ch.upper()) - ord("A") + 1)
-    return n - 1
