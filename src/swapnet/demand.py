@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from swapnet import _validate as _v
+from swapnet._periods import _resample_shares
 from swapnet.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -59,46 +60,11 @@ def _frozen(a: NDArray[Any]) -> NDArray[Any]:
     return a
 
 
-def _periods_factor(periods_per_day: int, field: str = "periods_per_day") -> tuple[int, int]:
-    """Return ``(split, merge)``: each hour splits into ``split`` periods or ``merge`` hours form one period."""
-    if isinstance(periods_per_day, bool) or not isinstance(periods_per_day, (int, np.integer)):
-        raise InvalidInputError(field, periods_per_day, "must be a positive integer")
-    p = int(periods_per_day)
-    if p <= 0:
-        raise InvalidInputError(field, periods_per_day, "must be a positive integer")
-    if p % 24 == 0:
-        return p // 24, 1
-    if 24 % p == 0:
-        return 1, 24 // p
-    raise InvalidInputError(
-        field, periods_per_day, "periods must divide the 24-hour day or be a multiple of 24 (e.g. 1, 2, 12, 24, 48, 96)"
-    )
-
-
-def _resample_shares(shares: FloatArray, periods_per_day: int) -> FloatArray:
-    """Resample hourly shares ``(..., 24)`` to ``(..., P)`` periods; each row keeps its sum."""
-    split, merge = _periods_factor(periods_per_day)
-    if split > 1:
-        return np.repeat(shares, split, axis=-1) / split
-    if merge > 1:
-        merged: FloatArray = shares.reshape(*shares.shape[:-1], 24 // merge, merge).sum(axis=-1)
-        return merged
-    return shares.copy()
-
-
 def _check_shares(values: ArrayLike, field: str) -> FloatArray:
     """Validate rows of 24 hourly weights and normalise each row to sum to one."""
-    try:
-        a = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InvalidInputError(field, values, "must be numbers") from None
+    a = _v.array(values, field, lo=0.0)
     if a.ndim == 0 or a.shape[-1] != 24:
         raise InvalidInputError(field, a.shape, "needs 24 hourly values (hours 0..23)")
-    bad = ~np.isfinite(a) | (a < 0)
-    if bad.any():
-        k = np.unravel_index(int(np.flatnonzero(bad)[0]), a.shape)
-        where = f"{field}[{', '.join(str(int(i)) for i in k)}]"
-        raise InvalidInputError(where, float(a[k]), "hourly shares must be finite and non-negative")
     s = a.sum(axis=-1, keepdims=True)
     if (s <= 0).any():
         row = int(np.flatnonzero(s.ravel() <= 0)[0])
@@ -109,15 +75,7 @@ def _check_shares(values: ArrayLike, field: str) -> FloatArray:
 
 
 def _check_amounts(values: ArrayLike, field: str) -> FloatArray:
-    try:
-        a = np.asarray(values, dtype=np.float64).ravel()
-    except (TypeError, ValueError):
-        raise InvalidInputError(field, values, "must be numbers") from None
-    bad = ~np.isfinite(a) | (a < 0)
-    if bad.any():
-        k = int(np.flatnonzero(bad)[0])
-        raise InvalidInputError(f"{field}[{k}]", float(a[k]), "must be finite and non-negative")
-    return a
+    return _v.array(values, field, lo=0.0).ravel()
 
 
 def _check_scalar(value: float, field: str, *, positive: bool = False) -> float:

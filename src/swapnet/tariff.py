@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from swapnet import _validate as _v
-from swapnet.demand import _periods_factor
+from swapnet._periods import _periods_factor
 from swapnet.errors import InvalidInputError
 
 if TYPE_CHECKING:
