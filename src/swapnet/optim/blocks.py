@@ -5,9 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import NDArray
 
-__all__ = ["VarBlock"]
+__all__ = ["ModelArrays", "VarBlock"]
+
+ModelArrays = tuple[
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.bool_],
+    sp.csr_matrix,
+    NDArray[np.float64],
+    NDArray[np.float64],
+]
+"""``(cost, lb, ub, integer, A (CSR), row_lo, row_hi)`` of a whole model."""
 
 
 @dataclass(frozen=True)

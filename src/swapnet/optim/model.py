@@ -36,7 +36,7 @@ from swapnet.optim._highs import (
     _use_threads,
     new_highs,
 )
-from swapnet.optim.blocks import VarBlock, _Family
+from swapnet.optim.blocks import ModelArrays, VarBlock, _Family
 from swapnet.optim.options import SolveOptions
 from swapnet.optim.pyomo_export import build_pyomo, solve_pyomo
 from swapnet.optim.status import GAP_SLACK, SolveReport, SolveStatus, proven, rel_gap
@@ -226,17 +226,7 @@ class LinearModel:
         return tuple(self._families)
 
     # ------------------------------------------------------------------ arrays
-    def arrays(
-        self,
-    ) -> tuple[
-        NDArray[np.float64],
-        NDArray[np.float64],
-        NDArray[np.float64],
-        NDArray[np.bool_],
-        sp.csr_matrix,
-        NDArray[np.float64],
-        NDArray[np.float64],
-    ]:
+    def arrays(self) -> ModelArrays:
         """``(cost, lb, ub, integer, A (CSR), row_lo, row_hi)`` of the whole model."""
         cat = np.concatenate
         cost = cat(self._cost) if self._cost else np.zeros(0)

@@ -6,7 +6,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from swapnet.optim.blocks import VarBlock
@@ -19,15 +18,7 @@ def build_pyomo(
     name: str,
     sense: str,
     offset: float,
-    arrays: tuple[
-        NDArray[np.float64],
-        NDArray[np.float64],
-        NDArray[np.float64],
-        NDArray[np.bool_],
-        sp.csr_matrix,
-        NDArray[np.float64],
-        NDArray[np.float64],
-    ],
+    arrays: ModelArrays,
     blocks: Iterable[VarBlock],
     families: Iterable[tuple[str, int, int]],
 ) -> Any:
