@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from swapnet.optim.blocks import VarBlock
+from swapnet.optim.blocks import ModelArrays, VarBlock
 from swapnet.optim.options import SolveOptions
 
 __all__ = ["build_pyomo", "solve_pyomo"]
