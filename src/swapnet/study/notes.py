@@ -4,18 +4,15 @@ conventions and warnings behind the figures (charge-time rounding, fractional de
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from swapnet.operations import OperationsPlan
 from swapnet.simulation import SimulationResult
+from swapnet.study.model import StudySpec
 from swapnet.study.service import ServiceLoop
 from swapnet.study.stages import Inputs, Sited
-
-if TYPE_CHECKING:
-    from swapnet.study.spec import Study
 
 __all__ = ["CHARGE_ROUNDING_WARN", "notes_table", "stage_table"]
 
@@ -31,7 +28,7 @@ def _mip_stop(status: str, gap: float, seconds: float, limit: float, target: flo
 
 
 def stage_table(
-    study: Study, sited: Sited, ops: OperationsPlan, sim: SimulationResult, loop: ServiceLoop | None
+    study: StudySpec, sited: Sited, ops: OperationsPlan, sim: SimulationResult, loop: ServiceLoop | None
 ) -> pd.DataFrame:
     """One row per stage: what stopped it (gap reached, time limit, rounds) and how long it ran."""
     sp, sv, op = sited.siting, study.solver, study.operations
@@ -52,7 +49,7 @@ def stage_table(
     return pd.DataFrame(rows, columns=["stage", "stopped_on"])
 
 
-def notes_table(study: Study, inputs: Inputs, ops: OperationsPlan) -> pd.DataFrame:
+def notes_table(study: StudySpec, inputs: Inputs, ops: OperationsPlan) -> pd.DataFrame:
     """Conventions behind the figures, and warnings (lines starting with ``warning``)."""
     design, pack = inputs.design, inputs.pack
     e = design.grid_energy_per_swap_kwh(pack)

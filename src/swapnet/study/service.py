@@ -22,7 +22,6 @@ from __future__ import annotations
 import time
 from collections.abc import Hashable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -30,10 +29,8 @@ import pandas as pd
 from swapnet.simulation import SimulationOptions, SimulationResult, kpi_interval, simulate
 from swapnet.siting.sizing import resize_stations
 from swapnet.stations import stations_from_plan
+from swapnet.study.model import StudySpec
 from swapnet.study.stages import Inputs, Sited
-
-if TYPE_CHECKING:
-    from swapnet.study.spec import Study
 
 __all__ = ["ServiceLoop", "close_service_loop", "loop_options", "station_service"]
 
@@ -52,7 +49,7 @@ class ServiceLoop:
     stopped: str
 
 
-def loop_options(study: Study) -> SimulationOptions:
+def loop_options(study: StudySpec) -> SimulationOptions:
     """The simulation settings of a round (the study's, with at least 10 replications and 1 warm-up day)."""
     sm = study.simulation
     return SimulationOptions(
@@ -88,7 +85,7 @@ def network_service(sim: SimulationResult) -> tuple[float, float, float]:
     return m, (m if np.isnan(lo) else lo), (m if np.isnan(hi) else hi)
 
 
-def close_service_loop(study: Study, inputs: Inputs, sited: Sited) -> ServiceLoop:
+def close_service_loop(study: StudySpec, inputs: Inputs, sited: Sited) -> ServiceLoop:
     """Run the service-level loop (module docstring) on a plan sized with ``service_level``."""
     target = study.siting.service_level
     assert target is not None
