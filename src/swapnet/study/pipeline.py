@@ -50,7 +50,14 @@ from swapnet.study.rollout_stage import run_rollout
 from swapnet.study.service import ServiceLoop, close_service_loop
 from swapnet.study.spec_inputs import DemandSpec
 from swapnet.study.stages import Appraisal, Inputs, Sited
-from swapnet.study.tables import plan_vs_simulation, routing_table, study_tables, unique_names, unserved_table
+from swapnet.study.tables import (
+    plan_vs_simulation,
+    reach_table,
+    routing_table,
+    study_tables,
+    unique_names,
+    unserved_table,
+)
 from swapnet.synthetic import city_demand, city_grid, service_store_sites
 from swapnet.tariff import TouTariff
 
@@ -202,6 +209,7 @@ def site(study: StudySpec, inputs: Inputs) -> Sited:
             penalty_per_swap=st.penalty_per_swap,
             max_stations=st.max_stations,
             service_level=st.service_level,
+            fallback_km=st.fallback_km,
             options=sopts,
         )
     elif st.model == "p_median":
@@ -380,7 +388,8 @@ def run_pipeline(study: StudySpec, *, progress: bool) -> StudyResult:
         last = loop.iterations.iloc[-1]
         say(
             f"[2/6] service level {study.siting.service_level:.3g}: {len(loop.iterations)} rounds, {loop.stopped}; "
-            f"stations serve {last['network_service']:.4f} (low {last['network_service_low']:.4f}), "
+            f"all demand served {last['all_demand_service']:.4f} (low {last['all_demand_service_low']:.4f}), "
+            f"at stations {last['network_service']:.4f} (low {last['network_service_low']:.4f}), "
             f"lowest station {last['min_station_service']:.4f} ({timings['service_level']:.1f} s)"
         )
 
@@ -407,6 +416,9 @@ def run_pipeline(study: StudySpec, *, progress: bool) -> StudyResult:
         tables["service_iterations"] = loop.iterations
     tables["plan_vs_simulation"] = plan_vs_simulation(ops, sim)
     tables["unserved"] = unserved_table(sited, ops, sim)
+    if study.siting.model == "size_stations":
+        assert study.siting.service_km is not None
+        tables["reach"] = reach_table(sited, inputs.network, inputs.sites, study.siting.service_km)
     if sited.trips is None:
         tables["routing"] = routing_table(sited, inputs.network, study.simulation.routing)
     tables["stages"] = stage_table(study, sited, ops, sim, loop)
