@@ -1,6 +1,6 @@
 """The :class:`Study`: a whole planning study read from TOML, validated, and run.
 
-Its sections and validation are :class:`~swapnet.study.model.StudySpec` (below the pipeline);
+Its sections and validation are :class:`~swapnet.study.StudySpec` (below the pipeline);
 :class:`Study` adds :meth:`Study.run`, the one place that calls the pipeline and writes the report.
 """
 
@@ -24,7 +24,7 @@ class Study(StudySpec):
     """A planning study read from a TOML file (see ``docs/study.md``): :class:`StudySpec` and :meth:`run`.
 
     Read one with :meth:`from_toml` or :meth:`from_dict` (inherited; they return a :class:`Study`).
-    The fields are those of :class:`~swapnet.study.model.StudySpec`.
+    The fields are those of :class:`~swapnet.study.StudySpec`.
     """
 
     def run(self, outdir: str | Path, *, progress: bool = True) -> StudyResult:
