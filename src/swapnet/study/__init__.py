@@ -6,9 +6,10 @@ anything is solved: unknown keys fail with their full path and a "did you mean .
 wrong types and impossible values fail with their path (e.g. ``demand.segments[1].vehicles``), and
 missing sections are named (:class:`StudySpec` holds the validated sections; :class:`Study` is a
 ``StudySpec`` with ``run``, and the pipeline stages take a ``StudySpec``). :meth:`Study.run` chains
-the models and writes a report (:func:`swapnet.report.write_report`). Studies of OD trips (``demand.kind = "od"``) site stations
-with the flow models (FRLM / FCLM) and derive each station's daily swaps from the trips it refuels
-(:func:`trip_swaps`, :func:`flow_station_swaps`) before operations, simulation and economics.
+the models and writes a report (:func:`swapnet.report.write_report`). Studies of OD trips
+(``demand.kind = "od"``) site stations with the flow models (FRLM / FCLM) and derive each station's
+daily swaps from the trips it refuels (:func:`trip_swaps`, :func:`flow_station_swaps`) before
+operations, simulation and economics.
 """
 
 from __future__ import annotations
