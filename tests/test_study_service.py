@@ -117,3 +117,11 @@ def test_fallback_km_is_checked() -> None:
     assert error(tiny(siting__fallback_km=2.0)).field == "siting.fallback_km"  # below service_km 2.5
     bad = error(tiny(siting={"model": "set_cover", "service_km": 2.0, "fallback_km": 4.0}))
     assert bad.field == "siting.fallback_km"
+
+
+def test_stage_table_says_whether_a_solve_stopped_on_its_gap_or_its_limit() -> None:
+    from swapnet.study.notes import _mip_stop
+
+    assert _mip_stop("optimal", 0.005, 10.0, 180.0, 0.01).startswith("gap: 0.50% <= mip_gap 1.00% after 10.0 s")
+    assert _mip_stop("optimal", 0.0076, 179.8, 180.0, 0.01).startswith("time limit: gap 0.76% <= mip_gap")
+    assert _mip_stop("time_limit", 0.02, 180.0, 180.0, 0.01).startswith("time_limit: gap 2.00%")

@@ -14,16 +14,23 @@ from swapnet.study.model import StudySpec
 from swapnet.study.service import ServiceLoop
 from swapnet.study.stages import Inputs, Sited
 
-__all__ = ["CHARGE_ROUNDING_WARN", "notes_table", "stage_table"]
+__all__ = ["AT_LIMIT_SHARE", "CHARGE_ROUNDING_WARN", "notes_table", "stage_table"]
 
 #: Warn when whole operations periods lengthen a pack's charge by more than this fraction.
 CHARGE_ROUNDING_WARN = 0.25
 
 
+#: A solve that used at least this share of its time limit is said to have stopped on the limit.
+AT_LIMIT_SHARE = 0.9
+
+
 def _mip_stop(status: str, gap: float, seconds: float, limit: float, target: float) -> str:
+    """What stopped a MIP stage: its gap (well inside the limit) or its time limit."""
     g = "n/a" if math.isnan(gap) else ("inf" if math.isinf(gap) else f"{gap:.2%}")
+    if status == "optimal" and seconds < AT_LIMIT_SHARE * limit:
+        return f"gap: {g} <= mip_gap {target:.2%} after {seconds:.1f} s of {limit:g} s"
     if status == "optimal":
-        return f"gap {g} <= mip_gap {target:.2%} after {seconds:.1f} s of {limit:g} s"
+        return f"time limit: gap {g} <= mip_gap {target:.2%}, proven only at {seconds:.1f} s of {limit:g} s"
     return f"{status}: gap {g} after {seconds:.1f} s (limit {limit:g} s, mip_gap {target:.2%})"
 
 
