@@ -45,7 +45,9 @@ def stage_table(
     ]
     if sp.details.get("service_level") is not None:
         mg = float(sp.details.get("milp_gap", math.nan))
-        rows.append(("siting", f"service-level sizing: MILP gap {mg:.2%}; queueing sizes, no optimality claim"))
+        milp = "n/a" if sp.report is None else sp.report.status.value
+        stop = _mip_stop(milp, mg, sp.solve_seconds, sv.time_limit, sv.mip_gap)
+        rows.append(("siting", f"service-level sizing MILP, {stop}; queueing sizes, no optimality claim"))
     if loop is not None:
         rows.append(("service level", f"{len(loop.iterations)} rounds: {loop.stopped}"))
     rows += [
