@@ -51,7 +51,8 @@ def stage_table(
     if loop is not None:
         rows.append(("service level", f"{len(loop.iterations)} rounds: {loop.stopped}"))
     rows += [
-        ("operations", _mip_stop(ops.status.value, ops.gap, ops.solve_seconds, op.time_limit, op_gap)),
+        ("operations", _mip_stop(ops.status.value, ops.gap, ops.solve_seconds, op.time_limit, op_gap)
+         + (f" (stopped after: {ops.details['stopped_after']})" if "stopped_after" in ops.details else "")),
         ("simulation", f"fixed: {sim.replications} replications x {sim.days} days (+{sim.warmup_days} warm-up), "
                        f"seed {sim.seed}"),
     ]  # fmt: skip
