@@ -91,6 +91,8 @@ def test_demand_out_of_reach_is_counted_and_a_fallback_reach_serves_it(tmp_path:
     assert set(reach["demand"]) == set(
         res.siting.unserved.query("unserved_reason == 'no station within reach'")["demand"]
     )
+    notes = [str(n) for n in res.tables["notes"]["note"]]
+    assert any(n.startswith("warning: reach:") and f"{len(reach)} demand nodes" in n for n in notes)
     # the simulation counts them as lost (no station assigned)
     lost_no_station = float(un.loc["lost: no station assigned (lost_no_station)", "swaps_per_day"])
     total = float(un.loc["unserved: total", "swaps_per_day"])
@@ -110,6 +112,8 @@ def test_demand_out_of_reach_is_counted_and_a_fallback_reach_serves_it(tmp_path:
     assert len(beyond) == 1 and float(u2.loc[beyond[0], "swaps_per_day"]) == pytest.approx(r2["served_per_day"].sum())
     assert float(u2.loc["lost: no station assigned (lost_no_station)", "swaps_per_day"]) < lost_no_station
     assert fb.siting.verify() is fb.siting
+    assert any(str(n).startswith(f"reach: {len(r2)} demand nodes") and f"fallback_km = {far:g} km" in str(n)
+               for n in fb.tables["notes"]["note"])  # fmt: skip
     assert "Demand with no candidate site within service_km" in (tmp_path / "fb" / "report.md").read_text("utf-8")
 
 

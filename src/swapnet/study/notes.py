@@ -59,8 +59,36 @@ def stage_table(
     return pd.DataFrame(rows, columns=["stage", "stopped_on"])
 
 
-def notes_table(study: StudySpec, inputs: Inputs, ops: OperationsPlan) -> pd.DataFrame:
-    """Conventions behind the figures, and warnings (lines starting with ``warning``)."""
+def _reach_note(study: StudySpec, reach: pd.DataFrame, total: float) -> str:
+    """What the plan does with demand that has no candidate site within ``service_km``."""
+    km = study.siting.service_km
+    if not len(reach):
+        return f"reach: every demand node has a candidate site within service_km = {km:g} km"
+    sw = float(reach["swaps_per_day"].sum())
+    near = reach["nearest_candidate_km"]
+    what = (
+        f"{len(reach)} demand nodes ({sw:,.1f} swaps/day, {sw / total:.1%} of the demand) have no candidate site "
+        f"within service_km = {km:g} km (nearest {near.min():g}-{near.max():g} km; reach table)"
+    )
+    fb = study.siting.fallback_km
+    if fb is None:
+        return (
+            f"warning: reach: {what}; they are lost in every stage and count as lost in the service level over "
+            "all demand: add candidate sites near them or set [siting] fallback_km"
+        )
+    served = float(reach["served_per_day"].sum())
+    far = float(reach["station_km"].max()) if served > 0 else math.nan
+    return (
+        f"reach: {what}; fallback_km = {fb:g} km serves {served:,.1f} swaps/day of them from stations up to "
+        f"{far:g} km away, counted like all other demand in every stage"
+    )
+
+
+def notes_table(
+    study: StudySpec, inputs: Inputs, ops: OperationsPlan, reach: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Conventions behind the figures, and warnings (lines starting with ``warning``); ``reach`` is the
+    study's reach table (:func:`~swapnet.study.tables.reach_table`), if any."""
     design, pack = inputs.design, inputs.pack
     e = design.grid_energy_per_swap_kwh(pack)
     tau = e / design.charger_kw
@@ -94,4 +122,6 @@ def notes_table(study: StudySpec, inputs: Inputs, ops: OperationsPlan) -> pd.Dat
         notes.append("simulation routing: drivers go where the siting plan assigns them (the demand operations plan)")
     else:
         notes.append("simulation routing: every driver goes to the nearest station, whatever the plan assigned")
+    if reach is not None and inputs.demand is not None and study.siting.service_km is not None:
+        notes.append(_reach_note(study, reach, float(np.asarray(inputs.demand.daily, dtype=np.float64).sum())))
     return pd.DataFrame({"note": notes})

@@ -422,7 +422,7 @@ def run_pipeline(study: StudySpec, *, progress: bool) -> StudyResult:
     if sited.trips is None:
         tables["routing"] = routing_table(sited, inputs.network, study.simulation.routing)
     tables["stages"] = stage_table(study, sited, ops, sim, loop)
-    tables["notes"] = notes_table(study, inputs, ops)
+    tables["notes"] = notes_table(study, inputs, ops, tables.get("reach"))
     for line in tables["notes"]["note"]:
         if str(line).startswith("warning"):
             say(f"      {line}")
