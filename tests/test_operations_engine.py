@@ -131,3 +131,22 @@ def test_pipeline_of_greedy_respects_chargers_and_grid() -> None:
     charging, kw = _pipeline(inst, n)  # type: ignore[arg-type]
     assert (charging <= np.array([s.chargers for s in sts])[:, None] + 1e-9).all()
     assert (kw <= np.array([s.grid_kw for s in sts])[:, None] + 1e-6).all()
+
+
+def test_the_solve_stops_early_once_the_start_and_a_bound_agree_to_the_gap() -> None:
+    rng = np.random.default_rng(0)
+    sts = [OpsStation(f"S{i}", "abc"[i % 3], 30, 30, 40.0, 600.0, bays=1, swap_minutes=100 / 60) for i in range(4)]
+    dem = rng.gamma(8.0, 117 / 8, (4, 1)) * np.full((1, 96), 1 / 96) * rng.uniform(0.5, 1.5, (4, 96))
+    kw = {"periods": 96, "trucks": TruckFleet(2, 20, every=4), "network": NET}
+    loose = plan_operations(sts, dem, GD, **kw, options=SolveOptions(mip_gap=0.5, time_limit=30)).verify()  # type: ignore[arg-type]
+    # the greedy start and the pooled bound are within 50 %: no LP, no MIP
+    assert loose.details["stopped_after"] == "greedy" and "lp" not in loose.details["bounds"]
+    assert loose.status == SolveStatus.OPTIMAL and loose.gap <= 0.5
+    assert loose.bound <= loose.objective + 1e-6
+    tight = plan_operations(sts, dem, GD, **kw, options=SolveOptions(mip_gap=1e-9, time_limit=3)).verify()  # type: ignore[arg-type]
+    assert tight.details["stopped_after"] == "full MIP"  # not provable from the start: every phase runs
+    assert tight.objective <= loose.objective + 1e-6
+    if tight.status == SolveStatus.OPTIMAL:  # "optimal" only where the bound agrees to the gap
+        assert tight.gap <= 1e-9 + 1e-12
+    else:
+        assert tight.gap > 1e-9

@@ -10,7 +10,7 @@ import pytest
 
 from swapnet.study import Study, StudyError
 from swapnet.study.pipeline import build_inputs
-from swapnet.study.rollout import run_rollout
+from swapnet.study.rollout_stage import run_rollout
 
 STUDY: dict[str, Any] = {
     "name": "tiny rollout",

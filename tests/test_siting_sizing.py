@@ -137,3 +137,50 @@ def test_more_service_distance_never_costs_more(seed: int, km: float) -> None:
     a = size_stations(LINE, dem, sites, DESIGN, PACK, service_km=km, options=EXACT).verify()
     b = size_stations(LINE, dem, sites, DESIGN, PACK, service_km=km + 2.0, options=EXACT).verify()
     assert b.objective <= a.objective * (1 + 1e-9) + 1e-6
+
+
+def test_fallback_reach_serves_only_nodes_out_of_reach() -> None:
+    # A is 1 km from B; D is 6 km from B and 5 km from C. Sites B (free) and C (dear).
+    sites = CandidateSites.from_nodes(["B", "C"], fixed_cost=[0.0, 1e9])
+    dem = flat_demand(["A", "D"], [240.0, 24.0])
+    kw = dict(service_km=2.0, charger_cost=500.0, rate=0.0, options=EXACT)
+    plain = size_stations(LINE, dem, sites, DESIGN, PACK, **kw).verify()  # type: ignore[arg-type]
+    un = plain.unserved
+    assert un["demand"].tolist() == ["D"] and un["unserved_reason"].tolist() == ["no station within reach"]
+    assert plain.details["lost_swaps_per_day"] == pytest.approx(24.0)
+    assert plain.assignment.set_index("demand")["beyond_service_km"].to_dict() == {"A": False, "D": True}
+    # a fallback of 6 km lets D's drivers go to B (6 km); 5.9 km does not reach it
+    short = size_stations(LINE, dem, sites, DESIGN, PACK, fallback_km=5.9, **kw).verify()  # type: ignore[arg-type]
+    assert short.unserved["demand"].tolist() == ["D"]
+    fb = size_stations(LINE, dem, sites, DESIGN, PACK, fallback_km=6.0, **kw).verify()  # type: ignore[arg-type]
+    assert fb.sites == ("B",) and len(fb.unserved) == 0
+    a = fb.assignment.set_index("demand")
+    assert a.loc["D", "site"] == "B" and bool(a.loc["D", "beyond_service_km"]) and not a.loc["A", "beyond_service_km"]
+    assert fb.details["stations"]["swaps_per_hour"].tolist() == [pytest.approx(11.0)]
+    assert fb.details["fallback_km"] == 6.0 and fb.details["service_km"] == 2.0
+
+
+def test_fallback_reach_is_not_a_longer_service_distance() -> None:
+    # B can charge only 5 swaps/h (200 kW grid); A (10/h) has B within reach, so the fallback does not let
+    # it use C (2 km away, beyond service_km = 1.5): the rest of A is lost to capacity, not sent to C.
+    sites = CandidateSites.from_nodes(["B", "C"], fixed_cost=[0.0, 1e6], grid_kw=[200.0, np.inf])
+    plan = size_stations(
+        LINE, flat_demand(["A"], [240.0]), sites, DESIGN, PACK, service_km=1.5, fallback_km=10.0, rate=0.0,
+        options=EXACT,
+    ).verify()  # fmt: skip
+    assert plan.sites == ("B",)
+    assert plan.unserved["unserved_reason"].tolist() == ["capacity"]
+    # verify() refuses a plan that serves a node within reach of a site from beyond service_km
+    a = plan.assignment.copy()
+    a.loc[a["site"] == "B", "site"] = "C"
+    st_ = plan.details["stations"].copy()
+    st_["site"], st_["node"] = "C", "C"
+    with pytest.raises(VerificationError, match="beyond the service distance"):
+        dataclasses.replace(plan, sites=("C",), assignment=a, details={**plan.details, "stations": st_}).verify()
+
+
+def test_fallback_reach_bad_input() -> None:
+    sites = CandidateSites.from_nodes(["B"], fixed_cost=[0.0])
+    for bad in (1.0, float("inf"), float("nan"), True):
+        with pytest.raises(InvalidInputError, match="fallback_km"):
+            size_stations(LINE, flat_demand(["A"], [1.0]), sites, DESIGN, PACK, service_km=2.0, fallback_km=bad)

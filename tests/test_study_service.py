@@ -76,3 +76,56 @@ def test_coarse_periods_warn_about_lengthened_charges(tmp_path: Path, capsys: py
     Study.from_dict(tiny(operations__periods=24)).run(tmp_path, progress=True)
     out = capsys.readouterr().out
     assert "warning: operations periods of 60 min" in out
+
+
+def test_demand_out_of_reach_is_counted_and_a_fallback_reach_serves_it(tmp_path: Path) -> None:
+    # service_km = 1 km on the tiny city: some nodes have no store within reach
+    res = run(tmp_path / "plain", siting__service_km=1.0, simulation__replications=10, simulation__warmup_days=1)
+    reach = res.tables["reach"]
+    assert len(reach) > 0 and (reach["nearest_candidate_km"] > 1.0).all()
+    assert (reach["served_per_day"] == 0).all() and reach["stations"].eq("").all()
+    assert reach["unserved_per_day"].to_numpy() == pytest.approx(reach["swaps_per_day"].to_numpy())
+    un = res.tables["unserved"].set_index("what")
+    out_of_reach = float(un.loc["unserved: no station within reach", "swaps_per_day"])
+    assert out_of_reach == pytest.approx(reach["swaps_per_day"].sum())
+    assert set(reach["demand"]) == set(
+        res.siting.unserved.query("unserved_reason == 'no station within reach'")["demand"]
+    )
+    notes = [str(n) for n in res.tables["notes"]["note"]]
+    assert any(n.startswith("warning: reach:") and f"{len(reach)} demand nodes" in n for n in notes)
+    # the simulation counts them as lost (no station assigned)
+    lost_no_station = float(un.loc["lost: no station assigned (lost_no_station)", "swaps_per_day"])
+    total = float(un.loc["unserved: total", "swaps_per_day"])
+    assert total >= out_of_reach and lost_no_station == pytest.approx(total, rel=0.3, abs=3.0)
+    # fallback_km: the same nodes are served from a station beyond service_km, within the fallback
+    far = float(reach["nearest_candidate_km"].max())
+    fb = run(tmp_path / "fb", siting__service_km=1.0, siting__fallback_km=far, simulation__replications=10,
+             simulation__warmup_days=1)  # fmt: skip
+    r2 = fb.tables["reach"]
+    assert r2["demand"].tolist() == reach["demand"].tolist()
+    assert (r2["station_km"] <= far + 1e-9).all() and (r2["station_km"] > 1.0).all()
+    assert r2["served_per_day"].sum() + r2["unserved_per_day"].sum() == pytest.approx(r2["swaps_per_day"].sum())
+    assert r2["served_per_day"].sum() > 0.9 * r2["swaps_per_day"].sum()
+    u2 = fb.tables["unserved"].set_index("what")
+    assert "unserved: no station within reach" not in u2.index
+    beyond = [w for w in u2.index if str(w).startswith("served beyond service_km")]
+    assert len(beyond) == 1 and float(u2.loc[beyond[0], "swaps_per_day"]) == pytest.approx(r2["served_per_day"].sum())
+    assert float(u2.loc["lost: no station assigned (lost_no_station)", "swaps_per_day"]) < lost_no_station
+    assert fb.siting.verify() is fb.siting
+    assert any(str(n).startswith(f"reach: {len(r2)} demand nodes") and f"fallback_km = {far:g} km" in str(n)
+               for n in fb.tables["notes"]["note"])  # fmt: skip
+    assert "Demand with no candidate site within service_km" in (tmp_path / "fb" / "report.md").read_text("utf-8")
+
+
+def test_fallback_km_is_checked() -> None:
+    assert error(tiny(siting__fallback_km=2.0)).field == "siting.fallback_km"  # below service_km 2.5
+    bad = error(tiny(siting={"model": "set_cover", "service_km": 2.0, "fallback_km": 4.0}))
+    assert bad.field == "siting.fallback_km"
+
+
+def test_stage_table_says_whether_a_solve_stopped_on_its_gap_or_its_limit() -> None:
+    from swapnet.study.notes import _mip_stop
+
+    assert _mip_stop("optimal", 0.005, 10.0, 180.0, 0.01).startswith("gap: 0.50% <= mip_gap 1.00% after 10.0 s")
+    assert _mip_stop("optimal", 0.0076, 179.8, 180.0, 0.01).startswith("time limit: gap 0.76% <= mip_gap")
+    assert _mip_stop("time_limit", 0.02, 180.0, 180.0, 0.01).startswith("time_limit: gap 2.00%")

@@ -8,6 +8,7 @@ linear-model kernel), :mod:`swapnet.io` (file loaders), :mod:`swapnet.synthetic`
 """
 
 from swapnet import cli, economics, geo, io, operations, optim, report, simulation, siting, study, synthetic
+from swapnet._version import __version__
 from swapnet.assets import BatteryPack, CandidateSites, StationDesign, capital_recovery_factor
 from swapnet.demand import DailyProfile, FleetSegment, NodeDemand
 from swapnet.errors import (
@@ -30,8 +31,6 @@ from swapnet.study import Study, StudyError, StudyResult
 from swapnet.sweep import SweepResult, sweep
 from swapnet.synthetic import city_demand, city_grid, random_geometric, service_store_sites
 from swapnet.tariff import TouTariff
-
-__version__ = "0.1.0"
 
 __all__ = [
     "BatteryPack",

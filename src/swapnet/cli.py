@@ -305,11 +305,11 @@ def _toy_model() -> object:
 
 
 def _doctor() -> int:
-    import swapnet
+    from swapnet._version import __version__
     from swapnet.optim import LinearModel, SolveOptions, solve_pyomo
 
     print(f"python     {platform.python_version()} ({sys.executable})")
-    print(f"swapnet    {swapnet.__version__}")
+    print(f"swapnet    {__version__}")
     for mod in ("numpy", "scipy", "pandas", "networkx", "shapely", "highspy", "pyomo", "matplotlib"):
         print(f"{mod:<10} {_version(mod)}")
     ok = True

@@ -205,23 +205,13 @@ class OperatorCase:
         """
         if not isinstance(plan, OperationsPlan):
             raise InvalidInputError("plan", plan, "must be an OperationsPlan (see plan_operations)")
-        n, d, batteries = _fleet(stations, design, extra_batteries_per_station)
         planned = set(plan.schedule["station"].tolist())
         if planned != {st.label for st in stations}:
             raise InvalidInputError("stations", sorted(map(str, planned)), "are not the stations the plan operates")
-        return cls(
-            stations=n,
-            capex_per_station_cny=d.capex_cny,
-            batteries_per_station=batteries,
-            pack_cost_cny=pack.cost_cny,
-            opex_per_station_cny_per_year=d.opex_cny_per_year,
-            electricity_cny_per_year=365.0 * float(plan.costs_per_day["energy"]),
-            users=users,
-            degradation_cny_per_kwh=degradation_cny_per_kwh,
-            horizon_years=horizon_years,
-            discount_rate=discount_rate,
-            salvage_cny=salvage_cny,
-        )
+        return cls._operating(
+            stations, pack, 365.0 * float(plan.costs_per_day["energy"]), design, extra_batteries_per_station,
+            (users, degradation_cny_per_kwh, horizon_years, discount_rate, salvage_cny),
+        )  # fmt: skip
 
     @classmethod
     def from_simulation(
@@ -251,24 +241,42 @@ class OperatorCase:
         """
         if not isinstance(result, SimulationResult):
             raise InvalidInputError("result", result, "must be a SimulationResult (see simulate)")
-        n, d, batteries = _fleet(stations, design, extra_batteries_per_station)
         if set(result.stations) != {st.label for st in stations}:
             raise InvalidInputError("stations", list(result.stations), "are not the stations simulated")
         cost = float(result.network_replication_kpis["energy_cost_cny"].mean())
         if not math.isfinite(cost):
             raise InvalidInputError("result", "energy_cost_cny", "the simulation had no tariff: give simulate a tariff")
+        return cls._operating(
+            stations, pack, 365.0 * cost / result.days, design, extra_batteries_per_station,
+            (users, degradation_cny_per_kwh, horizon_years, discount_rate, salvage_cny),
+        )  # fmt: skip
+
+    @classmethod
+    def _operating(
+        cls,
+        stations: Sequence[Station],
+        pack: BatteryPack,
+        electricity_cny_per_year: float,
+        design: StationDesign | None,
+        extra_batteries_per_station: int,
+        terms: tuple[Sequence[PlanUsers], float, int, float, float],
+    ) -> OperatorCase:
+        """The one builder of :meth:`from_operations` and :meth:`from_simulation`: a case of ``stations``
+        with the given electricity per year; ``terms`` = (users, degradation, horizon, rate, salvage)."""
+        n, d, batteries = _fleet(stations, design, extra_batteries_per_station)
+        users, degradation, horizon, rate, salvage = terms
         return cls(
             stations=n,
             capex_per_station_cny=d.capex_cny,
             batteries_per_station=batteries,
             pack_cost_cny=pack.cost_cny,
             opex_per_station_cny_per_year=d.opex_cny_per_year,
-            electricity_cny_per_year=365.0 * cost / result.days,
+            electricity_cny_per_year=electricity_cny_per_year,
             users=users,
-            degradation_cny_per_kwh=degradation_cny_per_kwh,
-            horizon_years=horizon_years,
-            discount_rate=discount_rate,
-            salvage_cny=salvage_cny,
+            degradation_cny_per_kwh=degradation,
+            horizon_years=horizon,
+            discount_rate=rate,
+            salvage_cny=salvage,
         )
 
     # ------------------------------------------------------------------ totals

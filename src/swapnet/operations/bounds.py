@@ -148,6 +148,13 @@ class BackgroundLP:
             return None
         return BackgroundLP(proc, recv, time.perf_counter())
 
+    def ready(self) -> bool:
+        """Whether the bound has arrived (or the worker has ended), without waiting."""
+        try:
+            return bool(self.conn.poll(0))
+        except (EOFError, OSError):
+            return True
+
     def result(self, timeout: float) -> float | None:
         """The bound if it arrives within ``timeout`` seconds, else ``None`` (the process is stopped)."""
         value: float | None = None

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -56,6 +56,24 @@ STATION_SECONDS = 2.0
 """Time per station's MIP when there is no time limit and the stations only seed the full MIP."""
 
 
+_Out = tuple[Solution, LinearModel, float, float, dict[str, Any]]
+
+
+class _Run(NamedTuple):
+    """One solve's inputs and clock: the instance, its model, the no-loss lower bounds on swaps served
+    (``None`` with losses allowed), options, deadline (``None``: none), build seconds, the time the solve
+    started and the prefix of error messages (the rolling window)."""
+
+    inst: _Instance
+    lm: LinearModel
+    served_lb: FloatArray | None
+    opts: SolveOptions
+    deadline: float | None
+    build_s: float
+    ts: float
+    where: str
+
+
 def _solve(
     inst: _Instance,
     relax: bool,
@@ -64,7 +82,7 @@ def _solve(
     t0: float,
     *,
     where: str = "",
-) -> tuple[Solution, LinearModel, float, float, dict[str, Any]]:
+) -> _Out:
     """Build and solve one model within ``options.time_limit`` counted from ``t0``.
 
     Returns the solution (its report carries the best bound found), the model, build and solve
@@ -91,25 +109,16 @@ def _solve(
         _raise_if_none(inst, sol, allow_lost, opts, where)
         return sol, lm, build_s, time.perf_counter() - ts, {"decomposition": "monolithic (LP relaxation)"}
     coupled = "trips" in lm.blocks or "peak" in lm.families
-    if not coupled and inst.N >= 2:
-        return _by_station(inst, lm, served_lb, opts, deadline, build_s, ts, where)
-    return _monolithic(inst, lm, served_lb, opts, deadline, build_s, ts, where)
+    run = _Run(inst, lm, served_lb, opts, deadline, build_s, ts, where)
+    return _by_station(run) if not coupled and inst.N >= 2 else _monolithic(run)
 
 
 def _left(deadline: float | None, margin: float = 0.0) -> float | None:
     return None if deadline is None else max(deadline - time.perf_counter() - margin, 0.05)
 
 
-def _by_station(
-    inst: _Instance,
-    lm: LinearModel,
-    served_lb: FloatArray | None,
-    opts: SolveOptions,
-    deadline: float | None,
-    build_s: float,
-    ts: float,
-    where: str,
-) -> tuple[Solution, LinearModel, float, float, dict[str, Any]]:
+def _by_station(run: _Run) -> _Out:
+    inst, lm, served_lb, opts, deadline, build_s, ts, where = run
     secs = _left(deadline, margin=0.3)
     workers = workers_for(inst.N, secs)
     if workers > 1 or secs is None:
@@ -142,16 +151,8 @@ def _by_station(
     return sol, lm, build_s, time.perf_counter() - ts, details
 
 
-def _monolithic(
-    inst: _Instance,
-    lm: LinearModel,
-    served_lb: FloatArray | None,
-    opts: SolveOptions,
-    deadline: float | None,
-    build_s: float,
-    ts: float,
-    where: str,
-) -> tuple[Solution, LinearModel, float, float, dict[str, Any]]:
+def _monolithic(run: _Run) -> _Out:
+    inst, lm, served_lb, opts, deadline, build_s, ts, where = run
     limit = opts.time_limit
     best = idle_start(inst, lm) if served_lb is None else None
     best_obj = objective_of(lm, best) if best is not None else np.inf
@@ -163,6 +164,15 @@ def _monolithic(
     background = None
     if has_trucks and limit is not None and limit >= BACKGROUND_LP_MIN_S:
         background = BackgroundLP.start(inst, opts, 0.8 * limit)
+    workers = 1
+    heur_obj, heur_s = best_obj, 0.0
+    # cheap bounds first (milliseconds)
+    bounds: dict[str, float] = {"floor": floor_bound(inst)}
+    when: dict[str, float] = {}  # seconds into the solve at which each bound was known
+    details: dict[str, Any] = {
+        "decomposition": "monolithic",
+        "why": "trucks couple the stations" if has_trucks else "a network-wide peak term couples the stations",
+    }
 
     def consider(res: list[StationResult], kind: str) -> None:
         nonlocal best, best_obj, heur_kind
@@ -173,21 +183,66 @@ def _monolithic(
             if feasible(lm, xh) and objective_of(lm, xh) < best_obj:
                 best, best_obj, heur_kind = xh, objective_of(lm, xh), kind
 
-    # cheap bounds first (milliseconds)
-    bounds: dict[str, float] = {"floor": floor_bound(inst)}
+    def proven() -> bool:
+        """Whether the best plan and the best bound are already within the requested gap."""
+        if background is not None and "lp" not in bounds and background.ready():
+            take_background(0.0)
+        return best is not None and _status(best_obj, min(max(bounds.values()), best_obj), opts) == SolveStatus.OPTIMAL
+
+    def take_background(timeout: float) -> None:
+        assert background is not None
+        lp = background.result(timeout)
+        bounds["lp"] = -np.inf if lp is None else lp
+        when["lp"] = background.started - ts + background.seconds  # when it was known, in its process
+
+    def finish(stage: str, sol: Solution | None = None) -> _Out:
+        """The best plan found with the best bound; ``stage`` names the step after which the solve ended."""
+        if background is not None and "lp" not in bounds:
+            ready = background.ready()
+            take_background(0.0)  # stops it
+            if not ready:
+                del bounds["lp"], when["lp"]  # not computed: stopped early
+        if sol is not None and sol.x is not None and sol.objective <= best_obj + 1e-9 * max(1.0, abs(best_obj)):
+            x, obj = sol.x, sol.objective
+        elif best is not None:
+            x, obj = best, best_obj
+        else:
+            why = "no_solution" if sol is None else sol.status.value
+            raise InfeasibleError(f"{where}no feasible schedule found ({why}); give more time")
+        bound = min(max(bounds.values()), obj)
+        from_mip = sol is not None and sol.status == SolveStatus.OPTIMAL and x is sol.x
+        status = SolveStatus.OPTIMAL if from_mip else _status(obj, bound, opts)
+        details.update(
+            {
+                "heuristic": heur_kind,
+                "heuristic_objective": heur_obj,
+                "heuristic_seconds": heur_s,
+                "polish_workers": workers,
+                "bounds": bounds,
+                "bound_seconds": when,
+                "stopped_after": stage,
+            }
+        )
+        report = None if sol is None else sol.report
+        return _solution(lm, x, obj, bound, status, ts, report), lm, build_s, time.perf_counter() - ts, details
+
     bounds["pooled"] = pooled_bound(inst, opts, POOLED_SECONDS if limit is None else min(POOLED_SECONDS, 0.05 * limit))
-    when = {"pooled": time.perf_counter() - ts}  # seconds into the solve at which each bound was known
+    when["pooled"] = time.perf_counter() - ts
     gap = max(opts.mip_gap, 0.002)
     cut = None if limit is None else ts + GREEDY_SHARE * limit
     greedy = solve_stations(inst, served_lb, opts, seconds=0.0, gap=gap, bounds=not has_trucks, deadline=cut)
     consider(greedy, "greedy")
     heur_obj, heur_s = best_obj, time.perf_counter() - ts
+    if proven():  # early stop: the start and a valid bound agree to the requested gap
+        return finish("greedy")
     # 2. the LP bound (here, unless it runs in the background)
     if has_trucks and background is None:
         cap = lp_cap if deadline is None else min(lp_cap or np.inf, _left(deadline, 1.0) or 0.05)
         lp = lp_bound(lm, opts, cap)
         bounds["lp"] = -np.inf if lp is None else lp
         when["lp"] = time.perf_counter() - ts
+        if proven():
+            return finish("LP bound")
     # 2b. the stations' MIPs from their greedy schedules: all if the share allows, else the largest gaps first
     left = _left(deadline)
     if left is None or limit is None:
@@ -202,37 +257,19 @@ def _monolithic(
     elif left is not None and secs >= 2 * MIN_STATION_SECONDS:
         polished = polish(inst, greedy, served_lb, opts, seconds=secs, gap=gap)
         consider(polished, "station MIPs (largest gaps first)")
+    if proven():
+        return finish("station MIPs")
     if background is not None:
         assert deadline is not None
-        lp = background.result(_left(deadline, 0.3 + MIP_SHARE * (limit or 0.0)) or 0.0)
-        bounds["lp"] = -np.inf if lp is None else lp
-        when["lp"] = background.started - ts + background.seconds  # when it was known, in its process
+        take_background(_left(deadline, 0.3 + MIP_SHARE * (limit or 0.0)) or 0.0)
+        if proven():
+            return finish("LP bound")
     # 3. the full MIP from the best plan
     sol = lm.solve(opts, start=best, deadline=None if deadline is None else deadline - 0.3)
     if sol.status == SolveStatus.INFEASIBLE:
         _raise_if_none(inst, sol, served_lb is None, opts, where)
     bounds["mip"] = float(sol.report.bound) if np.isfinite(sol.report.bound) else -np.inf
-    if sol.x is not None and sol.objective <= best_obj + 1e-9 * max(1.0, abs(best_obj)):
-        x, obj = sol.x, sol.objective
-    elif best is not None:
-        x, obj = best, best_obj
-    else:
-        raise InfeasibleError(f"{where}no feasible schedule found ({sol.status.value}); give more time")
-    bound = min(max(bounds.values()), obj)
-    status = SolveStatus.OPTIMAL if sol.status == SolveStatus.OPTIMAL and x is sol.x else _status(obj, bound, opts)
-    details = {
-        "decomposition": "monolithic",
-        "why": "trucks couple the stations"
-        if "trips" in lm.blocks
-        else "a network-wide peak term couples the stations",
-        "heuristic": heur_kind,
-        "heuristic_objective": heur_obj,
-        "heuristic_seconds": heur_s,
-        "polish_workers": workers,
-        "bounds": bounds,
-        "bound_seconds": when,
-    }
-    return _solution(lm, x, obj, bound, status, ts, sol.report), lm, build_s, time.perf_counter() - ts, details
+    return finish("full MIP", sol)
 
 
 def _status(obj: float, bound: float, opts: SolveOptions) -> SolveStatus:

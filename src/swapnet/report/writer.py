@@ -31,6 +31,7 @@ TABLE_TITLES: dict[str, str] = {
     "cash_flows": "Operator cash flows (CNY per year)",
     "plan_vs_simulation": "Plan against simulation (swaps per day per station; simulated mean and 95 % interval)",
     "unserved": "Unserved demand (swaps per day, by reason, and how each stage counts it)",
+    "reach": "Demand with no candidate site within service_km (swaps per day; where the plan sends it)",
     "service_iterations": "Service-level loop (one row per round)",
     "routing": "Simulation routing",
     "stages": "What stopped each stage",

@@ -4,7 +4,8 @@ Model (all rates per hour of the busiest hour; money per year)
 ------------------------------------------------------------
 Sets: demand nodes :math:`i` with peak-hour swaps :math:`h_i` and daily swaps :math:`q_i`;
 candidate sites :math:`j`; pairs :math:`(i, j)` with network distance :math:`d_{ij} \le s`
-(the service distance).
+(the service distance), and, with a fallback reach :math:`f \ge s` (``fallback_km``), the pairs
+:math:`d_{ij} \le f` of the nodes that have no candidate within :math:`s`.
 
 Variables: :math:`y_j \in \{0,1\}` open; integers :math:`b_j` batteries and :math:`c_j`
 chargers; :math:`x_{ij} \ge 0` peak-hour swaps of node :math:`i` served at :math:`j`;
@@ -113,6 +114,7 @@ def size_stations(
     rate: float = 0.08,
     max_stations: int | None = None,
     service_level: float | None = None,
+    fallback_km: float | None = None,
     options: SolveOptions | None = None,
 ) -> SitingPlan:
     """Open candidate sites and size them (integer batteries and chargers) to serve peak-hour swaps.
@@ -149,6 +151,11 @@ def size_stations(
         limits. The MILP then uses a utilisation cap ``rho_j`` per site (the highest load its largest
         station can carry at the target with ``buffer_hours`` of spare packs) and no separate buffer;
         see "Service-level sizing" in the module docstring. ``None`` (default): the mean-rate model.
+    fallback_km
+        Reach for nodes out of reach: a node with no candidate site within ``service_km`` may be
+        served by sites within ``fallback_km`` (at least ``service_km``); every other node still only
+        within ``service_km``. ``None`` (default): such nodes stay unserved ("no station within
+        reach"). The assignment's ``beyond_service_km`` column marks the rows of such nodes.
     options
         Solver options.
 
@@ -156,7 +163,8 @@ def size_stations(
     -------
     SitingPlan
         ``objective`` = annual cost (CNY/year); ``covered`` = peak-hour swaps served;
-        ``assignment`` rows (demand, site, swaps_per_hour) with ``site=None`` for unserved swaps;
+        ``assignment`` rows (demand, site, swaps_per_hour, unserved_reason, beyond_service_km) with
+        ``site=None`` for unserved swaps;
         :attr:`~swapnet.siting.SitingPlan.sized_stations` (``details["stations"]``) a DataFrame
         (site, node, batteries, chargers, swaps_per_hour, capacity_per_hour, charging_kw, grid_kw:
         the grid connection the station was sized for); ``details["design"]``/``["pack"]`` the
@@ -169,14 +177,24 @@ def size_stations(
                       ("charger_cost", charger_cost), ("rate", rate)):  # fmt: skip
         if not np.isfinite(val) or val < 0:
             raise InvalidInputError(name, val, "must be finite and non-negative")
+    if fallback_km is not None and (
+        isinstance(fallback_km, bool) or not np.isfinite(fallback_km) or fallback_km < service_km
+    ):
+        raise InvalidInputError("fallback_km", fallback_km, f"must be finite and at least service_km ({service_km:g})")
     demand.check(network)
     candidates.check(network)
     opts = default_options(options)
     h = np.asarray(demand.peak_hour(), dtype=np.float64)
     q = np.asarray(demand.daily, dtype=np.float64)
     m = len(candidates.labels)
-    D = network.distances(demand.nodes, candidates.nodes, limit=service_km)
-    ii, jj = np.nonzero(D <= service_km)
+    reach = service_km if fallback_km is None else fallback_km
+    D = network.distances(demand.nodes, candidates.nodes, limit=reach)
+    in_reach: NDArray[np.bool_] = np.asarray(D <= service_km, dtype=np.bool_)
+    # nodes with no candidate within service_km may use the fallback reach (if any)
+    outside: NDArray[np.bool_] = np.asarray(~in_reach.any(axis=1), dtype=np.bool_)
+    if fallback_km is not None:
+        in_reach |= outside[:, None] & (D <= fallback_km)
+    ii, jj = np.nonzero(in_reach)
     k = ii.size
     n = h.size
     crf = capital_recovery_factor(rate, design.lifetime_years)
@@ -286,6 +304,7 @@ def size_stations(
             "swaps_per_hour": np.concatenate([xv[served], uv[short]]),
             "unserved_reason": [None] * int(served.sum())
             + ["capacity" if reachable[i] else "no station within reach" for i in short],
+            "beyond_service_km": np.concatenate([outside[ii[served]], outside[short]]),
         }
     )
     objective = float(site_cost @ yv + pack.cost_cny * crf * bv.sum() + charger_cost * crf * cv.sum() + lost_cost @ uv)
@@ -308,9 +327,11 @@ def size_stations(
         flow = srv["swaps_per_hour"].to_numpy(dtype=float)
         if not np.isin(sj, js).all():
             problems.append("swaps assigned to a closed site")
-        if sj.size and (network.distances([demand.nodes[i] for i in si], [nodes[j] for j in sj]).diagonal()
-                        > service_km * (1 + tol) + tol).any():  # fmt: skip
-            problems.append("a node is served beyond the service distance")
+        if sj.size:
+            dist = network.distances([demand.nodes[i] for i in si], [nodes[j] for j in sj]).diagonal()
+            allowed = np.where(outside[si], reach, service_km)  # the fallback only where no site is within reach
+            if (dist > allowed * (1 + tol) + tol).any():
+                problems.append("a node is served beyond the service distance")
         lost = np.zeros(n)
         un = a[a["site"].isna()]
         np.add.at(lost, np.array([dpos[d] for d in un["demand"]], dtype=np.int64), un["swaps_per_hour"].to_numpy())
@@ -364,6 +385,8 @@ def size_stations(
         "bay_capacity_per_hour": B,
         "lost_swaps_per_day": float((np.where(h > 0, q / np.maximum(h, 1e-300), 0.0) * uv).sum()),
         "service_level": service_level,
+        "service_km": service_km,
+        "fallback_km": fallback_km,
         "utilisation_cap": rho,
         "annual_pack_cny": pack.cost_cny * crf,
         "annual_charger_cny": charger_cost * crf,

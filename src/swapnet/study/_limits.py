@@ -13,13 +13,10 @@ one machine:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from swapnet.simulation._limits import MAX_REQUESTS_PER_REPLICATION, MAX_REQUESTS_TOTAL
 from swapnet.study._schema import DAYS_PER_MONTH, StudyError
-
-if TYPE_CHECKING:
-    from swapnet.study.spec import Study
+from swapnet.study.spec_inputs import DemandSpec, NetworkSpec, SitesSpec
+from swapnet.study.spec_models import SimulationSpec
 
 #: Largest siting cost matrix (bytes).
 MAX_MATRIX_BYTES = 4 * 1024**3
@@ -32,40 +29,44 @@ def _gib(n_bytes: float) -> str:
     return f"{n_bytes / 1024**3:,.1f} GiB"
 
 
-def check_resources(study: Study) -> None:
+def check_resources(network: NetworkSpec, sites: SitesSpec, demand: DemandSpec, sim: SimulationSpec) -> None:
     """Refuse a study whose estimated memory or simulated events exceed the limits above.
+
+    Parameters
+    ----------
+    network, sites, demand, sim
+        The study's sections (``[network]``, ``[sites]``, ``[demand]``, ``[simulation]``).
 
     Raises
     ------
     StudyError
         Naming the key to change, the estimate and the limit.
     """
-    nodes = study.network.n_nodes
+    nodes = network.n_nodes
     if nodes is not None:
-        cands = nodes if study.sites.kind == "nodes" else (study.sites.n or nodes)
+        cands = nodes if sites.kind == "nodes" else (sites.n or nodes)
         need = 8.0 * nodes * cands
         if need > MAX_MATRIX_BYTES:
-            key = "network.rows" if study.sites.kind == "nodes" or cands < nodes else "sites.n"
+            key = "network.rows" if sites.kind == "nodes" or cands < nodes else "sites.n"
             raise StudyError(
                 key,
-                study.network.rows if key == "network.rows" else study.sites.n,
+                network.rows if key == "network.rows" else sites.n,
                 f"the siting cost matrix ({nodes:,} demand nodes x {cands:,} candidate sites) needs "
                 f"{_gib(need)}, more than the {_gib(MAX_MATRIX_BYTES)} allowed: use a smaller grid "
                 "(network.rows, network.cols) or fewer candidate sites (sites.n)",
             )
-    if study.demand.kind != "segments" or not study.demand.segments:
+    if demand.kind != "segments" or not demand.segments:
         return
     per_seg = [
         s.vehicles * (s.swaps_per_vehicle_month if s.swaps_per_vehicle_month is not None else _PRESET_SWAPS[s.kind])
-        for s in study.demand.segments
+        for s in demand.segments
     ]
     daily = sum(per_seg) / DAYS_PER_MONTH
-    sim = study.simulation
     days = sim.days + sim.warmup_days
     per_rep = daily * days
     if per_rep > MAX_REQUESTS_PER_REPLICATION:
         big = max(range(len(per_seg)), key=per_seg.__getitem__)
-        seg = study.demand.segments[big]
+        seg = demand.segments[big]
         raise StudyError(
             f"demand.segments[{big}].vehicles",
             seg.vehicles,

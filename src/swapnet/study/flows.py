@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from swapnet.flows import ODFlows
 from swapnet.study._schema import StudyError
+from swapnet.study.model import StudySpec
 from swapnet.study.result import TripDemand
-
-if TYPE_CHECKING:
-    from swapnet.study.spec import Study
 
 
 def trip_swaps(lengths: Any, *, range_km: float | None, swaps_per_trip: float | None) -> Any:
@@ -102,7 +100,7 @@ def flow_station_swaps(plan: Any, swaps: Any, nodes: Sequence[Any] | None = None
     return out
 
 
-def od_trips(study: Study, network: Any, table: Any) -> tuple[Any, Any, float, float]:
+def od_trips(study: StudySpec, network: Any, table: Any) -> tuple[Any, Any, float, float]:
     """Swap-seeking EV trips of an OD study: (flows, lengths, all trips per day, short trips per day)."""
 
     dm = study.demand

@@ -8,7 +8,6 @@ are re-raised as :class:`~swapnet.study.StudyError` naming the study key.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from swapnet.demand import DailyProfile
 from swapnet.errors import FileFormatError, InvalidInputError
@@ -17,14 +16,12 @@ from swapnet.io.graphs import NetworkFile, read_network
 from swapnet.io.sites import SiteFile, read_sites
 from swapnet.network import RoadNetwork
 from swapnet.study._schema import StudyError
-
-if TYPE_CHECKING:
-    from swapnet.study.spec import Study
+from swapnet.study.model import StudySpec
 
 __all__ = ["base_dir", "load_demand", "load_network", "load_sites", "resolve"]
 
 
-def base_dir(study: Study) -> Path:
+def base_dir(study: StudySpec) -> Path:
     """Folder relative paths start from: the study file's, else the working directory."""
     return study.source.parent if study.source is not None else Path.cwd()
 
@@ -33,7 +30,7 @@ def base_dir(study: Study) -> Path:
 DATA_PREFIX = "data:"
 
 
-def resolve(study: Study, path: str, key: str) -> Path:
+def resolve(study: StudySpec, path: str, key: str) -> Path:
     """``path`` resolved against :func:`base_dir` (or the shared data folder for ``data:...``).
 
     Raises
@@ -64,7 +61,7 @@ def _wrap(key: str, exc: InvalidInputError | FileFormatError) -> StudyError:
     return StudyError(key, None, str(exc))
 
 
-def load_network(study: Study) -> NetworkFile:
+def load_network(study: StudySpec) -> NetworkFile:
     """Read ``[network] path`` with its ``length_unit`` and ``largest_component``."""
     net = study.network
     assert net.path is not None
@@ -76,7 +73,7 @@ def load_network(study: Study) -> NetworkFile:
         raise _wrap(key, e) from None
 
 
-def load_sites(study: Study, network: RoadNetwork, fixed_cost: float, crs: str | None = None) -> SiteFile:
+def load_sites(study: StudySpec, network: RoadNetwork, fixed_cost: float, crs: str | None = None) -> SiteFile:
     """Read ``[sites] path`` and snap it with ``max_snap_m`` (``x``/``y`` in ``crs``: the network file's)."""
     s = study.sites
     assert s.path is not None
@@ -88,7 +85,7 @@ def load_sites(study: Study, network: RoadNetwork, fixed_cost: float, crs: str |
         raise _wrap(key, e) from None
 
 
-def load_demand(study: Study, network: RoadNetwork, crs: str | None = None) -> DemandFile:
+def load_demand(study: StudySpec, network: RoadNetwork, crs: str | None = None) -> DemandFile:
     """Read ``[demand] path`` (points snapped with ``max_snap_m``, or zones; ``x``/``y`` in ``crs``)."""
     d = study.demand
     assert d.path is not None

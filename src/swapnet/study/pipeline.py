@@ -15,7 +15,7 @@ import math
 import time
 from dataclasses import replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -43,17 +43,23 @@ from swapnet.stations import stations_from_plan
 from swapnet.study import own_data
 from swapnet.study._schema import DAYS_PER_MONTH, FLOW_MODELS, StudyError
 from swapnet.study.flows import flow_station_swaps, flow_tables, od_trips, trip_swaps
+from swapnet.study.model import StudySpec
 from swapnet.study.notes import notes_table, stage_table
 from swapnet.study.result import StudyResult, TripDemand
+from swapnet.study.rollout_stage import run_rollout
 from swapnet.study.service import ServiceLoop, close_service_loop
+from swapnet.study.spec_inputs import DemandSpec
 from swapnet.study.stages import Appraisal, Inputs, Sited
-from swapnet.study.tables import plan_vs_simulation, routing_table, study_tables, unique_names, unserved_table
+from swapnet.study.tables import (
+    plan_vs_simulation,
+    reach_table,
+    routing_table,
+    study_tables,
+    unique_names,
+    unserved_table,
+)
 from swapnet.synthetic import city_demand, city_grid, service_store_sites
 from swapnet.tariff import TouTariff
-
-if TYPE_CHECKING:
-    from swapnet.study.spec import Study
-    from swapnet.study.spec_inputs import DemandSpec
 
 __all__ = [
     "appraise",
@@ -65,7 +71,7 @@ __all__ = [
 ]
 
 
-def build_inputs(study: Study) -> Inputs:
+def build_inputs(study: StudySpec) -> Inputs:
     """Stage 1: build the network, demand, candidate sites, pack, design and tariff."""
     net = study.network
     table = None
@@ -126,7 +132,7 @@ def build_inputs(study: Study) -> Inputs:
 
 
 def _own_inputs(
-    study: Study,
+    study: StudySpec,
     network: RoadNetwork,
     nfile: NetworkFile | None,
     pack: BatteryPack,
@@ -173,13 +179,13 @@ def _own_inputs(
     )
 
 
-def solve_options(study: Study) -> SolveOptions:
+def solve_options(study: StudySpec) -> SolveOptions:
     """The siting models' solver options (``[solver]``)."""
     sv = study.solver
     return SolveOptions(time_limit=sv.time_limit, mip_gap=sv.mip_gap, threads=sv.threads)
 
 
-def site(study: Study, inputs: Inputs) -> Sited:
+def site(study: StudySpec, inputs: Inputs) -> Sited:
     """Stage 2: solve and verify the siting model; derive the demand at the opened stations."""
     st, dm = study.siting, study.demand
     network, sites, sopts = inputs.network, inputs.sites, solve_options(study)
@@ -203,6 +209,7 @@ def site(study: Study, inputs: Inputs) -> Sited:
             penalty_per_swap=st.penalty_per_swap,
             max_stations=st.max_stations,
             service_level=st.service_level,
+            fallback_km=st.fallback_km,
             options=sopts,
         )
     elif st.model == "p_median":
@@ -248,7 +255,7 @@ def site(study: Study, inputs: Inputs) -> Sited:
     return Sited(siting, site_nodes, stations, at_stations, at_stations, trips)
 
 
-def operate(study: Study, inputs: Inputs, sited: Sited) -> OperationsPlan:
+def operate(study: StudySpec, inputs: Inputs, sited: Sited) -> OperationsPlan:
     """Stage 3: plan and verify one day of operations on the sited stations."""
     op = study.operations
     trucks = TruckFleet(count=op.trucks, capacity=op.truck_capacity, every=op.truck_every) if op.trucks else None
@@ -266,7 +273,7 @@ def operate(study: Study, inputs: Inputs, sited: Sited) -> OperationsPlan:
     ).verify()
 
 
-def simulate_sited(study: Study, inputs: Inputs, sited: Sited) -> SimulationResult:
+def simulate_sited(study: StudySpec, inputs: Inputs, sited: Sited) -> SimulationResult:
     """Stage 4: simulate the sited stations with the plan's routing (``[simulation] routing = "plan"``:
     each node's drivers split over stations as ``siting.assignment`` says, the demand operations plans
     for) or the nearest station; OD studies: the stations' derived hourly swap rates."""
@@ -291,7 +298,7 @@ def simulate_sited(study: Study, inputs: Inputs, sited: Sited) -> SimulationResu
     )
 
 
-def appraise(study: Study, inputs: Inputs, sited: Sited, ops: OperationsPlan) -> Appraisal:
+def appraise(study: StudySpec, inputs: Inputs, sited: Sited, ops: OperationsPlan) -> Appraisal:
     """Stage 5: compare the BaaS plans and build the operator's business case."""
     ec, dm, design = study.economics, study.demand, inputs.design
     plans = [p.build() for p in study.plans]
@@ -345,7 +352,7 @@ def _file_subscribers(
     return [user], (PlanUsers(sold, user, dm.baas_share * equiv),)
 
 
-def run_pipeline(study: Study, *, progress: bool) -> StudyResult:
+def run_pipeline(study: StudySpec, *, progress: bool) -> StudyResult:
     """Run the five stages, printing one line per stage when ``progress``."""
     timings: dict[str, float] = {}
 
@@ -381,7 +388,8 @@ def run_pipeline(study: Study, *, progress: bool) -> StudyResult:
         last = loop.iterations.iloc[-1]
         say(
             f"[2/6] service level {study.siting.service_level:.3g}: {len(loop.iterations)} rounds, {loop.stopped}; "
-            f"stations serve {last['network_service']:.4f} (low {last['network_service_low']:.4f}), "
+            f"all demand served {last['all_demand_service']:.4f} (low {last['all_demand_service_low']:.4f}), "
+            f"at stations {last['network_service']:.4f} (low {last['network_service_low']:.4f}), "
             f"lowest station {last['min_station_service']:.4f} ({timings['service_level']:.1f} s)"
         )
 
@@ -408,10 +416,13 @@ def run_pipeline(study: Study, *, progress: bool) -> StudyResult:
         tables["service_iterations"] = loop.iterations
     tables["plan_vs_simulation"] = plan_vs_simulation(ops, sim)
     tables["unserved"] = unserved_table(sited, ops, sim)
+    if study.siting.model == "size_stations":
+        assert study.siting.service_km is not None
+        tables["reach"] = reach_table(sited, inputs.network, inputs.sites, study.siting.service_km)
     if sited.trips is None:
         tables["routing"] = routing_table(sited, inputs.network, study.simulation.routing)
     tables["stages"] = stage_table(study, sited, ops, sim, loop)
-    tables["notes"] = notes_table(study, inputs, ops)
+    tables["notes"] = notes_table(study, inputs, ops, tables.get("reach"))
     for line in tables["notes"]["note"]:
         if str(line).startswith("warning"):
             say(f"      {line}")
@@ -419,8 +430,6 @@ def run_pipeline(study: Study, *, progress: bool) -> StudyResult:
         tables = flow_tables(tables, sited.trips, sited.siting)
     rollout = None
     if study.rollout is not None:  # the optional multi-year rollout (swapnet.study.rollout)
-        from swapnet.study.rollout import run_rollout
-
         t = time.perf_counter()
         rollout = run_rollout(study, inputs)
         timings["rollout"] = time.perf_counter() - t

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -19,11 +18,9 @@ from swapnet.network import RoadNetwork
 from swapnet.operations import OperationsPlan
 from swapnet.simulation import SimulationResult
 from swapnet.siting import SitingPlan
+from swapnet.study.model import StudySpec
+from swapnet.study.rollout import RolloutOutcome
 from swapnet.tariff import TouTariff
-
-if TYPE_CHECKING:
-    from swapnet.study.rollout import RolloutOutcome
-    from swapnet.study.spec import Study
 
 
 @dataclass(frozen=True)
@@ -61,7 +58,7 @@ class StudyResult:
         The multi-year rollout of a study with a ``[rollout]`` section (else ``None``).
     """
 
-    study: Study
+    study: StudySpec
     network: RoadNetwork
     demand: NodeDemand
     sites: CandidateSites

@@ -14,7 +14,8 @@
    ``service_iterations`` rounds have run.
 
 Demand the plan leaves unserved (no station within reach, or capacity) is not a station's service:
-it is counted as ``lost_no_station`` by the simulation and shown in the report's ``unserved`` table.
+it is counted as ``lost_no_station`` by the simulation, shown in the report's ``unserved`` table, and
+included in the network's service over all demand (``all_demand_service`` in the rounds' table).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from __future__ import annotations
 import time
 from collections.abc import Hashable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -30,10 +30,8 @@ import pandas as pd
 from swapnet.simulation import SimulationOptions, SimulationResult, kpi_interval, simulate
 from swapnet.siting.sizing import resize_stations
 from swapnet.stations import stations_from_plan
+from swapnet.study.model import StudySpec
 from swapnet.study.stages import Inputs, Sited
-
-if TYPE_CHECKING:
-    from swapnet.study.spec import Study
 
 __all__ = ["ServiceLoop", "close_service_loop", "loop_options", "station_service"]
 
@@ -52,7 +50,7 @@ class ServiceLoop:
     stopped: str
 
 
-def loop_options(study: Study) -> SimulationOptions:
+def loop_options(study: StudySpec) -> SimulationOptions:
     """The simulation settings of a round (the study's, with at least 10 replications and 1 warm-up day)."""
     sm = study.simulation
     return SimulationOptions(
@@ -79,16 +77,21 @@ def station_service(sim: SimulationResult) -> pd.DataFrame:
     )
 
 
-def network_service(sim: SimulationResult) -> tuple[float, float, float]:
-    """Service level at the stations (served / requests routed to a station): mean, low, high."""
+def network_service(sim: SimulationResult, *, all_demand: bool = False) -> tuple[float, float, float]:
+    """Simulated service level, mean and 95 % interval (low, high) over the replications.
+
+    ``all_demand=False``: at the stations (served / requests routed to a station). ``True``: over all
+    demand (served / all requests, so demand without a station counts as lost).
+    """
     n = sim.network_replication_kpis
-    routed = (n["requests"] - n["lost_no_station"]).to_numpy(dtype=np.float64)
-    ratio = np.where(routed > 0, n["served"].to_numpy(dtype=np.float64) / np.maximum(routed, 1e-300), np.nan)
+    req = n["requests"].to_numpy(dtype=np.float64)
+    base = req if all_demand else req - n["lost_no_station"].to_numpy(dtype=np.float64)
+    ratio = np.where(base > 0, n["served"].to_numpy(dtype=np.float64) / np.maximum(base, 1e-300), np.nan)
     m, _, lo, hi = kpi_interval(ratio, "service_level")
     return m, (m if np.isnan(lo) else lo), (m if np.isnan(hi) else hi)
 
 
-def close_service_loop(study: Study, inputs: Inputs, sited: Sited) -> ServiceLoop:
+def close_service_loop(study: StudySpec, inputs: Inputs, sited: Sited) -> ServiceLoop:
     """Run the service-level loop (module docstring) on a plan sized with ``service_level``."""
     target = study.siting.service_level
     assert target is not None
@@ -113,6 +116,7 @@ def close_service_loop(study: Study, inputs: Inputs, sited: Sited) -> ServiceLoo
         ).to_numpy()
         grow = below & ~at_limit
         m, lo, _ = network_service(sim)
+        am, alo, _ = network_service(sim, all_demand=True)
         rows.append(
             {
                 "iteration": it,
@@ -124,6 +128,8 @@ def close_service_loop(study: Study, inputs: Inputs, sited: Sited) -> ServiceLoo
                 "annual_cost_cny": plan.objective,
                 "network_service": m,
                 "network_service_low": lo,
+                "all_demand_service": am,
+                "all_demand_service_low": alo,
                 "min_station_service": float(per["service"].min()),
                 "min_station_service_low": float(per["low"].min()),
                 "simulated_requests": float(sim.replication_kpis["requests"].sum()),

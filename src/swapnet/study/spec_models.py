@@ -45,6 +45,12 @@ class SitingSpec:
         95 % bound) is below target, until all meet it or reach their site limits.
     service_iterations
         Most simulate-and-resize rounds of the ``service_level`` loop (positive).
+    fallback_km
+        Reach for demand out of reach (``size_stations``; at least ``service_km``): a node with no
+        candidate site within ``service_km`` may be served by a station within ``fallback_km`` (its
+        drivers travel further); every other node is still served within ``service_km``. The report's
+        ``reach`` table lists those nodes and how far their station is. ``None`` (default): they stay
+        unserved ("no station within reach").
     """
 
     model: str = "size_stations"
@@ -56,6 +62,7 @@ class SitingSpec:
     method: str = "milp"
     service_level: float | None = None
     service_iterations: int = 8
+    fallback_km: float | None = None
 
     _SCHEMA = MappingProxyType(
         {
@@ -68,6 +75,7 @@ class SitingSpec:
             "method": _Key("str", "milp", choices=("milp", "greedy")),
             "service_level": _Key("float", None, minimum=0.0, exclusive=True, maximum=0.9999, nullable=True),
             "service_iterations": _Key("int", 8, minimum=1),
+            "fallback_km": _Key("float", None, minimum=0.0, exclusive=True, nullable=True),
         }
     )
 
@@ -96,6 +104,12 @@ class SitingSpec:
             _require(
                 model == "size_stations", f"{path}.service_level", v["service_level"], 'needs model = "size_stations"'
             )
+        if v["fallback_km"] is not None:
+            _require(model == "size_stations", f"{path}.fallback_km", v["fallback_km"], 'needs model = "size_stations"')
+            _require(
+                v["fallback_km"] >= v["service_km"], f"{path}.fallback_km", v["fallback_km"],
+                f"must be at least service_km ({v['service_km']:g})",
+            )  # fmt: skip
         return cls(**v)
 
     @property

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from swapnet.assets import CandidateSites
+from swapnet.demand import NodeDemand
 from swapnet.economics import OperatorCase
 from swapnet.network import RoadNetwork
 from swapnet.operations import OperationsPlan
@@ -15,7 +18,7 @@ from swapnet.simulation import SimulationResult
 from swapnet.siting import SitingPlan
 from swapnet.study.stages import Sited
 
-__all__ = ["plan_vs_simulation", "routing_table", "study_tables", "unique_names", "unserved_table"]
+__all__ = ["plan_vs_simulation", "reach_table", "routing_table", "study_tables", "unique_names", "unserved_table"]
 
 
 def unique_names(names: Sequence[str]) -> list[str]:
@@ -116,27 +119,44 @@ def plan_vs_simulation(ops: OperationsPlan, sim: SimulationResult) -> pd.DataFra
     return out.reset_index()
 
 
+def _per_day(dem: NodeDemand, nodes: Iterable[Any], per_hour: Iterable[Any]) -> np.ndarray:
+    """Busiest-hour swaps of assignment rows as swaps per day (the node's daily swaps x the row's share)."""
+    peak = dict(zip(dem.nodes, np.asarray(dem.peak_hour(), dtype=np.float64).tolist(), strict=True))
+    daily = dict(zip(dem.nodes, np.asarray(dem.daily, dtype=np.float64).tolist(), strict=True))
+    return np.array(
+        [daily.get(n, 0.0) * float(x) / peak[n] if peak.get(n, 0.0) > 0 else 0.0
+         for n, x in zip(nodes, per_hour, strict=True)],
+        dtype=np.float64,
+    )  # fmt: skip
+
+
 def unserved_table(sited: Sited, ops: OperationsPlan, sim: SimulationResult) -> pd.DataFrame:
     """Swaps per day the plan leaves unserved, by reason, and how each stage counts them.
 
     Siting: the plan's unserved rows (sizing: a node's unserved share of its busiest hour applied to
-    its daily swaps). Operations: plans only the demand assigned to stations, so it never sees them.
-    Simulation: requests of demand points without an assigned station (``lost_no_station``).
+    its daily swaps), and the demand of nodes with no candidate within ``service_km`` that a fallback
+    reach serves (``[siting] fallback_km``; served, so not in the total). Operations: plans only the
+    demand assigned to stations, so it never sees the unserved rows. Simulation: requests of demand
+    points without an assigned station (``lost_no_station``).
     """
     rows: list[tuple[str, str, float, float]] = []
     un = sited.siting.unserved
     dem = sited.demand
+    a = sited.siting.assignment
+    if "beyond_service_km" in a.columns:
+        far = a[a["beyond_service_km"].astype(bool) & a["site"].notna()]
+        if len(far):
+            fb = sited.siting.details.get("fallback_km")
+            rows.append((
+                "siting", f"served beyond service_km (fallback_km = {fb:g} km; see the reach table)",
+                float(far["demand"].nunique()), float(_per_day(dem, far["demand"], far["swaps_per_hour"]).sum()),
+            ))  # fmt: skip
     if len(un) and "swaps_per_hour" in un.columns:
-        peak = dict(zip(dem.nodes, np.asarray(dem.peak_hour(), dtype=np.float64).tolist(), strict=True))
-        daily = dict(zip(dem.nodes, np.asarray(dem.daily, dtype=np.float64).tolist(), strict=True))
-        per_day = [
-            daily.get(n, 0.0) * float(u) / peak[n] if peak.get(n, 0.0) > 0 else 0.0
-            for n, u in zip(un["demand"], un["swaps_per_hour"], strict=True)
-        ]
+        per_day = _per_day(dem, un["demand"], un["swaps_per_hour"])
         by = pd.DataFrame({"reason": un["unserved_reason"], "swaps": per_day})
         for reason, grp in by.groupby("reason", sort=True):
             rows.append(("siting", f"unserved: {reason}", float(len(grp)), float(grp["swaps"].sum())))
-    total = sum(r[3] for r in rows)
+    total = sum(r[3] for r in rows if r[1].startswith("unserved"))
     nk = sim.network_kpis()
     no_station = float(nk.at["lost_no_station", "mean"])  # type: ignore[arg-type]
     no_battery = float(nk.at["lost_no_battery", "mean"])  # type: ignore[arg-type]
@@ -146,6 +166,8 @@ def unserved_table(sited: Sited, ops: OperationsPlan, sim: SimulationResult) -> 
          float(ops.schedule["demand"].sum()) / ops.days),
         ("simulation", "lost: no station assigned (lost_no_station)", math.nan, no_station / sim.days),
         ("simulation", "lost at stations: no charged pack", math.nan, no_battery / sim.days),
+        ("simulation", "requests", math.nan, float(nk.at["requests", "mean"]) / sim.days),  # type: ignore[arg-type]
+        ("simulation", "served", math.nan, float(nk.at["served", "mean"]) / sim.days),  # type: ignore[arg-type]
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=["stage", "what", "nodes", "swaps_per_day"])
 
@@ -162,12 +184,7 @@ def routing_table(sited: Sited, network: RoadNetwork, routing: str) -> pd.DataFr
     nodes = list(dict.fromkeys(served["demand"].tolist()))
     dist = network.distances(nodes, list(sited.site_nodes))
     nearest = {n: sited.siting.sites[int(j)] for n, j in zip(nodes, np.argmin(dist, axis=1).tolist(), strict=True)}
-    peak = dict(zip(dem.nodes, np.asarray(dem.peak_hour(), dtype=np.float64).tolist(), strict=True))
-    daily = dict(zip(dem.nodes, np.asarray(dem.daily, dtype=np.float64).tolist(), strict=True))
-    per_day = np.array(
-        [daily.get(n, 0.0) * float(x) / peak[n] if peak.get(n, 0.0) > 0 else 0.0
-         for n, x in zip(served["demand"], served["swaps_per_hour"], strict=True)]
-    )  # fmt: skip
+    per_day = _per_day(dem, served["demand"], served["swaps_per_hour"])
     other = np.array([nearest[n] != s for n, s in zip(served["demand"], served["site"], strict=True)], dtype=bool)
     rows += [
         {"metric": "swaps per day assigned to stations", "value": float(per_day.sum())},
@@ -175,3 +192,40 @@ def routing_table(sited: Sited, network: RoadNetwork, routing: str) -> pd.DataFr
         {"metric": "demand nodes split over several stations", "value": int(served["demand"].duplicated().sum())},
     ]
     return pd.DataFrame(rows, columns=["metric", "value"])
+
+
+def reach_table(sited: Sited, network: RoadNetwork, sites: CandidateSites, service_km: float) -> pd.DataFrame:
+    """Demand nodes with no candidate site within ``service_km``: their swaps per day, the nearest
+    candidate, and where the plan sends them (station, road km, swaps per day served and unserved).
+
+    Without a fallback reach (``[siting] fallback_km``) every such node is unserved ("no station
+    within reach"); with one, the plan serves it from a station up to ``fallback_km`` away.
+    """
+    cols = ["demand", "swaps_per_day", "nearest_candidate", "nearest_candidate_km", "stations", "station_km",
+            "served_per_day", "unserved_per_day"]  # fmt: skip
+    dem = sited.demand
+    if not len(dem.nodes) or not len(sites.nodes):
+        return pd.DataFrame(columns=cols)
+    D = network.distances(list(dem.nodes), list(sites.nodes))
+    near = D.min(axis=1)
+    far = np.flatnonzero(near > service_km * (1 + 1e-9) + 1e-9)
+    a = sited.siting.assignment
+    has_site = "site" in a.columns and "swaps_per_hour" in a.columns
+    node_of = dict(zip(sites.labels, sites.nodes, strict=True))
+    daily = np.asarray(dem.daily, dtype=np.float64)
+    rows = []
+    for i in far[np.argsort(-daily[far], kind="stable")]:
+        n = dem.nodes[i]
+        mine = a[a["demand"] == n] if has_site else a.iloc[:0]
+        srv = mine[mine["site"].notna()] if has_site else mine
+        per = _per_day(dem, srv["demand"], srv["swaps_per_hour"]) if len(srv) else np.zeros(0)
+        lost = mine[mine["site"].isna()] if has_site else mine
+        km = network.distances([n], [node_of[s] for s in srv["site"]])[0] if len(srv) else np.zeros(0)
+        rows.append({
+            "demand": n, "swaps_per_day": float(daily[i]),
+            "nearest_candidate": sites.labels[int(np.argmin(D[i]))], "nearest_candidate_km": float(near[i]),
+            "stations": ", ".join(map(str, srv["site"])), "station_km": float(km.max()) if km.size else math.nan,
+            "served_per_day": float(per.sum()),
+            "unserved_per_day": float(_per_day(dem, lost["demand"], lost["swaps_per_hour"]).sum()),
+        })  # fmt: skip
+    return pd.DataFrame(rows, columns=cols)
