@@ -56,7 +56,7 @@ class RolloutModel:
     u: VarBlock
 
 
-def define_variables(lm: LinearModel, inst: RolloutInstance) -> tuple[VarBlock, ...]:
+def define_variables(lm: LinearModel, inst: RolloutInstance, *, integer_sizes: bool = True) -> tuple[VarBlock, ...]:
     r"""State and flow variables with their costs (the objective above).
 
     Year-1 nodes start from the initial state :math:`(Y^0, B^0, C^0)`: :math:`Y_{nj} \ge Y^0_j`
@@ -78,8 +78,8 @@ def define_variables(lm: LinearModel, inst: RolloutInstance) -> tuple[VarBlock, 
             a[fix] = v[fix]
             b[fix] = v[fix]
     Y = lm.add_vars("open", (n, m), lb=lo[0], ub=hi[0], cost=w * inst.site_year, binary=True)
-    B = lm.add_vars("batteries", (n, m), lb=lo[1], ub=hi[1], cost=w * inst.battery_year, integer=True)
-    C = lm.add_vars("chargers", (n, m), lb=lo[2], ub=hi[2], cost=w * inst.charger_year, integer=True)
+    B = lm.add_vars("batteries", (n, m), lb=lo[1], ub=hi[1], cost=w * inst.battery_year, integer=integer_sizes)
+    C = lm.add_vars("chargers", (n, m), lb=lo[2], ub=hi[2], cost=w * inst.charger_year, integer=integer_sizes)
     S, T, k = inst.S, inst.T, inst.pair_g.size
     x = lm.add_vars("served", (S, T, k))
     wst = inst.prob[:, None] * inst.delta[None, :]
@@ -224,10 +224,15 @@ def define_service(lm: LinearModel, inst: RolloutInstance, x: VarBlock) -> None:
     lm.add_constraints("min_service", rows=rows, cols=x.index.ravel(), vals=1.0, lo=lo, n=S * T)
 
 
-def build_model(inst: RolloutInstance, *, linking: bool = True) -> RolloutModel:
-    """The whole MILP of ``inst`` (see the module docstring)."""
+def build_model(inst: RolloutInstance, *, linking: bool = True, integer_sizes: bool = True) -> RolloutModel:
+    """The whole MILP of ``inst`` (see the module docstring).
+
+    ``integer_sizes=False`` makes batteries and chargers continuous: a relaxation (its bound is a
+    bound of the MILP) whose plans become feasible by rounding the sizes up (see
+    :func:`~swapnet.siting.rollout.solve.round_sizes`).
+    """
     lm = LinearModel("rollout")
-    Y, B, C, x, u = define_variables(lm, inst)
+    Y, B, C, x, u = define_variables(lm, inst, integer_sizes=integer_sizes)
     define_monotone(lm, inst, Y, B, C)
     define_limits(lm, inst, Y, B, C)
     define_demand(lm, inst, x, u)
