@@ -136,27 +136,34 @@ def define_capacity(lm: LinearModel, inst: RolloutInstance, Y: VarBlock, B: VarB
 
     .. math::
 
-        L_{stj} \le \beta\,Y_{n(s,t)j},\qquad a_c L_{stj} \le C_{n(s,t)j},\qquad
-        a_b L_{stj} \le B_{n(s,t)j}
+        L_{stj} \le \beta\,Y_{n(s,t)j},\qquad a_c L_{stj} + c_0 Y_{n(s,t)j} \le C_{n(s,t)j},\qquad
+        a_b L_{stj} + b_0 Y_{n(s,t)j} \le B_{n(s,t)j}
 
     (bays, chargers and batteries; :class:`~swapnet.siting.rollout.LinearCapacity` gives
-    :math:`\beta, a_c, a_b` as in :func:`~swapnet.siting.size_stations`).
+    :math:`\beta, a_c, a_b` as in :func:`~swapnet.siting.size_stations` with :math:`b_0 = c_0 = 0`,
+    :class:`~swapnet.siting.rollout.ServiceLevelCapacity` an affine service-level rule).
     """
     S, T, m = inst.S, inst.T, inst.m
     st = np.arange(S * T)
     rows_x = (st[:, None] * m + inst.pair_j[None, :]).ravel()
     node = inst.node_of.ravel()  # (S*T,)
     state_rows = np.arange(S * T * m)
-    for name, coef, blk, scale in (
-        ("bays", 1.0, Y, inst.bay),
-        ("charging", inst.a_c, C, 1.0),
-        ("battery_stock", inst.a_b, B, 1.0),
+    open_cols = Y.index[node].ravel()
+    for name, coef, blk, scale, fixed in (
+        ("bays", 1.0, Y, inst.bay, 0.0),
+        ("charging", inst.a_c, C, 1.0, inst.c0),
+        ("battery_stock", inst.a_b, B, 1.0, inst.b0),
     ):
         state_cols = blk.index[node].ravel()  # (S*T, m) -> node's state of every site
-        rows = np.concatenate([rows_x, state_rows])
-        cols = np.concatenate([x.index.ravel(), state_cols])
-        vals = np.concatenate([np.full(rows_x.size, coef), np.full(state_rows.size, -scale)])
-        lm.add_constraints(name, rows=rows, cols=cols, vals=vals, hi=0.0, n=S * T * m)
+        rows = [rows_x, state_rows]
+        cols = [x.index.ravel(), state_cols]
+        vals = [np.full(rows_x.size, coef), np.full(state_rows.size, -scale)]
+        if fixed:  # the per-station part of an affine rule
+            rows.append(state_rows)
+            cols.append(open_cols)
+            vals.append(np.full(state_rows.size, fixed))
+        lm.add_constraints(name, rows=np.concatenate(rows), cols=np.concatenate(cols), vals=np.concatenate(vals),
+                           hi=0.0, n=S * T * m)  # fmt: skip
 
 
 def define_linking(lm: LinearModel, inst: RolloutInstance, Y: VarBlock, x: VarBlock) -> None:

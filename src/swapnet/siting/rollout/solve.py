@@ -243,23 +243,33 @@ def _scenario_task(sub: RolloutInstance, options: SolveOptions, seconds: float |
     return solve_extensive(sub, options, None if seconds is None else time.perf_counter() + seconds)
 
 
-def _scenario_lp(sub: RolloutInstance, options: SolveOptions, seconds: float | None) -> LPResult:
-    """One scenario's LP relaxation: its optimum (``nan`` if unsolved) and the relaxed states (T, m)."""
+def _scenario_lp(sub: RolloutInstance, options: SolveOptions, wall_end: float | None) -> LPResult:
+    """One scenario's LP relaxation by ``wall_end`` (``time.time()``): optimum (``nan`` if unsolved), states."""
     rm = build_model(sub)
-    lp = rm.lm.solve(options, relax=True, deadline=None if seconds is None else time.perf_counter() + seconds)
+    deadline = None if wall_end is None else time.perf_counter() + max(wall_end - time.time(), 0.0)
+    lp = rm.lm.solve(options, relax=True, deadline=deadline)
     if lp.x is None or lp.status != SolveStatus.OPTIMAL:
         z = np.zeros((sub.T, sub.m))
         return float("nan"), z, z, z
     return float(lp.objective), lp.values("open"), lp.values("batteries"), lp.values("chargers")
 
 
-def _each(fn: Any, subs: list[RolloutInstance], options: SolveOptions, deadline: float | None) -> list[Any]:
-    """``fn(sub, options, seconds)`` for every sub-instance, sharing the time to ``deadline`` (in processes)."""
+def _each(fn: Any, subs: list[RolloutInstance], options: SolveOptions, deadline: float | None, *,
+          shared: bool = False) -> list[Any]:  # fmt: skip
+    """``fn(sub, options, t)`` for every sub-instance by ``deadline`` (in processes where allowed).
+
+    ``t``: seconds, an equal share of the time left per task still to run (per wave of workers);
+    with ``shared`` the common end as a ``time.time()`` instant (each task may use what is left).
+    """
     w = workers_for(options, len(subs))
+    opts = replace(options, threads=1) if w > 1 else options
+    if shared:
+        end = None if deadline is None else time.time() + max(deadline - time.perf_counter(), 0.0)
+        return run_tasks(fn, [(sub, opts, end) for sub in subs], w)
     if w > 1:
         waves = -(-len(subs) // w)
         secs = None if deadline is None else max(deadline - time.perf_counter(), 0.0) / waves * POOL_SAFETY
-        return run_tasks(fn, [(sub, replace(options, threads=1), secs) for sub in subs], w)
+        return run_tasks(fn, [(sub, opts, secs) for sub in subs], w)
     out = []
     for i, sub in enumerate(subs):  # an equal share of the time left to each one still to solve
         secs = None if deadline is None else max(deadline - time.perf_counter(), 0.0) / (len(subs) - i)
@@ -287,7 +297,9 @@ def _lp_first_stage(inst: RolloutInstance, lps: list[LPResult], k: int,
     """The scenario LPs' probability-weighted first stage, rounded (openings at 1/2, sizes up)."""
 
     def mean(i: int) -> FloatArray:
-        return np.einsum("s,stj->tj", inst.prob, np.stack([np.asarray(r[i])[:k] for r in lps]))
+        return np.asarray(
+            np.einsum("s,stj->tj", inst.prob, np.stack([np.asarray(r[i])[:k] for r in lps])), dtype=np.float64
+        )
 
     Y = (mean(1) > 0.5).astype(np.float64)
     B, C = mean(2), mean(3)
@@ -318,7 +330,7 @@ def solve_decomposed(
         raise InvalidInputError("method", "decompose", "needs a two-stage tree (years 1..k shared by every scenario)")
     t0 = time.perf_counter()
     S, T = inst.S, inst.T
-    lps = _each(_scenario_lp, [inst.restrict([s]) for s in range(S)], options, budget.share(LP_PHASE))
+    lps = _each(_scenario_lp, [inst.restrict([s]) for s in range(S)], options, budget.share(LP_PHASE), shared=True)
     lp_each = np.array([r[0] for r in lps])
     bound = float(inst.prob @ lp_each) if np.isfinite(lp_each).all() else float("nan")
     stats = {"wait_and_see_lp_bound": bound, "first_stages": 0.0, "lp_seconds": time.perf_counter() - t0}
