@@ -37,6 +37,7 @@ def test_every_station_sized_by_the_rule_meets_the_service_level(share: float) -
     load = share * RULE.bay_per_hour
     b = int(np.ceil(RULE.batteries_per_station + RULE.batteries_per_swap_hour * load - 1e-9))
     c = int(np.ceil(RULE.chargers_per_station + RULE.chargers_per_swap_hour * load - 1e-9))
+    assert c >= b  # one charger per pack (the model keeps it with its charger_per_pack rows)
     loss = pack_loss(load, b, c, RULE.charge_hours, swap_hours=RULE.swap_hours, bays=RULE.bays).ravel()[0]
     assert loss <= 1 - RULE.service_level + 1e-12
     assert RULE.check(np.array([load]), np.array([float(b)]), np.array([float(c)]), 1e-9) == []
@@ -62,6 +63,7 @@ def test_rollout_with_the_service_level_rule_meets_it_at_every_station() -> None
     loss = pack_loss(busy["swaps_per_hour"].to_numpy(), busy["batteries"].to_numpy(), busy["chargers"].to_numpy(),
                      RULE.charge_hours, swap_hours=RULE.swap_hours, bays=RULE.bays)  # fmt: skip
     assert (loss <= 1 - RULE.service_level + 1e-9).all()
+    assert (busy["chargers"] >= busy["batteries"]).all()
     # the mean-rate rule without a buffer needs fewer packs: the service level costs something
     lean = LinearCapacity.from_design(DESIGN, PACK, 0.0)
     cheap = plan_rollout(net, scen, cand, DESIGN, PACK, service_km=2.5, capacity=lean, options=EXACT)

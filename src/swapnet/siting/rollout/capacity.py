@@ -38,8 +38,7 @@ from numpy.typing import NDArray
 from swapnet import _validate
 from swapnet.assets import BatteryPack, StationDesign
 from swapnet.errors import InvalidInputError
-from swapnet.siting.queueing import pack_loss, size_for_loss
-from swapnet.siting.sizing import CHARGER_CNY
+from swapnet.siting.queueing import pack_loss
 
 __all__ = ["CapacityRule", "LinearCapacity", "ServiceLevelCapacity"]
 
@@ -134,6 +133,10 @@ class ServiceLevelCapacity:
         :math:`a_b, b_0`.
     service_level
         Target share of busiest-hour drivers who find a charged pack.
+    one_charger_per_pack
+        Always true: the rollout model then keeps :math:`c \\ge b` at every station, so the
+        queueing model is Erlang's loss over the whole cycle (insensitive to the charge-time
+        distribution and falling with every pack added, which makes the fitted line exact).
     charge_hours, swap_hours, bays
         The queueing model's parameters (:func:`~swapnet.siting.queueing.pack_loss`).
     """
@@ -147,11 +150,12 @@ class ServiceLevelCapacity:
     charge_hours: float
     swap_hours: float
     bays: int
+    one_charger_per_pack: bool = True
 
     @classmethod
     def from_design(cls, design: StationDesign, pack: BatteryPack, service_level: float = 0.98, *,
                     max_batteries: int | None = None, max_chargers: int | None = None,
-                    charger_cost: float = CHARGER_CNY) -> ServiceLevelCapacity:  # fmt: skip
+                    ) -> ServiceLevelCapacity:  # fmt: skip
         """Fit the rule for ``design`` and ``pack`` (limits: 10 x the design's, as ``size_stations``).
 
         Raises
@@ -177,22 +181,16 @@ class ServiceLevelCapacity:
             raise InvalidInputError("service_level", s, "no station within the limits reaches it")
         lo = min(lo, BAY_UTILISATION * float(design.bay_capacity_per_hour))  # the bay queue explodes near 100 %
         loads = np.linspace(0.0, lo, LOAD_GRID + 1)[1:]
-        need_b = np.zeros(loads.size)
-        need_c = np.zeros(loads.size)
-        for i, lam in enumerate(loads):
-            cap_c = min(mc, int(np.ceil(2 * tc * lam)) + 5)
-            cap_b = min(mb, int(np.ceil(3 * (tc + sw) * lam)) + 10)
-            b, c, loss = size_for_loss(lam, eps, tc, max_batteries=min(mb, max(cap_b, cap_c)), max_chargers=cap_c,
-                                       pack_cost=pack.cost_cny, charger_cost=charger_cost, swap_hours=sw,
-                                       bays=design.bays)  # fmt: skip
-            if float(np.ravel(loss)[0]) > eps:  # the trimmed grid was too small: the full limits
-                b, c, loss = size_for_loss(lam, eps, tc, max_batteries=mb, max_chargers=mc, pack_cost=pack.cost_cny,
-                                           charger_cost=charger_cost, swap_hours=sw, bays=design.bays)  # fmt: skip
-            need_b[i], need_c[i] = float(np.ravel(b)[0]), float(np.ravel(c)[0])
+        bs = np.arange(1, mb + 1)
+        # one charger per pack: Erlang's loss on the whole cycle, which falls with every pack added
+        grid = pack_loss(loads[:, None], bs[None, :], bs[None, :], tc, swap_hours=sw, bays=design.bays)
+        ok = np.asarray(grid <= eps, dtype=bool)
+        if not ok.any(axis=1).all():
+            raise InvalidInputError("service_level", s, "no station within the limits reaches it")
+        need = bs[ok.argmax(axis=1)].astype(np.float64)
         left = np.concatenate([[0.0], loads[:-1]])  # the line must cover each need from the interval's left end
-        b0, ab = _cheapest_line(left, need_b, loads)
-        c0, ac = _cheapest_line(left, need_c, loads)
-        return cls(float(lo), ac, ab, c0, b0, s, float(tc), float(sw), int(design.bays))
+        b0, ab = _cheapest_line(left, need, loads)
+        return cls(float(lo), ab, ab, b0, b0, s, float(tc), float(sw), int(design.bays))
 
     def check(self, load: FloatArray, batteries: FloatArray, chargers: FloatArray, tol: float) -> list[str]:
         """Bays and the model loss (:func:`~swapnet.siting.queueing.pack_loss`) of every loaded station."""

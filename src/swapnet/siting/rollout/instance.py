@@ -74,6 +74,7 @@ class RolloutInstance:
     lock: tuple[FloatArray, FloatArray, FloatArray] | None = None
     b0: float = 0.0
     c0: float = 0.0
+    c_ge_b: bool = False
 
     @property
     def S(self) -> int:  # noqa: N802 - the math's symbol
@@ -273,6 +274,7 @@ def build_instance(
         a_b=float(capacity.batteries_per_swap_hour),
         b0=float(getattr(capacity, "batteries_per_station", 0.0)),
         c0=float(getattr(capacity, "chargers_per_station", 0.0)),
+        c_ge_b=bool(getattr(capacity, "one_charger_per_pack", False)),
         pair_g=pg.astype(np.int64),
         pair_j=pj.astype(np.int64),
         H=Hg,

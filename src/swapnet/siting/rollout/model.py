@@ -166,6 +166,16 @@ def define_capacity(lm: LinearModel, inst: RolloutInstance, Y: VarBlock, B: VarB
                            hi=0.0, n=S * T * m)  # fmt: skip
 
 
+def define_charger_per_pack(lm: LinearModel, inst: RolloutInstance, B: VarBlock, C: VarBlock) -> None:
+    r"""With a rule that asks for it (``one_charger_per_pack``): :math:`B_{nj} \le C_{nj}`."""
+    if not inst.c_ge_b:
+        return
+    r = np.arange(B.size)
+    lm.add_constraints("charger_per_pack", rows=np.concatenate([r, r]), cols=np.concatenate([B.index.ravel(),
+                       C.index.ravel()]), vals=np.concatenate([np.ones(r.size), -np.ones(r.size)]), hi=0.0,
+                       n=r.size)  # fmt: skip
+
+
 def define_linking(lm: LinearModel, inst: RolloutInstance, Y: VarBlock, x: VarBlock) -> None:
     r"""Strengthening (optional): a group is served only at open stations, :math:`x_{stgj} \le H_{stg} Y_{n(s,t)j}`.
 
@@ -244,6 +254,7 @@ def build_model(inst: RolloutInstance, *, linking: bool = True, integer_sizes: b
     define_limits(lm, inst, Y, B, C)
     define_demand(lm, inst, x, u)
     define_capacity(lm, inst, Y, B, C, x)
+    define_charger_per_pack(lm, inst, B, C)
     if linking:
         define_linking(lm, inst, Y, x)
     define_budget(lm, inst, Y, B, C)
