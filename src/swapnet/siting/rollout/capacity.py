@@ -184,10 +184,10 @@ class ServiceLevelCapacity:
         bs = np.arange(1, mb + 1)
         # one charger per pack: Erlang's loss on the whole cycle, which falls with every pack added
         grid = pack_loss(loads[:, None], bs[None, :], bs[None, :], tc, swap_hours=sw, bays=design.bays)
-        ok = np.asarray(grid <= eps, dtype=bool)
-        if not ok.any(axis=1).all():
+        meets = np.asarray(grid <= eps, dtype=bool)
+        if not meets.any(axis=1).all():
             raise InvalidInputError("service_level", s, "no station within the limits reaches it")
-        need = bs[ok.argmax(axis=1)].astype(np.float64)
+        need = bs[meets.argmax(axis=1)].astype(np.float64)
         left = np.concatenate([[0.0], loads[:-1]])  # the line must cover each need from the interval's left end
         b0, ab = _cheapest_line(left, need, loads)
         return cls(float(lo), ab, ab, b0, b0, s, float(tc), float(sw), int(design.bays))

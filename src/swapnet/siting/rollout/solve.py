@@ -44,7 +44,7 @@ GUIDED_SHARE = 0.7
 FINAL_MILP_MIN_S = 5.0
 """No HiGHS run on the whole MILP after the LP-guided plan with less time than this left."""
 
-LP_PHASE = 0.4
+LP_PHASE = 0.55
 """Share of the decomposition's time for the scenarios' LP relaxations (the bound)."""
 
 LPResult = tuple[float, FloatArray, FloatArray, FloatArray]
