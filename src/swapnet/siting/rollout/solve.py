@@ -1,15 +1,18 @@
 """Solve strategies for the rollout MILP.
 
-* ``"extensive"``: the whole deterministic-equivalent MILP (:func:`build_model`) in one HiGHS run.
+* ``"extensive"``: the whole deterministic-equivalent MILP (:func:`build_model`); one HiGHS run
+  when small, the LP-guided plan of :mod:`~swapnet.siting.rollout.heuristic` with the LP bound
+  (then HiGHS from it for the time left) when large.
 * ``"decompose"``: scenario decomposition for two-stage trees (years ``1..k`` shared by every
-  scenario, later years per scenario). Each scenario's own MILP gives its wait-and-see optimum;
-  their probability-weighted *bounds* are a valid lower bound of the stochastic programme
-  (dropping non-anticipativity is a relaxation). Candidate first stages (the mean-scenario plan's,
-  every scenario's own, and the site-wise minimum/maximum of them) are then evaluated exactly:
-  with the first stage fixed the scenarios separate, and the best expected cost is the plan. The
-  gap is measured against the wait-and-see bound, so it is honest and often small when the
-  first stage is a small part of the cost; it is not closed further.
-* ``"auto"``: ``"decompose"`` when the tree is two-stage with several scenarios, else ``"extensive"``.
+  scenario, later years per scenario). The bound is the probability-weighted optimum of the
+  scenarios' LP relaxations (dropping non-anticipativity and integrality are relaxations, so it is
+  valid; undefined, and the gap infinite, if one LP does not finish). Candidate first stages (the
+  rounded probability-weighted LP first stage, those given, e.g. the mean-scenario plan's) are
+  evaluated exactly: with the first stage fixed the scenarios separate; the best expected cost,
+  among them and the feasible plans given as starts, is the plan. Scenario sub-problems run in
+  worker processes when ``options.threads > 1``.
+* ``"auto"``: ``"decompose"`` when the tree is two-stage with several scenarios and the extensive
+  form is large, else ``"extensive"``.
 """
 
 from __future__ import annotations
