@@ -131,7 +131,9 @@ def plan_rollout(
     min_service
         Minimum share of peak-hour swaps served in every scenario, per year (or one value).
     capacity
-        Capacity rule (default :class:`LinearCapacity` of ``design`` and ``pack``).
+        Capacity rule: default :class:`LinearCapacity` of ``design`` and ``pack`` (the mean-rate
+        rule of ``size_stations``); :class:`ServiceLevelCapacity` for service-level sizing with
+        the queueing model of ``size_stations(service_level=...)``.
     first_year
         Label of year 1 (e.g. 2026).
     method
