@@ -8,7 +8,7 @@ See ``docs/rollout.md``.
 
 from swapnet.siting.rollout.api import plan_rollout
 from swapnet.siting.rollout.baselines import RolloutComparison, compare, mean_value_plan, myopic_plan
-from swapnet.siting.rollout.capacity import CapacityRule, LinearCapacity
+from swapnet.siting.rollout.capacity import CapacityRule, LinearCapacity, ServiceLevelCapacity
 from swapnet.siting.rollout.plan import RolloutPlan
 from swapnet.siting.rollout.scenarios import (
     Scenario,
@@ -26,6 +26,7 @@ __all__ = [
     "RolloutPlan",
     "Scenario",
     "ScenarioSet",
+    "ServiceLevelCapacity",
     "adoption_scenarios",
     "compare",
     "logistic_fleet",

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
+from swapnet import _validate
 from swapnet.assets import BatteryPack, CandidateSites, StationDesign
 from swapnet.demand import NodeDemand
 from swapnet.errors import InvalidInputError
@@ -25,63 +28,47 @@ from swapnet.siting.sizing import CHARGER_CNY
 __all__ = ["plan_rollout", "prepare"]
 
 
-def _nonneg(value: float, field: str) -> float:
+def prepare(*args: Any, **kwargs: Any) -> tuple[RolloutInstance, Inputs]:
+    """Check the arguments of :func:`plan_rollout` (same signature; ``method`` and ``options`` ignored).
+
+    The one place the rollout's arguments are checked (through :mod:`swapnet._validate`), for
+    :func:`plan_rollout` and the baselines alike; returns the instance and the inputs kept for
+    :meth:`RolloutPlan.verify`.
+    """
     try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise InvalidInputError(field, value, "must be a number") from None
-    if not np.isfinite(v) or v < 0:
-        raise InvalidInputError(field, value, "must be finite and non-negative")
-    return v
+        bound = inspect.signature(plan_rollout).bind(*args, **kwargs)
+    except TypeError as err:
+        raise InvalidInputError("plan_rollout", sorted(kwargs), str(err)) from None
+    bound.apply_defaults()
+    return _checked(bound.arguments)
 
 
-def prepare(
-    network: RoadNetwork,
-    demand: ScenarioSet | Scenario | Sequence[Scenario] | Sequence[NodeDemand],
-    candidates: CandidateSites,
-    design: StationDesign,
-    pack: BatteryPack,
-    *,
-    service_km: float,
-    shared_years: int = 1,
-    penalty_per_swap: float = 200.0,
-    buffer_hours: float = 1.0,
-    charger_cost: float = CHARGER_CNY,
-    rate: float = 0.08,
-    revenue_per_swap: float = 0.0,
-    cost_per_swap: float = 0.0,
-    budget: float | Sequence[float] | None = None,
-    min_service: float | Sequence[float] | None = None,
-    capacity: CapacityRule | None = None,
-    first_year: int = 1,
-) -> tuple[RolloutInstance, Inputs]:
-    """Check the inputs of :func:`plan_rollout` and build its instance (arguments as there)."""
-    if not isinstance(network, RoadNetwork):
-        raise InvalidInputError("network", type(network).__name__, "must be a RoadNetwork")
-    for name, obj, cls in (("candidates", candidates, CandidateSites), ("design", design, StationDesign),
-                           ("pack", pack, BatteryPack)):  # fmt: skip
-        if not isinstance(obj, cls):
-            raise InvalidInputError(name, type(obj).__name__, f"must be a {cls.__name__}")
-    sk = _nonneg(service_km, "service_km")
-    vals = {
-        f: _nonneg(v, f)
-        for f, v in (("penalty_per_swap", penalty_per_swap), ("charger_cost", charger_cost), ("rate", rate),
-                     ("revenue_per_swap", revenue_per_swap), ("cost_per_swap", cost_per_swap))
-    }  # fmt: skip
-    scen = ScenarioSet.of(demand, shared_years=shared_years)
-    rule = capacity if capacity is not None else LinearCapacity.from_design(design, pack, buffer_hours)
+def _checked(a: Mapping[str, Any]) -> tuple[RolloutInstance, Inputs]:
+    """Validate the bound arguments ``a`` of :func:`plan_rollout` and build the instance."""
+    network, candidates, design, pack = a["network"], a["candidates"], a["design"], a["pack"]
+    for name, cls in (("network", RoadNetwork), ("candidates", CandidateSites), ("design", StationDesign),
+                      ("pack", BatteryPack)):  # fmt: skip
+        if not isinstance(a[name], cls):
+            raise InvalidInputError(name, type(a[name]).__name__, f"must be a {cls.__name__}")
+    v = {f: _validate.non_negative(a[f], f) for f in _NON_NEGATIVE}
+    scen = ScenarioSet.of(a["demand"], shared_years=_validate.integer(a["shared_years"], "shared_years", minimum=0))
+    rule = a["capacity"] if a["capacity"] is not None else LinearCapacity.from_design(design, pack, v["buffer_hours"])
     if not isinstance(rule, CapacityRule):
         raise InvalidInputError("capacity", type(rule).__name__, "needs the CapacityRule attributes and check()")
-    pen, chg, r, rev, var = (vals[f] for f in ("penalty_per_swap", "charger_cost", "rate", "revenue_per_swap",
-                                                "cost_per_swap"))  # fmt: skip
     inst = build_instance(
-        network, scen, candidates, design, pack, rule, service_km=sk, penalty_per_swap=pen, charger_cost=chg,
-        rate=r, revenue_per_swap=rev, cost_per_swap=var, budget=budget, min_service=min_service,
-        first_year=int(first_year),
+        network, scen, candidates, design, pack, rule, service_km=v["service_km"],
+        penalty_per_swap=v["penalty_per_swap"], charger_cost=v["charger_cost"], rate=v["rate"],
+        revenue_per_swap=v["revenue_per_swap"], cost_per_swap=v["cost_per_swap"], budget=a["budget"],
+        min_service=a["min_service"], first_year=_validate.integer(a["first_year"], "first_year"),
     )  # fmt: skip
-    inp = Inputs(network, scen, candidates, design, pack, rule, sk, pen, chg, r, rev, var, inst.budget,
+    inp = Inputs(network, scen, candidates, design, pack, rule, v["service_km"], v["penalty_per_swap"],
+                 v["charger_cost"], v["rate"], v["revenue_per_swap"], v["cost_per_swap"], inst.budget,
                  inst.min_service)  # fmt: skip
     return inst, inp
+
+
+_NON_NEGATIVE = ("service_km", "penalty_per_swap", "buffer_hours", "charger_cost", "rate", "revenue_per_swap",
+                 "cost_per_swap")  # fmt: skip
 
 
 def plan_rollout(
@@ -144,7 +131,9 @@ def plan_rollout(
     min_service
         Minimum share of peak-hour swaps served in every scenario, per year (or one value).
     capacity
-        Capacity rule (default :class:`LinearCapacity` of ``design`` and ``pack``).
+        Capacity rule: default :class:`LinearCapacity` of ``design`` and ``pack`` (the mean-rate
+        rule of ``size_stations``); :class:`ServiceLevelCapacity` for service-level sizing with
+        the queueing model of ``size_stations(service_level=...)``.
     first_year
         Label of year 1 (e.g. 2026).
     method
@@ -163,14 +152,11 @@ def plan_rollout(
     InfeasibleError
         When no plan meets the budgets and service targets.
     """
+    given = dict(locals())  # the parameters: nothing else is bound yet
     t0 = time.perf_counter()
+    inst, inp = _checked(given)
     opts = default_options(options)
-    inst, inp = prepare(
-        network, demand, candidates, design, pack, service_km=service_km, shared_years=shared_years,
-        penalty_per_swap=penalty_per_swap, buffer_hours=buffer_hours, charger_cost=charger_cost, rate=rate,
-        revenue_per_swap=revenue_per_swap, cost_per_swap=cost_per_swap, budget=budget, min_service=min_service,
-        capacity=capacity, first_year=first_year,
-    )  # fmt: skip
+    _validate.choice(method, "method", ("auto", "extensive", "decompose"))
     return solve_instance(inst, inp, method, opts, t0)
 
 

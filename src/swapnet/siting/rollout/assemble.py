@@ -53,7 +53,7 @@ def _tables(inst: RolloutInstance, sv: Solved) -> tuple[pd.DataFrame, pd.DataFra
     for s in range(S):
         for t in range(T):
             load[s, t] = np.bincount(inst.pair_j, weights=sv.x[s, t], minlength=m)
-    cap = np.minimum(inst.bay, np.minimum(C / inst.a_c, B / inst.a_b))
+    cap = np.minimum(inst.bay, np.maximum(np.minimum((C - inst.c0) / inst.a_c, (B - inst.b0) / inst.a_b), 0.0))
     s_i, t_i, j_i = np.nonzero(Y > 0.5)
     stations = pd.DataFrame(
         {

@@ -32,11 +32,12 @@ IntArray = NDArray[np.int64]
 class RolloutInstance:
     """Arrays of one rollout (``S`` scenarios, ``T`` years, ``m`` candidates, ``G`` groups, ``k`` pairs).
 
-    Money: ``site_year`` (annuity + opex of an open site, CNY/year), ``battery_year`` and
-    ``charger_year`` (annuities, CNY/year), ``site_cash``/``battery_cash``/``charger_cash`` (cash
-    capex of a purchase); ``lost`` (S, T, G) the objective coefficient of one unserved peak-hour
-    swap (CNY/year, penalty plus lost margin) and ``const`` (S, T) the constant part (minus the
-    margin of all demand); ``delta`` (T,) discount factors ``(1 + r)^-(t-1)``.
+        Money: ``site_year`` (annuity + opex of an open site, CNY/year), ``battery_year`` and
+        ``charger_year`` (annuities, CNY/year), ``site_cash``/``battery_cash``/``charger_cash`` (cash
+        capex of a purchase); ``lost`` (S, T, G) the objective coefficient of one unserved peak-hour
+        swap (CNY/year, penalty plus lost margin) and ``const`` (S, T) the constant part (minus the
+        margin of all demand); ``delta`` (T,) discount factors ``(1 + r)^-(t-1)``. Capacity rule:
+    ``bay``, ``a_c``, ``a_b`` per swap-hour of load and ``c0``, ``b0`` per open station.
     """
 
     years: tuple[int, ...]
@@ -71,6 +72,9 @@ class RolloutInstance:
     min_service: FloatArray | None
     initial: tuple[FloatArray, FloatArray, FloatArray]
     lock: tuple[FloatArray, FloatArray, FloatArray] | None = None
+    b0: float = 0.0
+    c0: float = 0.0
+    c_ge_b: bool = False
 
     @property
     def S(self) -> int:  # noqa: N802 - the math's symbol
@@ -268,6 +272,9 @@ def build_instance(
         bay=float(capacity.bay_per_hour),
         a_c=float(capacity.chargers_per_swap_hour),
         a_b=float(capacity.batteries_per_swap_hour),
+        b0=float(getattr(capacity, "batteries_per_station", 0.0)),
+        c0=float(getattr(capacity, "chargers_per_station", 0.0)),
+        c_ge_b=bool(getattr(capacity, "one_charger_per_pack", False)),
         pair_g=pg.astype(np.int64),
         pair_j=pj.astype(np.int64),
         H=Hg,

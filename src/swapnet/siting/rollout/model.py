@@ -56,7 +56,7 @@ class RolloutModel:
     u: VarBlock
 
 
-def define_variables(lm: LinearModel, inst: RolloutInstance) -> tuple[VarBlock, ...]:
+def define_variables(lm: LinearModel, inst: RolloutInstance, *, integer_sizes: bool = True) -> tuple[VarBlock, ...]:
     r"""State and flow variables with their costs (the objective above).
 
     Year-1 nodes start from the initial state :math:`(Y^0, B^0, C^0)`: :math:`Y_{nj} \ge Y^0_j`
@@ -78,8 +78,8 @@ def define_variables(lm: LinearModel, inst: RolloutInstance) -> tuple[VarBlock, 
             a[fix] = v[fix]
             b[fix] = v[fix]
     Y = lm.add_vars("open", (n, m), lb=lo[0], ub=hi[0], cost=w * inst.site_year, binary=True)
-    B = lm.add_vars("batteries", (n, m), lb=lo[1], ub=hi[1], cost=w * inst.battery_year, integer=True)
-    C = lm.add_vars("chargers", (n, m), lb=lo[2], ub=hi[2], cost=w * inst.charger_year, integer=True)
+    B = lm.add_vars("batteries", (n, m), lb=lo[1], ub=hi[1], cost=w * inst.battery_year, integer=integer_sizes)
+    C = lm.add_vars("chargers", (n, m), lb=lo[2], ub=hi[2], cost=w * inst.charger_year, integer=integer_sizes)
     S, T, k = inst.S, inst.T, inst.pair_g.size
     x = lm.add_vars("served", (S, T, k))
     wst = inst.prob[:, None] * inst.delta[None, :]
@@ -136,27 +136,44 @@ def define_capacity(lm: LinearModel, inst: RolloutInstance, Y: VarBlock, B: VarB
 
     .. math::
 
-        L_{stj} \le \beta\,Y_{n(s,t)j},\qquad a_c L_{stj} \le C_{n(s,t)j},\qquad
-        a_b L_{stj} \le B_{n(s,t)j}
+        L_{stj} \le \beta\,Y_{n(s,t)j},\qquad a_c L_{stj} + c_0 Y_{n(s,t)j} \le C_{n(s,t)j},\qquad
+        a_b L_{stj} + b_0 Y_{n(s,t)j} \le B_{n(s,t)j}
 
     (bays, chargers and batteries; :class:`~swapnet.siting.rollout.LinearCapacity` gives
-    :math:`\beta, a_c, a_b` as in :func:`~swapnet.siting.size_stations`).
+    :math:`\beta, a_c, a_b` as in :func:`~swapnet.siting.size_stations` with :math:`b_0 = c_0 = 0`,
+    :class:`~swapnet.siting.rollout.ServiceLevelCapacity` an affine service-level rule).
     """
     S, T, m = inst.S, inst.T, inst.m
     st = np.arange(S * T)
     rows_x = (st[:, None] * m + inst.pair_j[None, :]).ravel()
     node = inst.node_of.ravel()  # (S*T,)
     state_rows = np.arange(S * T * m)
-    for name, coef, blk, scale in (
-        ("bays", 1.0, Y, inst.bay),
-        ("charging", inst.a_c, C, 1.0),
-        ("battery_stock", inst.a_b, B, 1.0),
+    open_cols = Y.index[node].ravel()
+    for name, coef, blk, scale, fixed in (
+        ("bays", 1.0, Y, inst.bay, 0.0),
+        ("charging", inst.a_c, C, 1.0, inst.c0),
+        ("battery_stock", inst.a_b, B, 1.0, inst.b0),
     ):
         state_cols = blk.index[node].ravel()  # (S*T, m) -> node's state of every site
-        rows = np.concatenate([rows_x, state_rows])
-        cols = np.concatenate([x.index.ravel(), state_cols])
-        vals = np.concatenate([np.full(rows_x.size, coef), np.full(state_rows.size, -scale)])
-        lm.add_constraints(name, rows=rows, cols=cols, vals=vals, hi=0.0, n=S * T * m)
+        rows = [rows_x, state_rows]
+        cols = [x.index.ravel(), state_cols]
+        vals = [np.full(rows_x.size, coef), np.full(state_rows.size, -scale)]
+        if fixed:  # the per-station part of an affine rule
+            rows.append(state_rows)
+            cols.append(open_cols)
+            vals.append(np.full(state_rows.size, fixed))
+        lm.add_constraints(name, rows=np.concatenate(rows), cols=np.concatenate(cols), vals=np.concatenate(vals),
+                           hi=0.0, n=S * T * m)  # fmt: skip
+
+
+def define_charger_per_pack(lm: LinearModel, inst: RolloutInstance, B: VarBlock, C: VarBlock) -> None:
+    r"""With a rule that asks for it (``one_charger_per_pack``): :math:`B_{nj} \le C_{nj}`."""
+    if not inst.c_ge_b:
+        return
+    r = np.arange(B.size)
+    lm.add_constraints("charger_per_pack", rows=np.concatenate([r, r]), cols=np.concatenate([B.index.ravel(),
+                       C.index.ravel()]), vals=np.concatenate([np.ones(r.size), -np.ones(r.size)]), hi=0.0,
+                       n=r.size)  # fmt: skip
 
 
 def define_linking(lm: LinearModel, inst: RolloutInstance, Y: VarBlock, x: VarBlock) -> None:
@@ -224,14 +241,20 @@ def define_service(lm: LinearModel, inst: RolloutInstance, x: VarBlock) -> None:
     lm.add_constraints("min_service", rows=rows, cols=x.index.ravel(), vals=1.0, lo=lo, n=S * T)
 
 
-def build_model(inst: RolloutInstance, *, linking: bool = True) -> RolloutModel:
-    """The whole MILP of ``inst`` (see the module docstring)."""
+def build_model(inst: RolloutInstance, *, linking: bool = True, integer_sizes: bool = True) -> RolloutModel:
+    """The whole MILP of ``inst`` (see the module docstring).
+
+    ``integer_sizes=False`` makes batteries and chargers continuous: a relaxation (its bound is a
+    bound of the MILP) whose plans become feasible by rounding the sizes up (see
+    :func:`~swapnet.siting.rollout.solve.round_sizes`).
+    """
     lm = LinearModel("rollout")
-    Y, B, C, x, u = define_variables(lm, inst)
+    Y, B, C, x, u = define_variables(lm, inst, integer_sizes=integer_sizes)
     define_monotone(lm, inst, Y, B, C)
     define_limits(lm, inst, Y, B, C)
     define_demand(lm, inst, x, u)
     define_capacity(lm, inst, Y, B, C, x)
+    define_charger_per_pack(lm, inst, B, C)
     if linking:
         define_linking(lm, inst, Y, x)
     define_budget(lm, inst, Y, B, C)

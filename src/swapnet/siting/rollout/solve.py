@@ -1,21 +1,25 @@
 """Solve strategies for the rollout MILP.
 
-* ``"extensive"``: the whole deterministic-equivalent MILP (:func:`build_model`) in one HiGHS run.
+* ``"extensive"``: the whole deterministic-equivalent MILP (:func:`build_model`); one HiGHS run
+  when small, the LP-guided plan of :mod:`~swapnet.siting.rollout.heuristic` with the LP bound
+  (then HiGHS from it for the time left) when large.
 * ``"decompose"``: scenario decomposition for two-stage trees (years ``1..k`` shared by every
-  scenario, later years per scenario). Each scenario's own MILP gives its wait-and-see optimum;
-  their probability-weighted *bounds* are a valid lower bound of the stochastic programme
-  (dropping non-anticipativity is a relaxation). Candidate first stages (the mean-scenario plan's,
-  every scenario's own, and the site-wise minimum/maximum of them) are then evaluated exactly:
-  with the first stage fixed the scenarios separate, and the best expected cost is the plan. The
-  gap is measured against the wait-and-see bound, so it is honest and often small when the
-  first stage is a small part of the cost; it is not closed further.
-* ``"auto"``: ``"decompose"`` when the tree is two-stage with several scenarios, else ``"extensive"``.
+  scenario, later years per scenario). The bound is the probability-weighted optimum of the
+  scenarios' LP relaxations (dropping non-anticipativity and integrality are relaxations, so it is
+  valid; undefined, and the gap infinite, if one LP does not finish). Candidate first stages (the
+  rounded probability-weighted LP first stage, those given, e.g. the mean-scenario plan's) are
+  evaluated exactly: with the first stage fixed the scenarios separate; the best expected cost,
+  among them and the feasible plans given as starts, is the plan. Scenario sub-problems run in
+  worker processes when ``options.threads > 1``.
+* ``"auto"``: ``"decompose"`` when the tree is two-stage with several scenarios and the extensive
+  form is large, else ``"extensive"``.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -23,6 +27,7 @@ from numpy.typing import NDArray
 from swapnet.errors import InfeasibleError, InvalidInputError
 from swapnet.optim import SolveOptions, SolveStatus
 from swapnet.siting._budget import Budget
+from swapnet.siting.rollout.heuristic import lp_guided, run_tasks, workers_for
 from swapnet.siting.rollout.instance import RolloutInstance
 from swapnet.siting.rollout.model import RolloutModel, build_model
 
@@ -35,6 +40,21 @@ ROUNDING_THRESHOLD = 0.3
 
 ROUNDING_MIN_COLUMNS = 20_000
 """Models with more columns get an LP-rounding start before the MILP (small ones solve without)."""
+
+GUIDED_SHARE = 0.7
+"""Share of a large model's time given to the LP-guided plan (the rest: HiGHS on the whole MILP)."""
+
+FINAL_MILP_MIN_S = 5.0
+"""No HiGHS run on the whole MILP after the LP-guided plan with less time than this left."""
+
+LP_PHASE = 0.55
+"""Share of the decomposition's time for the scenarios' LP relaxations (the bound)."""
+
+LPResult = tuple[float, FloatArray, FloatArray, FloatArray]
+"""A scenario LP: optimum and relaxed open, batteries, chargers (T, m)."""
+
+POOL_SAFETY = 0.9
+"""Share of a worker's nominal time given to each task (process start-up and hand-over take the rest)."""
 
 AUTO_EXTENSIVE_LIMIT = 200_000
 """``method="auto"`` solves the extensive form up to this many flow-and-state columns, else decomposes."""
@@ -92,6 +112,18 @@ def _start_vector(rm: RolloutModel, start: Solved) -> FloatArray:
     return v
 
 
+def _from_vector(rm: RolloutModel, x: FloatArray, objective: float, bound: float, mip_gap: float,
+                 seconds: float) -> Solved:  # fmt: skip
+    """A :class:`Solved` of the full column vector ``x`` of ``rm`` (objective and bound given)."""
+    node = rm.inst.node_of
+    Y, B, C = (np.round(b.values(x))[node] for b in (rm.Y, rm.B, rm.C))
+    gap = max(objective - bound, 0.0) / max(abs(objective), 1e-9)
+    return Solved(
+        Y, B, C, rm.x.values(x).copy(), rm.u.values(x).copy(), objective, bound, _status(gap, mip_gap, True),
+        "milp", seconds, {"rows": rm.lm.n_rows, "cols": rm.lm.n_cols, "lp_bound": bound},
+    )  # fmt: skip
+
+
 def _share(deadline: float | None, fraction: float) -> float | None:
     return None if deadline is None else time.perf_counter() + max(deadline - time.perf_counter(), 0.0) * fraction
 
@@ -142,16 +174,36 @@ def solve_extensive(
     linking: bool = True,
     start: Solved | None = None,
 ) -> Solved:
-    """One HiGHS run on the deterministic equivalent (``start``: a feasible plan to start from)."""
+    """The deterministic equivalent (``start``: a feasible plan to start from).
+
+    Small models: one HiGHS run. Large ones (over ``ROUNDING_MIN_COLUMNS`` columns): the LP-guided
+    plan of :func:`~swapnet.siting.rollout.heuristic.lp_guided` with the LP bound, returned at
+    once when within ``mip_gap`` (or when little time is left), else the start of a HiGHS run on
+    the whole MILP for the time left.
+    """
+    t0 = time.perf_counter()
     rm = build_model(inst, linking=linking)
     x0 = _start_vector(rm, start) if start is not None and start.status.has_solution else None
     lp_bound = float("nan")
-    if rm.lm.n_cols > ROUNDING_MIN_COLUMNS:  # large models: an LP-rounding start unless a known plan is better
-        xr, lp_bound = lp_rounding_start(rm, options, deadline)
-        cost = rm.lm.arrays()[0]
+    cost = rm.lm.arrays()[0]
+    if rm.lm.n_cols > ROUNDING_MIN_COLUMNS:  # large models: the LP-guided plan unless a known plan is better
+        xr, lp_bound = lp_guided(rm, options, _share(deadline, GUIDED_SHARE))
+        if xr is None and np.isfinite(lp_bound) and (deadline is None or deadline > time.perf_counter()):
+            xr = lp_rounding_start(rm, options, deadline)[0]
         if xr is not None and (x0 is None or cost @ xr < cost @ x0):
             x0 = xr
+        if x0 is not None and np.isfinite(lp_bound):
+            obj = float(cost @ x0) + rm.lm.offset
+            left = float("inf") if deadline is None else deadline - time.perf_counter()
+            if (obj - lp_bound) <= options.mip_gap * abs(obj) or left < FINAL_MILP_MIN_S:
+                return _from_vector(rm, x0, obj, lp_bound, options.mip_gap, time.perf_counter() - t0)
     sol = rm.lm.solve(options, deadline=deadline, start=x0)
+    if x0 is not None and np.isfinite(lp_bound) and (
+        sol.x is None or not np.isfinite(sol.report.objective)
+        or sol.report.objective > float(cost @ x0) + rm.lm.offset
+    ):  # fmt: skip
+        bound = max(lp_bound, sol.report.bound) if np.isfinite(sol.report.bound) else lp_bound
+        return _from_vector(rm, x0, float(cost @ x0) + rm.lm.offset, bound, options.mip_gap, time.perf_counter() - t0)
     rep = sol.report
     if rep.status == SolveStatus.INFEASIBLE:
         raise InfeasibleError(
@@ -189,16 +241,50 @@ def two_stage_years(inst: RolloutInstance) -> int | None:
     return k
 
 
+def _scenario_task(sub: RolloutInstance, options: SolveOptions, seconds: float | None) -> Solved:
+    """One scenario's MILP within ``seconds`` (a worker-process task)."""
+    return solve_extensive(sub, options, None if seconds is None else time.perf_counter() + seconds)
+
+
+def _scenario_lp(sub: RolloutInstance, options: SolveOptions, wall_end: float | None) -> LPResult:
+    """One scenario's LP relaxation by ``wall_end`` (``time.time()``): optimum (``nan`` if unsolved), states."""
+    rm = build_model(sub)
+    deadline = None if wall_end is None else time.perf_counter() + max(wall_end - time.time(), 0.0)
+    lp = rm.lm.solve(options, relax=True, deadline=deadline)
+    if lp.x is None or lp.status != SolveStatus.OPTIMAL:
+        z = np.zeros((sub.T, sub.m))
+        return float("nan"), z, z, z
+    return float(lp.objective), lp.values("open"), lp.values("batteries"), lp.values("chargers")
+
+
+def _each(fn: Any, subs: list[RolloutInstance], options: SolveOptions, deadline: float | None, *,
+          shared: bool = False) -> list[Any]:  # fmt: skip
+    """``fn(sub, options, t)`` for every sub-instance by ``deadline`` (in processes where allowed).
+
+    ``t``: seconds, an equal share of the time left per task still to run (per wave of workers);
+    with ``shared`` the common end as a ``time.time()`` instant (each task may use what is left).
+    """
+    w = workers_for(options, len(subs))
+    opts = replace(options, threads=1) if w > 1 else options
+    if shared:
+        end = None if deadline is None else time.time() + max(deadline - time.perf_counter(), 0.0)
+        return run_tasks(fn, [(sub, opts, end) for sub in subs], w)
+    if w > 1:
+        waves = -(-len(subs) // w)
+        secs = None if deadline is None else max(deadline - time.perf_counter(), 0.0) / waves * POOL_SAFETY
+        return run_tasks(fn, [(sub, opts, secs) for sub in subs], w)
+    out = []
+    for i, sub in enumerate(subs):  # an equal share of the time left to each one still to solve
+        secs = None if deadline is None else max(deadline - time.perf_counter(), 0.0) / (len(subs) - i)
+        out.append(fn(sub, options, secs))
+    return out
+
+
 def _per_scenario(inst: RolloutInstance, options: SolveOptions, deadline: float | None,
                   lock: tuple[FloatArray, FloatArray, FloatArray] | None) -> list[Solved]:  # fmt: skip
-    out = []
-    for s in range(inst.S):
-        sub_lock = None if lock is None else tuple(a[[s]] for a in lock)
-        sub = inst.restrict([s], lock=sub_lock)  # type: ignore[arg-type]
-        # an equal share of the time left to each scenario still to solve
-        own = None if deadline is None else time.perf_counter() + (deadline - time.perf_counter()) / (inst.S - s)
-        out.append(solve_extensive(sub, options, own))
-    return out
+    subs = [inst.restrict([s], lock=None if lock is None else tuple(a[[s]] for a in lock))  # type: ignore[arg-type]
+            for s in range(inst.S)]  # fmt: skip
+    return _each(_scenario_task, subs, options, deadline)
 
 
 def _combine(inst: RolloutInstance, parts: list[Solved], method: str, bound: float, t0: float,
@@ -207,6 +293,26 @@ def _combine(inst: RolloutInstance, parts: list[Solved], method: str, bound: flo
     obj = float(sum(q * p.objective for q, p in zip(inst.prob, parts, strict=True))) if ok else float("nan")
     s = Solved.stack(parts, 0, obj, bound, SolveStatus.FEASIBLE, method, time.perf_counter() - t0)
     return replace(s, status=_status(s.gap, mip_gap, ok))
+
+
+def _lp_first_stage(inst: RolloutInstance, lps: list[LPResult], k: int,
+                    ) -> tuple[FloatArray, FloatArray, FloatArray]:  # fmt: skip
+    """The scenario LPs' probability-weighted first stage, rounded (openings at 1/2, sizes up)."""
+
+    def mean(i: int) -> FloatArray:
+        return np.asarray(
+            np.einsum("s,stj->tj", inst.prob, np.stack([np.asarray(r[i])[:k] for r in lps])), dtype=np.float64
+        )
+
+    Y = (mean(1) > 0.5).astype(np.float64)
+    B, C = mean(2), mean(3)
+    B = np.minimum(np.ceil(B - 1e-7), inst.maxb) * Y
+    C = np.minimum(np.ceil(C - 1e-7), inst.maxc) * Y
+    return Y, np.maximum.accumulate(B, axis=0), np.maximum.accumulate(C, axis=0)
+
+
+def _key(fs: tuple[FloatArray, FloatArray, FloatArray]) -> bytes:
+    return np.concatenate([np.asarray(a, dtype=np.float64).ravel() for a in fs]).tobytes()
 
 
 def solve_decomposed(
@@ -227,33 +333,33 @@ def solve_decomposed(
         raise InvalidInputError("method", "decompose", "needs a two-stage tree (years 1..k shared by every scenario)")
     t0 = time.perf_counter()
     S, T = inst.S, inst.T
-    ws = _per_scenario(inst, options, budget.share(0.45), None)
-    bound = float(sum(q * p.bound for q, p in zip(inst.prob, ws, strict=True)))
-    ws_obj = float(sum(q * p.objective for q, p in zip(inst.prob, ws, strict=True)))
-    stats = {"wait_and_see": ws_obj, "wait_and_see_bound": bound, "first_stages": 0.0}
-    if k == 0 or S == 1:
-        return _combine(inst, ws, "decompose", bound, t0, options.mip_gap), stats
-    cands: list[tuple[FloatArray, FloatArray, FloatArray]] = list(first_stages or [])
-    own = [(p.Y[0, :k], p.B[0, :k], p.C[0, :k]) for p in ws if p.status.has_solution]
-    if own:
-        stack = [np.stack([c[i] for c in own]) for i in range(3)]
-        cands.append((stack[0].min(axis=0), stack[1].min(axis=0), stack[2].min(axis=0)))
-        cands += own
-        cands.append((stack[0].max(axis=0), stack[1].max(axis=0), stack[2].max(axis=0)))
+    lps = _each(_scenario_lp, [inst.restrict([s]) for s in range(S)], options, budget.share(LP_PHASE), shared=True)
+    lp_each = np.array([r[0] for r in lps])
+    bound = float(inst.prob @ lp_each) if np.isfinite(lp_each).all() else float("nan")
+    stats = {"wait_and_see_lp_bound": bound, "first_stages": 0.0, "lp_seconds": time.perf_counter() - t0}
     best: Solved | None = None
-    for st in starts or []:
-        if st.status.has_solution and np.isfinite(st.objective) and (best is None or st.objective < best.objective):
-            best = replace(st, bound=bound, method="decompose")
     seen: set[bytes] = set()
-    for Yk, Bk, Ck in cands:
-        key = np.concatenate([Yk.ravel(), Bk.ravel(), Ck.ravel()]).tobytes()
+    for st in starts or []:
+        if st.status.has_solution and np.isfinite(st.objective):
+            seen.add(_key((st.Y[0, :k], st.B[0, :k], st.C[0, :k])))
+            if best is None or st.objective < best.objective:
+                best = replace(st, bound=bound, method="decompose")
+    cands = list(first_stages or [])
+    if k and np.isfinite(bound):
+        cands.insert(0, _lp_first_stage(inst, lps, k))
+    if k == 0:
+        cands = [(np.zeros((0, inst.m)),) * 3]
+    for fs in cands:
+        key = _key(fs)
         if key in seen:
             continue
         seen.add(key)
         if best is not None and budget.expired(reserve=0.02 * max(budget.left(), 0.0)):
             break
-        lock = tuple(np.concatenate([np.broadcast_to(a, (S, k, inst.m)), np.full((S, T - k, inst.m), np.nan)], axis=1)
-                     for a in (Yk, Bk, Ck))  # fmt: skip
+        lock = None if k == 0 else tuple(
+            np.concatenate([np.broadcast_to(a, (S, k, inst.m)), np.full((S, T - k, inst.m), np.nan)], axis=1)
+            for a in fs
+        )  # fmt: skip
         try:
             parts = _per_scenario(inst, options, budget.end, lock)  # type: ignore[arg-type]
         except InfeasibleError:
