@@ -187,3 +187,28 @@ def test_a_station_alone_keeps_the_packs_trucks_left_it_in_a_later_window() -> N
     assert idle_start(one, lm) is not None  # doing nothing keeps 4 packs: feasible
     res = solve_station((one, None, SolveOptions(time_limit=5)))
     assert np.isfinite(res.objective) and res.status == SolveStatus.OPTIMAL
+
+
+def test_the_greedy_leaves_chargers_to_charges_already_running() -> None:
+    # a later window: both chargers hold packs started in the last period; the greedy must wait for them
+    import dataclasses
+
+    from swapnet.operations.heuristics import greedy_station
+    from swapnet.operations.instance import _instance, _pipeline, _station_slice
+
+    sts = [OpsStation("A", 0, 8, 2, 40.0, 1000.0, initial_charged=1)]
+    dem = np.full((1, 24), 0.6)
+    inst = _instance(
+        sts, dem, GD, periods=24, days=1, pack=BatteryPack.catl_25_lfp(), trucks=None, hubs=(), network=None,
+        cyclic=False, start_soc=0.2, lost_penalty=200.0, degradation=0.0, peak_limit=None, demand_charge=0.0,
+    )  # fmt: skip
+    Lmax = inst.prof.shape[1]
+    hist = np.zeros((1, Lmax))
+    hist[0, -1] = 2.0  # two charges started in period -1
+    one = dataclasses.replace(_station_slice(inst, 0), F0=np.array([1.0]), E0=np.array([5.0]), hist=hist)
+    res = greedy_station(one)
+    assert res is not None and np.isfinite(res.objective)
+    n = res.values["start"]
+    running = np.concatenate([hist, n], axis=1)
+    charging, _kw = _pipeline(dataclasses.replace(one, T=Lmax + 24), running)
+    assert (charging <= 2 + 1e-9).all()  # never more packs on charge than chargers
