@@ -231,12 +231,12 @@ def greedy_starts(one: _Instance, passes: int = 1, late: bool = True, cheapest: 
     used = np.zeros(T)  # chargers busy per period
     kw = np.zeros(T)  # grid kW per period
     if not one.cyclic and one.hist is not None:  # charges already running hold their chargers and grid
-        Lmax = one.prof.shape[1]
-        for kk in range(Lmax):  # started in period kk - Lmax
+        back = one.prof.shape[1]
+        for kk in range(back):  # started in period kk - back
             for j in range(L):
-                if 0 <= kk - Lmax + j < T:
-                    used[kk - Lmax + j] += one.hist[0, kk]
-                    kw[kk - Lmax + j] += one.hist[0, kk] * prof[j]
+                if 0 <= kk - back + j < T:
+                    used[kk - back + j] += one.hist[0, kk]
+                    kw[kk - back + j] += one.hist[0, kk] * prof[j]
     lags = np.arange(L)
     horizon = 2 * T if one.cyclic else T
     slot_of = np.full(release.size, -1)
