@@ -233,10 +233,10 @@ def greedy_starts(one: _Instance, passes: int = 1, late: bool = True, cheapest: 
     if not one.cyclic and one.hist is not None:  # charges already running hold their chargers and grid
         back = one.prof.shape[1]
         for kk in range(back):  # started in period kk - back
-            for j in range(L):
-                if 0 <= kk - back + j < T:
-                    used[kk - back + j] += one.hist[0, kk]
-                    kw[kk - back + j] += one.hist[0, kk] * prof[j]
+            for lag in range(L):
+                if 0 <= kk - back + lag < T:
+                    used[kk - back + lag] += one.hist[0, kk]
+                    kw[kk - back + lag] += one.hist[0, kk] * prof[lag]
     lags = np.arange(L)
     horizon = 2 * T if one.cyclic else T
     slot_of = np.full(release.size, -1)
