@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from swapnet.errors import InfeasibleError
+from swapnet.operations._procs import processes_allowed
 from swapnet.operations.bounds import BackgroundLP, floor_bound, lp_bound, pooled_bound
 from swapnet.operations.decompose import POOL_STARTUP_S, combined, polish, solve_stations, workers_for
 from swapnet.operations.formulation import build_model
@@ -127,7 +128,7 @@ def _left(deadline: float | None, margin: float = 0.0) -> float | None:
 def _by_station(run: _Run) -> _Out:
     inst, lm, served_lb, opts, deadline, build_s, ts, where = run
     secs = _left(deadline, margin=0.3)
-    workers = workers_for(inst.N, secs)
+    workers = workers_for(inst.N, secs) if processes_allowed() else 1
     if workers > 1 or secs is None:
         res = solve_stations(inst, served_lb, opts, seconds=secs, gap=opts.mip_gap, workers=workers)
     else:  # greedy schedules with their LP bounds at once, then the largest gaps first
