@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -25,23 +26,36 @@ def test_processes_only_for_guarded_scripts(tmp_path: Path, guarded: bool) -> No
     assert out.stdout.strip() == f"allowed {guarded}"
 
 
+PLAN = (
+    "import numpy as np\n"
+    "from swapnet import Station\n"
+    "from swapnet.operations import plan_operations\n"
+    "from swapnet.optim import SolveOptions\n"
+    "from swapnet.tariff import TouTariff\n"
+    "print('START', flush=True)\n"
+    "def main():\n"
+    "    st = [Station(f's{i}', i, 6, 2, 40.0, 80.0) for i in range(24)]\n"
+    "    d = np.random.default_rng(0).poisson(0.6, (24, 24)).astype(float)\n"
+    "    opts = SolveOptions(time_limit=20, mip_gap=0.0)\n"
+    "    plan = plan_operations(st, d, TouTariff.guangdong(), periods=24, options=opts)\n"
+    "    print('RUN', plan.details['decomposition'])\n"
+)
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="a pool needs two cores")
 def test_unguarded_script_with_a_pool_runs_once(tmp_path: Path) -> None:
-    # a top-level call that would use station workers: the script must print its line exactly once
-    script = tmp_path / "plan.py"
-    script.write_text(
-        "import numpy as np\n"
-        "from swapnet import Station\n"
-        "from swapnet.operations import plan_operations\n"
-        "from swapnet.optim import SolveOptions\n"
-        "from swapnet.tariff import TouTariff\n"
-        "st = [Station(f's{i}', i, 6, 2, 40.0, 80.0) for i in range(4)]\n"
-        "d = np.full((4, 24), 0.5)\n"
-        "plan = plan_operations(st, d, TouTariff.guangdong(), periods=24, options=SolveOptions(time_limit=20))\n"
-        "print('RUN', plan.status.value)\n"
-    )
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.count("RUN") == 1
+    # 24 stations without trucks and 20 s: a pool of station workers where processes are allowed (the
+    # guarded script shows it); the unguarded script must run in-process and print its line once
+    runs = {}
+    for guarded in (True, False):
+        script = tmp_path / f"plan_{guarded}.py"
+        script.write_text(PLAN + ("if __name__ == '__main__':\n    main()\n" if guarded else "main()\n"))
+        out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr[-2000:]
+        runs[guarded] = out.stdout.splitlines()
+    assert runs[True][-1] == "RUN stations (2 processes)"  # the case does start a pool (its workers import
+    # the guarded script again: START once more per worker, but no second RUN)
+    assert runs[False] == ["START", "RUN stations (1 process)"]  # the unguarded script runs once, in-process
 
 
 def test_interactive_session_allows_processes() -> None:

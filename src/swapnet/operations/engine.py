@@ -30,10 +30,18 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from swapnet.errors import InfeasibleError
+from swapnet.operations._procs import processes_allowed
 from swapnet.operations.bounds import BackgroundLP, floor_bound, lp_bound, pooled_bound
 from swapnet.operations.decompose import POOL_STARTUP_S, combined, polish, solve_stations, workers_for
 from swapnet.operations.formulation import build_model
-from swapnet.operations.heuristics import StationResult, feasible, idle_start, objective_of, station_starts
+from swapnet.operations.heuristics import (
+    StationResult,
+    feasible,
+    idle_start,
+    idle_station,
+    objective_of,
+    station_starts,
+)
 from swapnet.operations.instance import FloatArray, _Instance, _station_slice
 from swapnet.optim import LinearModel, SolveOptions, SolveReport, SolveStatus
 from swapnet.optim.model import Solution
@@ -120,7 +128,7 @@ def _left(deadline: float | None, margin: float = 0.0) -> float | None:
 def _by_station(run: _Run) -> _Out:
     inst, lm, served_lb, opts, deadline, build_s, ts, where = run
     secs = _left(deadline, margin=0.3)
-    workers = workers_for(inst.N, secs)
+    workers = workers_for(inst.N, secs) if processes_allowed() else 1
     if workers > 1 or secs is None:
         res = solve_stations(inst, served_lb, opts, seconds=secs, gap=opts.mip_gap, workers=workers)
     else:  # greedy schedules with their LP bounds at once, then the largest gaps first
@@ -178,7 +186,8 @@ def _monolithic(run: _Run) -> _Out:
         nonlocal best, best_obj, heur_kind
         if not has_trucks:  # without trucks a station's infeasibility is the model's
             _raise_if_station_infeasible(inst, res, opts, where)
-        if all(np.isfinite(r.objective) for r in res):
+        res = [r if np.isfinite(r.objective) else idle_station(_station_slice(inst, s)) for s, r in enumerate(res)]
+        if all(np.isfinite(r.objective) for r in res):  # a station without a schedule of its own stays idle
             xh = station_starts(inst, lm, res)
             if feasible(lm, xh) and objective_of(lm, xh) < best_obj:
                 best, best_obj, heur_kind = xh, objective_of(lm, xh), kind

@@ -343,10 +343,32 @@ def define_racks(lm: LinearModel, inst: _Instance, cols: Columns) -> None:
     )
 
 
+def _held(inst: _Instance) -> FloatArray:
+    """Packs each station ends the horizon with when trucks move nothing more (N,): :math:`B_s` on a
+    cyclic horizon; else what it holds at the start (charged, depleted and on its chargers, see
+    :attr:`~swapnet.operations.instance._Instance.hist`) plus the net deliveries of trips already
+    under way. On a fresh start that is :math:`B_s`; in a later rolling window trucks may have moved
+    packs, and a station on its own (the heuristics' subproblems) keeps what it has."""
+    if inst.cyclic:
+        return inst.batteries
+    E0 = inst.batteries - inst.F0 if inst.E0 is None else inst.E0
+    held = inst.F0 + E0
+    if inst.hist is not None:  # started in period k - Lmax, still on a charger in period -1 if k >= Lmax - L_s
+        Lmax = inst.hist.shape[1]
+        on = np.arange(Lmax)[None, :] >= Lmax - inst.L[:, None]
+        held = held + (inst.hist * on).sum(axis=1)
+    for fixed in (inst.fixed_f, inst.fixed_g):
+        if fixed is not None:
+            held = held + fixed.sum(axis=1)
+    return np.asarray(held, dtype=float)
+
+
 def define_conservation(lm: LinearModel, inst: _Instance, cols: Columns) -> None:
     r"""Packs are conserved: at the end of the horizon
-    :math:`F_{s,T-1} + E_{s,T-1} + \sum_{j<L_s} n_{s,T-1-j} = B_s` per station (no trucks), or
-    :math:`\sum_s (\dots) + \text{packs on the road} = \sum_s B_s` (with trucks).
+    :math:`F_{s,T-1} + E_{s,T-1} + \sum_{j<L_s} n_{s,T-1-j} = H_s` per station (no trucks), or
+    :math:`\sum_s (\dots) + \text{packs on the road} = \sum_s H_s` (with trucks), where :math:`H_s`
+    is :math:`B_s` on a cyclic horizon or a fresh start, and in a later rolling window what the
+    station holds at the start plus the net deliveries of trips already under way (:func:`_held`).
 
     The balances carry each station's total unchanged from period to period apart from truck
     loads, so one row per station (or one for the network) suffices.
@@ -357,13 +379,14 @@ def define_conservation(lm: LinearModel, inst: _Instance, cols: Columns) -> None
     last = t_idx.ravel() == T - 1
     sel_r = np.isin(r, np.flatnonzero(last))
     if not cols.trucks:
+        held = _held(inst)
         lm.add_constraints(
             "conservation",
             rows=np.concatenate([np.arange(N), np.arange(N), r[sel_r] // T]),
             cols=np.concatenate([cols.charged.index[:, T - 1], cols.depleted.index[:, T - 1], c[sel_r]]),
             vals=1.0,
-            lo=inst.batteries,
-            hi=inst.batteries,
+            lo=held,
+            hi=held,
             n=N,
         )
         return
@@ -372,7 +395,7 @@ def define_conservation(lm: LinearModel, inst: _Instance, cols: Columns) -> None
         [cols.loads[f"out_{k}"].index[out_road] for k in ("charged", "depleted")]
         + [cols.loads[f"back_{k}"].index[back_road] for k in ("charged", "depleted")]
     )
-    total = float(inst.batteries.sum()) - inst.fixed_road_end
+    total = float(_held(inst).sum()) - inst.fixed_road_end
     lm.add_constraints(
         "conservation",
         rows=np.zeros(2 * N + int(sel_r.sum()) + tcols.size, dtype=np.int64),

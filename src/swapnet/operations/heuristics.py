@@ -108,6 +108,8 @@ def solve_station(args: tuple[Any, ...]) -> StationResult:
     if opts is None:
         if greedy is not None:
             return greedy
+        if served_lb is None or not served_lb.any():  # doing nothing is allowed: no MIP without a budget
+            return idle_station(one, served_lb)
         opts = SolveOptions(time_limit=1.0, threads=1)
     m = build_model(one)
     if served_lb is not None:
@@ -228,6 +230,13 @@ def greedy_starts(one: _Instance, passes: int = 1, late: bool = True, cheapest: 
         release, deadline = rel[:m], need[:m] - L
     used = np.zeros(T)  # chargers busy per period
     kw = np.zeros(T)  # grid kW per period
+    if not one.cyclic and one.hist is not None:  # charges already running hold their chargers and grid
+        back = one.prof.shape[1]
+        for kk in range(back):  # started in period kk - back
+            for lag in range(L):
+                if 0 <= kk - back + lag < T:
+                    used[kk - back + lag] += one.hist[0, kk]
+                    kw[kk - back + lag] += one.hist[0, kk] * prof[lag]
     lags = np.arange(L)
     horizon = 2 * T if one.cyclic else T
     slot_of = np.full(release.size, -1)

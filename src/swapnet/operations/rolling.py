@@ -142,7 +142,16 @@ def plan_rolling(
             busy += b1
         r = sol.report
         windows.append(
-            {"start": t0, "periods": h, "kept": keep, "status": r.status.value, "objective": r.objective, "gap": r.gap}
+            {
+                "start": t0,
+                "periods": h,
+                "kept": keep,
+                "status": r.status.value,
+                "objective": r.objective,
+                "gap": r.gap,
+                "heuristic": _info.get("heuristic", ""),
+                "heuristic_objective": _info.get("heuristic_objective", float("nan")),
+            }
         )
         if biggest is None or r.n_nonzeros > biggest.n_nonzeros:
             biggest = r
