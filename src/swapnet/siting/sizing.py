@@ -71,6 +71,7 @@ from swapnet.errors import InvalidInputError
 from swapnet.network import RoadNetwork
 from swapnet.optim import LinearModel, SolveOptions, SolveStatus
 from swapnet.siting._budget import Budget
+from swapnet.siting._sizing_large import pair_distances
 from swapnet.siting.matrix import _raise_if_infeasible, _rebase
 from swapnet.siting.plan import SitingPlan, default_options
 from swapnet.siting.queueing import pack_loss, size_for_loss
@@ -308,8 +309,8 @@ def size_stations(
         flow = srv["swaps_per_hour"].to_numpy(dtype=float)
         if not np.isin(sj, js).all():
             problems.append("swaps assigned to a closed site")
-        if sj.size and (network.distances([demand.nodes[i] for i in si], [nodes[j] for j in sj]).diagonal()
-                        > service_km * (1 + tol) + tol).any():  # fmt: skip
+        if sj.size and (pair_distances(network, [demand.nodes[i] for i in si], [nodes[j] for j in sj],
+                                       limit=2 * service_km + 1) > service_km * (1 + tol) + tol).any():  # fmt: skip
             problems.append("a node is served beyond the service distance")
         lost = np.zeros(n)
         un = a[a["site"].isna()]
