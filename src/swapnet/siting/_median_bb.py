@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from swapnet.siting._budget import Budget
 from swapnet.siting._common import _bincount
-from swapnet.siting._median_heuristics import _row_count_below, _Sorted
+from swapnet.siting._median_heuristics import _count_from, _Sorted
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -24,6 +24,7 @@ BoolArray = NDArray[np.bool_]
 _NODE_ITERS = 60
 """Subgradient iterations per node (the root gets ``4 x`` as many)."""
 _MAX_NODES = 200_000
+_BRANCH = np.argmax
 
 
 @dataclass
@@ -46,10 +47,16 @@ class BBResult:
 
 
 def _subproblem(
-    S: _Sorted, w: FloatArray, lam: FloatArray, p: int, opened: BoolArray, closed: BoolArray
+    S: _Sorted,
+    w: FloatArray,
+    lam: FloatArray,
+    p: int,
+    opened: BoolArray,
+    closed: BoolArray,
+    t0: NDArray[np.int64] | None = None,
 ) -> tuple[float, BoolArray, FloatArray, NDArray[np.int64]]:
     m = S.shape[1]
-    t = _row_count_below(S.srt, lam / w * (1 + 1e-12))
+    t = _count_from(S.srt, lam / w * (1 + 1e-12), t0)
     rows, _, flat = S.prefix(t)
     R = np.minimum(0.0, w[rows] * S.srt.ravel()[flat] - lam[rows])
     rho = _bincount(S.order.ravel()[flat], weights=R, minlength=m)
@@ -69,8 +76,9 @@ def _node_bound(
     theta = 1.0
     seen = np.zeros(S.shape[1], dtype=bool)
     stall = 0
+    t = None
     for _ in range(iters):
-        L, chosen, rho, t = _subproblem(S, w, lam, p, node.opened, node.closed)
+        L, chosen, rho, t = _subproblem(S, w, lam, p, node.opened, node.closed, t)
         seen |= chosen
         if L > best_L + 1e-12 * abs(best_L if np.isfinite(best_L) else 1.0):
             best_L, best, stall = L, (lam.copy(), chosen, rho), 0
@@ -168,7 +176,7 @@ def lagrangian_bb(
         if free_chosen.size == 0:  # fixing opened every chosen site: the node is a leaf now
             stack.append(_Node(opened, closed, nlam, L))
             continue
-        j = int(free_chosen[np.argmin(rho[free_chosen])])
+        j = int(free_chosen[_BRANCH(rho[free_chosen])])
         o2, c2 = opened.copy(), closed.copy()
         o2[j] = True
         c2[j] = True

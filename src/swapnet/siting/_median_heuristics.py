@@ -2,6 +2,7 @@ r"""p-median on sorted cost rows: greedy, fast interchange (Teitz-Bart) and the 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,6 +131,29 @@ def _row_count_below(a: NDArray[Any], v: NDArray[Any], *, strict: bool = True) -
         hi = np.where(act & ~go, mid, hi)
 
 
+def _count_from(a: FloatArray, v: FloatArray, t0: NDArray[np.int64] | None) -> NDArray[np.int64]:
+    """:func:`_row_count_below` (strict) started from a nearby answer ``t0``: a few unit steps per row,
+    then the binary search when some row moved further (the multipliers change little between
+    subgradient iterations, so most rows need none or one step)."""
+    if t0 is None:
+        return _row_count_below(a, v)
+    n, m = a.shape
+    rows = np.arange(n)
+    t = t0.copy()
+    for _ in range(_STEPS):
+        up = (t < m) & (a[rows, np.minimum(t, m - 1)] < v)
+        down = (t > 0) & (a[rows, np.maximum(t - 1, 0)] >= v)
+        if not (up.any() or down.any()):
+            return t
+        t += up
+        t -= down
+    return _row_count_below(a, v)
+
+
+_STEPS = 3
+"""Unit steps :func:`_count_from` tries before the binary search."""
+
+
 def _greedy_median(S: _Sorted, C: FloatArray, w: FloatArray, p: int, fx: IntArray) -> NDArray[np.bool_]:
     """Greedy p-median: add the site that lowers the weighted cost most.
 
@@ -208,20 +232,20 @@ def _interchange(S: _Sorted, w: FloatArray, mask: NDArray[np.bool_], fx: IntArra
     return mask
 
 
-_LAG_ITERS = 400
+_LAG_ITERS = 4000
 """Most subgradient iterations of the p-median Lagrangian bound."""
 
-
-_LAG_STALL = 20
-
+_LAG_STALL = 40
+"""Iterations without a better bound before the step is halved."""
 
 _LAG_WARMUP = 100
 """Iterations before the subproblem's site choices count towards the primal."""
-"""Iterations without a better bound before the step is halved."""
 
-
-_LAG_MIN_STEP = 0.02
+_LAG_MIN_STEP = 1e-4
 """The subgradient phase stops when the step factor falls below this."""
+
+_LAG_SHARE = 0.3
+"""Share of the time left that the subgradient phase may use (the tree search and the MIP need the rest)."""
 
 
 def _lagrangian(
@@ -242,7 +266,8 @@ def _lagrangian(
     prefix of each sorted row, found by binary search) contribute, so an iteration costs the size
     of those prefixes, not ``n x m``. Stops when the bound meets the incumbent (within
     ``rel_gap``), when the step has been halved below ``_LAG_MIN_STEP`` (halved after
-    ``_LAG_STALL`` iterations without progress), after ``_LAG_ITERS`` iterations, or when the
+    ``_LAG_STALL`` iterations without progress), after ``_LAG_ITERS`` iterations, after a share
+    ``_LAG_SHARE`` of the time left, or when the
     budget runs out. The sites chosen most often are improved by interchange as a primal.
     Returns the best bound, its multipliers, the best site set found (incl. ``incumbent``) and the
     number of iterations.
@@ -259,9 +284,11 @@ def _lagrangian(
     theta, stall = 2.0, 0
     freq = np.zeros(m)
     it = 0
-    while it < _LAG_ITERS and not budget.expired():
+    t = None
+    lag_end = budget.share(_LAG_SHARE)
+    while it < _LAG_ITERS and not budget.expired() and (lag_end is None or time.perf_counter() < lag_end):
         it += 1
-        t = _row_count_below(S.srt, lam / w * (1 + 1e-12))
+        t = _count_from(S.srt, lam / w * (1 + 1e-12), t)
         rows, _, flat = S.prefix(t)
         j = order[flat]
         R = np.minimum(0.0, w[rows] * srt[flat] - lam[rows])
