@@ -244,8 +244,12 @@ _LAG_WARMUP = 100
 _LAG_MIN_STEP = 1e-4
 """The subgradient phase stops when the step factor falls below this."""
 
-_LAG_SHARE = 0.3
-"""Share of the time left that the subgradient phase may use (the tree search and the MIP need the rest)."""
+_LAG_SHARE = 0.4
+"""Share of the time left that the subgradient phase may use beyond ``_LAG_MIN_ITERS`` iterations
+(the tree search and the MIP need the rest)."""
+
+_LAG_MIN_ITERS = 400
+"""Iterations the subgradient phase runs whatever its share (unless the whole budget runs out)."""
 
 
 def _lagrangian(
@@ -286,7 +290,11 @@ def _lagrangian(
     it = 0
     t = None
     lag_end = budget.share(_LAG_SHARE)
-    while it < _LAG_ITERS and not budget.expired() and (lag_end is None or time.perf_counter() < lag_end):
+    while (
+        it < _LAG_ITERS
+        and not budget.expired()
+        and (it < _LAG_MIN_ITERS or lag_end is None or time.perf_counter() < lag_end)
+    ):
         it += 1
         t = _count_from(S.srt, lam / w * (1 + 1e-12), t)
         rows, _, flat = S.prefix(t)
