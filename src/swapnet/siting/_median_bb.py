@@ -101,17 +101,22 @@ def _subproblem(
     opened: BoolArray,
     closed: BoolArray,
     t0: NDArray[np.int64] | None = None,
-) -> tuple[float, BoolArray, FloatArray, NDArray[np.int64]]:
+) -> tuple[float, BoolArray, FloatArray, NDArray[np.int64], NDArray[np.int64]]:
     m = R.m
     t = R.count(lam, t0)
     total = int(t.sum())
     flat = np.arange(total, dtype=np.int64) + np.repeat(R.start - (np.cumsum(t) - t), t)
     red = np.minimum(R.ws[flat] - np.repeat(lam, t), 0.0)
-    rho = _bincount(R.site[flat], weights=red, minlength=m)
+    sites = R.site[flat]
+    rho = _bincount(sites, weights=red, minlength=m)
     score = np.where(opened, -np.inf, np.where(closed, np.inf, rho))
     chosen = np.zeros(m, dtype=bool)
     chosen[np.argsort(score, kind="stable")[:p]] = True
-    return float(lam.sum() + rho[chosen].sum()), chosen, rho, t
+    if total <= t.size * p:  # per demand, the chosen sites it is served by (w_i d_ij < lambda_i)
+        served = np.bincount(np.repeat(np.arange(t.size), t)[chosen[sites]], minlength=t.size)
+    else:
+        served = (R.rank[:, np.flatnonzero(chosen)] < t[:, None]).sum(axis=1)
+    return float(lam.sum() + rho[chosen].sum()), chosen, rho, served, t
 
 
 def _node_bound(
@@ -126,7 +131,7 @@ def _node_bound(
     stall = 0
     t = None
     for _ in range(iters):
-        L, chosen, rho, t = _subproblem(R, lam, p, node.opened, node.closed, t)
+        L, chosen, rho, served, t = _subproblem(R, lam, p, node.opened, node.closed, t)
         seen |= chosen
         if L > best_L + 1e-12 * abs(best_L if np.isfinite(best_L) else 1.0):
             best_L, best, stall = L, (lam.copy(), chosen, rho), 0
@@ -136,7 +141,7 @@ def _node_bound(
             stall += 1
             if stall >= 5:
                 theta, stall = theta / 2.0, 0
-        g = 1.0 - (R.rank[:, np.flatnonzero(chosen)] < t[:, None]).sum(axis=1)
+        g = 1.0 - served
         norm = float((g * g).sum())
         if norm == 0.0 or theta < 1e-3:
             break

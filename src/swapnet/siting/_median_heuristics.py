@@ -154,6 +154,18 @@ _STEPS = 3
 """Unit steps :func:`_count_from` tries before the binary search."""
 
 
+def _served_count(
+    S: _Sorted, chosen: NDArray[np.bool_], t: IntArray, rows: IntArray, sites: IntArray
+) -> NDArray[np.float64]:
+    """Per demand, how many ``chosen`` sites lie in its prefix of ``t`` entries (whose ``rows`` and
+    ``sites`` are given): from the prefix when it is smaller than ``n x p``, else from the ranks."""
+    n = S.shape[0]
+    js = np.flatnonzero(chosen)
+    if rows.size <= n * js.size:
+        return np.bincount(rows[chosen[sites]], minlength=n).astype(np.float64)
+    return (S.rank[:, js] < t[:, None]).sum(axis=1).astype(np.float64)
+
+
 def _greedy_median(S: _Sorted, C: FloatArray, w: FloatArray, p: int, fx: IntArray) -> NDArray[np.bool_]:
     """Greedy p-median: add the site that lowers the weighted cost most.
 
@@ -166,14 +178,19 @@ def _greedy_median(S: _Sorted, C: FloatArray, w: FloatArray, p: int, fx: IntArra
     if not chosen.any():
         total = w @ np.minimum(C, S.big)
         chosen[int(np.argmin(total))] = True
+    n = S.shape[0]
+    f1 = np.full(n, m, dtype=np.int64)  # sorted position of each demand's nearest open site
+    for j in np.flatnonzero(chosen):
+        f1 = np.minimum(f1, S.rank[:, j])
     while chosen.sum() < p:
-        f1, _ = S.open_positions(chosen)
         d1 = S.cost_at(f1)
         rows, _, flat = S.prefix(f1)
         d = np.minimum(S.srt.ravel()[flat], S.big)
         gain = _bincount(S.order.ravel()[flat], weights=w[rows] * (d1[rows] - d), minlength=m)
         gain[chosen] = -np.inf
-        chosen[int(np.argmax(gain))] = True
+        j = int(np.argmax(gain))
+        chosen[j] = True
+        f1 = np.minimum(f1, S.rank[:, j])
     return chosen
 
 
@@ -198,10 +215,10 @@ def _interchange(S: _Sorted, w: FloatArray, mask: NDArray[np.bool_], fx: IntArra
     movable[fx] = False
     value = S.value(w, mask)
     srt, order = S.srt.ravel(), S.order.ravel()
+    f1, f2 = S.open_positions(mask)
     for _ in range(10 * m):
         if not movable.any() or mask.all() or budget.expired():
             break
-        f1, f2 = S.open_positions(mask)
         d1, d2 = S.cost_at(f1), S.cost_at(f2)
         near = S.order[np.arange(n), np.minimum(f1, m - 1)].astype(np.int64)
         r1, _, fl1 = S.prefix(f1)
@@ -224,12 +241,38 @@ def _interchange(S: _Sorted, w: FloatArray, mask: NDArray[np.bool_], fx: IntArra
         out_site, in_site = int(mv[k // m]), int(k % m)
         trial = mask.copy()
         trial[out_site], trial[in_site] = False, True
-        new_value = S.value(w, trial)
+        g1, g2 = _swap_positions(S, trial, f1, f2, out_site, in_site)
+        new_value = float((w * S.cost_at(g1)).sum())
         if not new_value < value - 1e-14 * abs(value):  # rounding: the formula promised a gain
             break
-        mask, value = trial, new_value
+        mask, value, f1, f2 = trial, new_value, g1, g2
         movable[out_site], movable[in_site] = False, True
     return mask
+
+
+def _swap_positions(
+    S: _Sorted, mask: NDArray[np.bool_], f1: IntArray, f2: IntArray, out_site: int, in_site: int
+) -> tuple[IntArray, IntArray]:
+    """:meth:`_Sorted.open_positions` of ``mask`` after swapping ``out_site`` for ``in_site``, updated from
+    the positions ``f1``, ``f2`` before the swap: the rows whose nearest or second-nearest site left
+    are recomputed, the others only compare the new site's rank."""
+    n, m = S.shape
+    rows = np.arange(n)
+    hit = (S.order[rows, np.minimum(f1, m - 1)] == out_site) & (f1 < m)
+    hit |= (S.order[rows, np.minimum(f2, m - 1)] == out_site) & (f2 < m)
+    rk = S.rank[:, in_site].astype(np.int64)
+    g1 = np.minimum(f1, rk)
+    g2 = np.where(rk < f1, f1, np.minimum(f2, rk))
+    aff = np.flatnonzero(hit)
+    if aff.size:
+        opened = np.flatnonzero(mask)
+        rk_aff = S.rank[np.ix_(aff, opened)]
+        if opened.size == 1:
+            g1[aff], g2[aff] = rk_aff[:, 0], m
+        else:
+            part = np.partition(rk_aff, 1, axis=1)
+            g1[aff], g2[aff] = part[:, 0], part[:, 1]
+    return g1, g2
 
 
 _LAG_ITERS = 4000
@@ -316,7 +359,7 @@ def _lagrangian(
         if ub - best_L <= max(rel_gap, 1e-9) * abs(ub) or theta < _LAG_MIN_STEP:
             break
         # subgradient: 1 - number of chosen sites demand i is assigned to (those with w_i d_ij < lambda_i)
-        g = 1.0 - (S.rank[:, np.flatnonzero(chosen)] < t[:, None]).sum(axis=1)
+        g = 1.0 - _served_count(S, chosen, t, rows, j)
         norm = float((g * g).sum())
         if norm == 0.0:
             break
