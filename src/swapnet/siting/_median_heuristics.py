@@ -328,6 +328,7 @@ def _lagrangian(
     f1, _ = S.open_positions(incumbent)
     lam = w * S.cost_at(f1)
     best_L, best_lam = -np.inf, lam.copy()
+    best_chosen: NDArray[np.bool_] | None = None
     theta, stall = 2.0, 0
     freq = np.zeros(m)
     it = 0
@@ -349,7 +350,7 @@ def _lagrangian(
         chosen[np.argsort(score, kind="stable")[:p]] = True
         L = float(lam.sum() + rho[chosen].sum())
         if L > best_L + 1e-12 * (abs(best_L) if np.isfinite(best_L) else 1.0):
-            best_L, best_lam, stall = L, lam.copy(), 0
+            best_L, best_lam, best_chosen, stall = L, lam.copy(), chosen, 0
         else:
             stall += 1
             if stall >= _LAG_STALL:
@@ -364,12 +365,18 @@ def _lagrangian(
         if norm == 0.0:
             break
         lam = np.maximum(lam + theta * (ub - L) / norm * g, 0.0)
-    # primal: the sites chosen most often by the subproblem, then interchange
-    if freq.any() and not budget.expired():
+    # primals: the sites chosen most often by the subproblem, and its sites at the best multipliers,
+    # each improved by interchange
+    starts = [best_chosen] if best_chosen is not None else []
+    if freq.any():
         top = forced.copy()
         top[np.argsort(-(freq + np.where(forced, np.inf, 0.0)), kind="stable")[:p]] = True
+        starts.insert(0, top)
+    for top in starts:
+        if budget.expired():
+            break
         top = _interchange(S, w, top, fx, budget)
-        if S.value(w, top) < ub:
+        if S.value(w, top) < S.value(w, best_mask):
             best_mask = top
     return float(best_L), best_lam, best_mask, it
 

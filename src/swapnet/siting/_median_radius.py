@@ -2,7 +2,6 @@ r"""The p-median radius formulation with lazily generated levels (Elloumi 2010; 
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Any
 
@@ -289,7 +288,7 @@ def _radius_mip(
                 f"{nnz:,} nonzeros need >= {nnz / _MIP_NNZ_PER_SECOND:.0f} s",
             )
         x_start = None if x0 is None else _radius_start(lm, S, x0, K)
-        sol = lm.solve(dataclasses.replace(opts, presolve=_PRESOLVE), start=x_start, deadline=budget.end)
+        sol = lm.solve(opts, start=x_start, deadline=budget.end)
         solve_total += sol.report.solve_seconds
         if sol.report.status == SolveStatus.INFEASIBLE:
             return best, np.inf, sol, K, it, solve_total, True, ""
@@ -386,7 +385,3 @@ def _radius_start(lm: LinearModel, S: _Sorted, mask: NDArray[np.bool_], K: IntAr
     z = (kk <= np.repeat(lf, nk)).astype(np.float64)
     y0 = mask.astype(np.float64)
     return np.concatenate([y0, z, np.zeros(lm.n_cols - y0.size - z.size)])
-
-
-_PRESOLVE = False
-"""HiGHS presolve on the radius model (its dominated-column search can take longer than the whole solve)."""
