@@ -155,15 +155,17 @@ _STEPS = 3
 
 
 def _served_count(
-    S: _Sorted, chosen: NDArray[np.bool_], t: IntArray, rows: IntArray, sites: IntArray
+    S: _Sorted, chosen: NDArray[np.bool_], t: IntArray, rows: IntArray, sites: NDArray[np.integer[Any]]
 ) -> NDArray[np.float64]:
     """Per demand, how many ``chosen`` sites lie in its prefix of ``t`` entries (whose ``rows`` and
     ``sites`` are given): from the prefix when it is smaller than ``n x p``, else from the ranks."""
     n = S.shape[0]
     js = np.flatnonzero(chosen)
     if rows.size <= n * js.size:
-        return np.bincount(rows[chosen[sites]], minlength=n).astype(np.float64)
-    return (S.rank[:, js] < t[:, None]).sum(axis=1).astype(np.float64)
+        out: NDArray[np.float64] = np.bincount(rows[chosen[sites]], minlength=n).astype(np.float64)
+        return out
+    res: NDArray[np.float64] = (S.rank[:, js] < t[:, None]).sum(axis=1).astype(np.float64)
+    return res
 
 
 def _greedy_median(S: _Sorted, C: FloatArray, w: FloatArray, p: int, fx: IntArray) -> NDArray[np.bool_]:
@@ -180,8 +182,8 @@ def _greedy_median(S: _Sorted, C: FloatArray, w: FloatArray, p: int, fx: IntArra
         chosen[int(np.argmin(total))] = True
     n = S.shape[0]
     f1 = np.full(n, m, dtype=np.int64)  # sorted position of each demand's nearest open site
-    for j in np.flatnonzero(chosen):
-        f1 = np.minimum(f1, S.rank[:, j])
+    for k in np.flatnonzero(chosen):
+        f1 = np.minimum(f1, S.rank[:, k])
     while chosen.sum() < p:
         d1 = S.cost_at(f1)
         rows, _, flat = S.prefix(f1)
