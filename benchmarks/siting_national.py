@@ -1,8 +1,15 @@
 """Benchmark: the matrix siting models at national scale (3,000 candidate stores x 20,000 demand nodes).
 
-Run with ``python benchmarks/siting_national.py`` (p-median and MCLP with p = 300, 120 s budget each;
-about 5 minutes on 2 shared cores, up to ~4 GB per model) or pick models and sizes, e.g.
+Run with ``python benchmarks/siting_national.py`` (p-median and MCLP with p = 300, 120 s budget each,
+and ``size_stations`` with a 300 s budget; about 10 minutes on 2 shared cores, up to ~4 GB per model)
+or pick models and sizes, e.g.
 ``python benchmarks/siting_national.py --models p_median --n 20000 --m 3000 --p 300 --time-limit 120``.
+
+``size_stations`` runs on its own seeded instance: a 142 x 142 street grid (20,164 nodes, 1 km blocks,
+arterials every 4; :func:`swapnet.city_grid`), demand at every node (:func:`swapnet.synthetic.city_demand`,
+12 swaps per node and day, as dense as the national-car example), 3,000 service-store candidates
+(:func:`swapnet.synthetic.service_store_sites`), Choco-swap stations, CATL #25 packs and a 3 km service
+distance (``--sizing-n``, ``--service-km``, ``--sizing-time-limit``).
 
 The instance is synthetic and seeded: a 2,000 x 1,500 km country with 80 cities (log-normal sizes);
 demand nodes are scattered around the cities in proportion to their size, stores around the cities
@@ -63,8 +70,8 @@ def make_instance(n: int, m: int, seed: int) -> tuple[FloatArray, FloatArray]:
 
 def sizing_instance(n: int, m: int, seed: int) -> tuple[Any, ...]:
     """A seeded national-scale sizing instance: a square street grid of about ``n`` nodes (1 km blocks,
-    arterials every 4), demand at every node (denser in the centre, 117 swaps/day per store on average
-    over ``m / 10`` stores' worth), ``m`` service-store candidates, Choco-swap stations and CATL #25 packs."""
+    arterials every 4), 12 swaps per node and day (denser in the centre), ``m`` service-store
+    candidates, Choco-swap stations and CATL #25 packs."""
     import swapnet
     from swapnet.synthetic import city_demand, service_store_sites
 
