@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from swapnet.optim import SolveOptions, SolveStatus
 from swapnet.siting import _median_bb as bb
 from swapnet.siting import _median_heuristics as heur
+from swapnet.siting import _median_radius, p_median
 
 
 @st.composite
@@ -81,3 +86,24 @@ def test_tree_row_counts_from_any_start(case: tuple[np.ndarray, np.ndarray, int,
     assert np.array_equal(R.count(lam, want), want)
     t0 = np.array(want)
     assert np.array_equal(heur._count_from(S.srt, lam / w, t0), (S.srt < (lam / w)[:, None]).sum(axis=1))
+
+
+def test_budget_restarts_keep_bound_and_plan_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When no MIP fits in the budget, the subgradient restarts only ever raise a valid bound."""
+    monkeypatch.setattr(_median_radius, "_REDUCED_MAX_CELLS", 0)  # the large-instance path
+    monkeypatch.setattr(_median_radius, "_MIP_NNZ_PER_SECOND", 1e-9)  # and no MIP fits in any budget
+    monkeypatch.setattr(heur, "_LAG_ITERS", 5)  # a weak first bound, so that restarts have work to do
+    rng = np.random.default_rng(5)
+    restarted = 0
+    for _ in range(15):
+        n, m, p = 18, 8, 3
+        xy = rng.random((n, 2)) * 100
+        C = np.sqrt(((xy[:, None, :] - xy[None, :m, :]) ** 2).sum(axis=2))
+        w = rng.integers(1, 9, size=n).astype(float)
+        plan = p_median(C, w, p, options=SolveOptions(time_limit=5.0)).verify()
+        want = min(float((w * C[:, list(S)].min(axis=1)).sum()) for S in itertools.combinations(range(m), p))
+        assert plan.objective >= want - 1e-9 * want
+        assert plan.bound <= want + 1e-9 * want
+        assert plan.status != SolveStatus.OPTIMAL or plan.objective <= want * (1 + 1e-4)
+        restarted += int(plan.details.get("restart_rounds", 0) > 0)
+    assert restarted >= 10

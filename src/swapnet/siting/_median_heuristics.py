@@ -306,6 +306,9 @@ def _lagrangian(
     budget: Budget,
     *,
     rel_gap: float = 0.0,
+    lam0: FloatArray | None = None,
+    theta0: float = 2.0,
+    share: float = _LAG_SHARE,
 ) -> tuple[float, FloatArray, NDArray[np.bool_], int]:
     r"""Lagrangian bound for the p-median (assignment constraints relaxed), by subgradient optimisation.
 
@@ -318,8 +321,9 @@ def _lagrangian(
     ``_LAG_STALL`` iterations without progress), after ``_LAG_ITERS`` iterations, after a share
     ``_LAG_SHARE`` of the time left, or when the
     budget runs out. The sites chosen most often are improved by interchange as a primal.
-    Returns the best bound, its multipliers, the best site set found (incl. ``incumbent``) and the
-    number of iterations.
+    ``lam0`` and ``theta0`` restart it from earlier multipliers and step factor; ``share`` replaces
+    ``_LAG_SHARE``. Returns the best bound, its multipliers, the best site set found (incl.
+    ``incumbent``) and the number of iterations.
     """
     m = S.shape[1]
     srt, order = S.srt.ravel(), S.order.ravel()
@@ -328,14 +332,14 @@ def _lagrangian(
     forced = np.zeros(m, dtype=bool)
     forced[fx] = True
     f1, _ = S.open_positions(incumbent)
-    lam = w * S.cost_at(f1)
+    lam = w * S.cost_at(f1) if lam0 is None else lam0.copy()
     best_L, best_lam = -np.inf, lam.copy()
     best_chosen: NDArray[np.bool_] | None = None
-    theta, stall = 2.0, 0
+    theta, stall = theta0, 0
     freq = np.zeros(m)
     it = 0
     t = None
-    lag_end = budget.share(_LAG_SHARE)
+    lag_end = budget.share(share)
     while (
         it < _LAG_ITERS
         and not budget.expired()
