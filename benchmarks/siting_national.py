@@ -45,6 +45,8 @@ PHASES = (
     "bb_nodes",
     "mip_iterations",
     "mip_skipped",
+    "restart_rounds",
+    "restart_seconds",
 )
 
 
