@@ -1,8 +1,15 @@
 """Benchmark: the matrix siting models at national scale (3,000 candidate stores x 20,000 demand nodes).
 
-Run with ``python benchmarks/siting_national.py`` (p-median and MCLP with p = 300, 120 s budget each;
-about 5 minutes on 2 shared cores, up to ~4 GB per model) or pick models and sizes, e.g.
+Run with ``python benchmarks/siting_national.py`` (p-median and MCLP with p = 300, 120 s budget each,
+and ``size_stations`` with a 300 s budget; about 10 minutes on 2 shared cores, up to ~4 GB per model)
+or pick models and sizes, e.g.
 ``python benchmarks/siting_national.py --models p_median --n 20000 --m 3000 --p 300 --time-limit 120``.
+
+``size_stations`` runs on its own seeded instance: a 142 x 142 street grid (20,164 nodes, 1 km blocks,
+arterials every 4; :func:`swapnet.city_grid`), demand at every node (:func:`swapnet.synthetic.city_demand`,
+12 swaps per node and day, as dense as the national-car example), 3,000 service-store candidates
+(:func:`swapnet.synthetic.service_store_sites`), Choco-swap stations, CATL #25 packs and a 3 km service
+distance (``--sizing-n``, ``--service-km``, ``--sizing-time-limit``).
 
 The instance is synthetic and seeded: a 2,000 x 1,500 km country with 80 cities (log-normal sizes);
 demand nodes are scattered around the cities in proportion to their size, stores around the cities
@@ -38,6 +45,8 @@ PHASES = (
     "bb_nodes",
     "mip_iterations",
     "mip_skipped",
+    "restart_rounds",
+    "restart_seconds",
 )
 
 
@@ -61,9 +70,57 @@ def make_instance(n: int, m: int, seed: int) -> tuple[FloatArray, FloatArray]:
     return C, w
 
 
+def sizing_instance(n: int, m: int, seed: int) -> tuple[Any, ...]:
+    """A seeded national-scale sizing instance: a square street grid of about ``n`` nodes (1 km blocks,
+    arterials every 4), 12 swaps per node and day (denser in the centre), ``m`` service-store
+    candidates, Choco-swap stations and CATL #25 packs."""
+    import swapnet
+    from swapnet.synthetic import city_demand, service_store_sites
+
+    side = round(n**0.5)
+    network = swapnet.city_grid(side, side, spacing_km=1.0, seed=seed)
+    demand = city_demand(network, total_swaps_per_day=12.0 * network.n_nodes, seed=seed)
+    sites = service_store_sites(network, m, seed=seed, demand=demand)
+    return network, demand, sites, swapnet.StationDesign.choco_swap(), swapnet.BatteryPack.catl_25_lfp()
+
+
+def run_sizing(n: int, m: int, service_km: float, limit: float, seed: int) -> dict[str, Any]:
+    from swapnet.siting import SolveOptions, size_stations
+
+    t0 = time.perf_counter()
+    network, demand, sites, design, pack = sizing_instance(n, m, seed)
+    t_inst = time.perf_counter() - t0
+    load = os.getloadavg()[0]
+    opts = SolveOptions(time_limit=limit, mip_gap=1e-4, threads=1)
+    t1 = time.perf_counter()
+    plan = size_stations(network, demand, sites, design, pack, service_km=service_km, options=opts)
+    t2 = time.perf_counter()
+    plan.verify()
+    t3 = time.perf_counter()
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    return {
+        "model": f"size_stations ({network.n_nodes:,} x {m:,})",
+        "instance_s": t_inst,
+        "wall_s": t2 - t1,
+        "verify_s": t3 - t2,
+        "status": plan.status.value,
+        "objective": plan.objective,
+        "bound": plan.bound,
+        "gap": plan.gap,
+        "build_s": plan.build_seconds,
+        "solve_s": plan.solve_seconds,
+        "phases": {k: round(v, 2) if isinstance(v, float) else v for k, v in plan.details.items() if k in PHASES},
+        "peak_gb": peak_gb,
+        "load_start": load,
+        "load_end": os.getloadavg()[0],
+    }
+
+
 def run_model(model: str, n: int, m: int, p: int, radius: float, limit: float, seed: int) -> dict[str, Any]:
     from swapnet.siting import SolveOptions, max_coverage, p_median
 
+    if model == "size_stations":
+        return run_sizing(n, m, radius, limit, seed)
     t0 = time.perf_counter()
     C, w = make_instance(n, m, seed)
     t_inst = time.perf_counter() - t0
@@ -99,13 +156,21 @@ def _child(q: Any, *args: Any) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--models", nargs="+", default=["p_median", "max_coverage"], choices=["p_median", "max_coverage"])
+    ap.add_argument(
+        "--models",
+        nargs="+",
+        default=["p_median", "max_coverage", "size_stations"],
+        choices=["p_median", "max_coverage", "size_stations"],
+    )
     ap.add_argument("--n", type=int, default=20_000, help="demand nodes")
     ap.add_argument("--m", type=int, default=3_000, help="candidate stores")
     ap.add_argument("--p", type=int, default=300, help="stations to open")
     ap.add_argument("--radius", type=float, default=25.0, help="MCLP coverage radius in km")
     ap.add_argument("--time-limit", type=float, default=120.0, help="budget per model call (s)")
     ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--sizing-n", type=int, default=20_164, help="size_stations: street-grid nodes (142 x 142)")
+    ap.add_argument("--service-km", type=float, default=3.0, help="size_stations: service distance (km)")
+    ap.add_argument("--sizing-time-limit", type=float, default=300.0, help="size_stations: budget (s)")
     args = ap.parse_args()
     print(
         f"national siting benchmark: {args.n:,} demand nodes x {args.m:,} stores, p = {args.p}, "
@@ -114,14 +179,16 @@ def main() -> None:
     ctx = mp.get_context("spawn")
     for model in args.models:
         q = ctx.Queue()
-        proc = ctx.Process(
-            target=_child, args=(q, model, args.n, args.m, args.p, args.radius, args.time_limit, args.seed)
-        )
+        if model == "size_stations":
+            call = (model, args.sizing_n, args.m, 0, args.service_km, args.sizing_time_limit, args.seed)
+        else:
+            call = (model, args.n, args.m, args.p, args.radius, args.time_limit, args.seed)
+        proc = ctx.Process(target=_child, args=(q, *call))
         proc.start()
         r = q.get()
         proc.join()
         print(
-            f"{r['model']:13s} wall {r['wall_s']:7.1f} s (build {r['build_s']:.1f} s, solver {r['solve_s']:.1f} s) "
+            f"{r['model']:13s}\n{'':13s} wall {r['wall_s']:7.1f} s (build {r['build_s']:.1f} s, solver {r['solve_s']:.1f} s) "
             f"status {r['status']:10s} objective {r['objective']:.6g} bound {r['bound']:.6g} gap {r['gap']:.3%} "
             f"verify {r['verify_s']:.2f} s  peak {r['peak_gb']:.2f} GB  load {r['load_start']:.2f}-{r['load_end']:.2f}"
         )

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from swapnet.siting._budget import Budget
 from swapnet.siting._common import _bincount
-from swapnet.siting._median_heuristics import _row_count_below, _Sorted
+from swapnet.siting._median_heuristics import _Sorted
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -24,6 +24,7 @@ BoolArray = NDArray[np.bool_]
 _NODE_ITERS = 60
 """Subgradient iterations per node (the root gets ``4 x`` as many)."""
 _MAX_NODES = 200_000
+_BRANCH = np.argmax
 
 
 @dataclass
@@ -45,32 +46,92 @@ class BBResult:
     nodes: int
 
 
+@dataclass(frozen=True)
+class _Rows:
+    """The reduced instance flattened for the tree: weighted sorted costs, their sites and row starts."""
+
+    ws: FloatArray
+    """``w_i`` times the sorted costs, flat (row-major ``n x m``)."""
+    site: NDArray[np.int64]
+    """Site at each flat position."""
+    start: NDArray[np.int64]
+    """Flat index of each row's first entry."""
+    rank: NDArray[np.int32]
+    """Sorted position of each site in each row."""
+    m: int
+
+    @classmethod
+    def of(cls, S: _Sorted, w: FloatArray) -> _Rows:
+        n, m = S.shape
+        ws = (w[:, None] * S.srt).ravel()
+        return cls(ws, S.order.ravel().astype(np.int64), np.arange(n, dtype=np.int64) * m, S.rank, m)
+
+    def count(self, lam: FloatArray, t0: NDArray[np.int64] | None) -> NDArray[np.int64]:
+        """Per row, how many entries have ``w_i d_ij < lam_i`` (unit steps from ``t0``, else bisection)."""
+        m, ws, st = self.m, self.ws, self.start
+        if t0 is not None:
+            t = t0.copy()
+            for _ in range(_STEPS):
+                up = (t < m) & (ws[st + np.minimum(t, m - 1)] < lam)
+                down = (t > 0) & (ws[st + np.maximum(t - 1, 0)] >= lam)
+                if not (up.any() or down.any()):
+                    return t
+                t += up
+                t -= down
+        lo = np.zeros(st.size, dtype=np.int64)
+        hi = np.full(st.size, m, dtype=np.int64)
+        while True:
+            act = lo < hi
+            if not act.any():
+                return lo
+            mid = (lo + hi) // 2
+            go = ws[st + np.minimum(mid, m - 1)] < lam
+            lo = np.where(act & go, mid + 1, lo)
+            hi = np.where(act & ~go, mid, hi)
+
+
+_STEPS = 3
+"""Unit steps :meth:`_Rows.count` tries before bisecting (multipliers move little between iterations)."""
+
+
 def _subproblem(
-    S: _Sorted, w: FloatArray, lam: FloatArray, p: int, opened: BoolArray, closed: BoolArray
-) -> tuple[float, BoolArray, FloatArray, NDArray[np.int64]]:
-    m = S.shape[1]
-    t = _row_count_below(S.srt, lam / w * (1 + 1e-12))
-    rows, _, flat = S.prefix(t)
-    R = np.minimum(0.0, w[rows] * S.srt.ravel()[flat] - lam[rows])
-    rho = _bincount(S.order.ravel()[flat], weights=R, minlength=m)
+    R: _Rows,
+    lam: FloatArray,
+    p: int,
+    opened: BoolArray,
+    closed: BoolArray,
+    t0: NDArray[np.int64] | None = None,
+) -> tuple[float, BoolArray, FloatArray, NDArray[np.int64], NDArray[np.int64]]:
+    m = R.m
+    t = R.count(lam, t0)
+    total = int(t.sum())
+    flat = np.arange(total, dtype=np.int64) + np.repeat(R.start - (np.cumsum(t) - t), t)
+    red = np.minimum(R.ws[flat] - np.repeat(lam, t), 0.0)
+    sites = R.site[flat]
+    rho = _bincount(sites, weights=red, minlength=m)
     score = np.where(opened, -np.inf, np.where(closed, np.inf, rho))
     chosen = np.zeros(m, dtype=bool)
     chosen[np.argsort(score, kind="stable")[:p]] = True
-    return float(lam.sum() + rho[chosen].sum()), chosen, rho, t
+    if total <= t.size * p:  # per demand, the chosen sites it is served by (w_i d_ij < lambda_i)
+        served = np.bincount(np.repeat(np.arange(t.size), t)[chosen[sites]], minlength=t.size)
+    else:
+        served = (R.rank[:, np.flatnonzero(chosen)] < t[:, None]).sum(axis=1)
+    return float(lam.sum() + rho[chosen].sum()), chosen, rho, served, t
 
 
 def _node_bound(
-    S: _Sorted, w: FloatArray, node: _Node, p: int, ub: float, iters: int, vmax: float
+    R: _Rows, node: _Node, p: int, ub: float, iters: int, vmax: float
 ) -> tuple[float, FloatArray, BoolArray, FloatArray, BoolArray]:
     """Subgradient on one node (stops early once the bound exceeds ``vmax``): best bound, its multipliers,
     subproblem sites and site costs, and the union of the chosen sets."""
     lam = node.lam.copy()
-    best_L, best = -np.inf, (lam, np.zeros(S.shape[1], dtype=bool), np.zeros(S.shape[1]))
+    best_L, best = -np.inf, (lam, np.zeros(R.m, dtype=bool), np.zeros(R.m))
     theta = 1.0
-    seen = np.zeros(S.shape[1], dtype=bool)
+    seen = np.zeros(R.m, dtype=bool)
     stall = 0
+    t = None
     for _ in range(iters):
-        L, chosen, rho, t = _subproblem(S, w, lam, p, node.opened, node.closed)
+        L, chosen, rho, served, t = _subproblem(R, lam, p, node.opened, node.closed, t)
         seen |= chosen
         if L > best_L + 1e-12 * abs(best_L if np.isfinite(best_L) else 1.0):
             best_L, best, stall = L, (lam.copy(), chosen, rho), 0
@@ -80,7 +141,7 @@ def _node_bound(
             stall += 1
             if stall >= 5:
                 theta, stall = theta / 2.0, 0
-        g = 1.0 - (S.rank[:, np.flatnonzero(chosen)] < t[:, None]).sum(axis=1)
+        g = 1.0 - served
         norm = float((g * g).sum())
         if norm == 0.0 or theta < 1e-3:
             break
@@ -130,6 +191,7 @@ def lagrangian_bb(
     reach = np.zeros((n, m), dtype=bool)  # reach[i, j]: site j can serve demand i
     np.put_along_axis(reach, S.order.astype(np.int64), finite, axis=1)
     best = None if incumbent is None else incumbent.copy()
+    R = _Rows.of(S, w)
 
     def vmax_of(ub: float) -> float:
         v = ub * (1.0 - mip_gap)
@@ -154,7 +216,7 @@ def lagrangian_bb(
                 best, ub = node.opened.copy(), val
             continue
         iters = _NODE_ITERS * (4 if nodes == 1 else 1)
-        L, nlam, chosen, rho, seen = _node_bound(S, w, node, p, ub, iters, vmax)
+        L, nlam, chosen, rho, seen = _node_bound(R, node, p, ub, iters, vmax)
         for cand in (chosen, seen) if seen.sum() <= p + 2 else (chosen,):
             if int(cand.sum()) == p:
                 val = S.value(w, cand)
@@ -168,7 +230,7 @@ def lagrangian_bb(
         if free_chosen.size == 0:  # fixing opened every chosen site: the node is a leaf now
             stack.append(_Node(opened, closed, nlam, L))
             continue
-        j = int(free_chosen[np.argmin(rho[free_chosen])])
+        j = int(free_chosen[_BRANCH(rho[free_chosen])])
         o2, c2 = opened.copy(), closed.copy()
         o2[j] = True
         c2[j] = True

@@ -2,6 +2,7 @@ r"""p-median on sorted cost rows: greedy, fast interchange (Teitz-Bart) and the 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,6 +131,43 @@ def _row_count_below(a: NDArray[Any], v: NDArray[Any], *, strict: bool = True) -
         hi = np.where(act & ~go, mid, hi)
 
 
+def _count_from(a: FloatArray, v: FloatArray, t0: NDArray[np.int64] | None) -> NDArray[np.int64]:
+    """:func:`_row_count_below` (strict) started from a nearby answer ``t0``: a few unit steps per row,
+    then the binary search when some row moved further (the multipliers change little between
+    subgradient iterations, so most rows need none or one step)."""
+    if t0 is None:
+        return _row_count_below(a, v)
+    n, m = a.shape
+    rows = np.arange(n)
+    t = t0.copy()
+    for _ in range(_STEPS):
+        up = (t < m) & (a[rows, np.minimum(t, m - 1)] < v)
+        down = (t > 0) & (a[rows, np.maximum(t - 1, 0)] >= v)
+        if not (up.any() or down.any()):
+            return t
+        t += up
+        t -= down
+    return _row_count_below(a, v)
+
+
+_STEPS = 3
+"""Unit steps :func:`_count_from` tries before the binary search."""
+
+
+def _served_count(
+    S: _Sorted, chosen: NDArray[np.bool_], t: IntArray, rows: IntArray, sites: NDArray[np.integer[Any]]
+) -> NDArray[np.float64]:
+    """Per demand, how many ``chosen`` sites lie in its prefix of ``t`` entries (whose ``rows`` and
+    ``sites`` are given): from the prefix when it is smaller than ``n x p``, else from the ranks."""
+    n = S.shape[0]
+    js = np.flatnonzero(chosen)
+    if rows.size <= n * js.size:
+        out: NDArray[np.float64] = np.bincount(rows[chosen[sites]], minlength=n).astype(np.float64)
+        return out
+    res: NDArray[np.float64] = (S.rank[:, js] < t[:, None]).sum(axis=1).astype(np.float64)
+    return res
+
+
 def _greedy_median(S: _Sorted, C: FloatArray, w: FloatArray, p: int, fx: IntArray) -> NDArray[np.bool_]:
     """Greedy p-median: add the site that lowers the weighted cost most.
 
@@ -142,14 +180,19 @@ def _greedy_median(S: _Sorted, C: FloatArray, w: FloatArray, p: int, fx: IntArra
     if not chosen.any():
         total = w @ np.minimum(C, S.big)
         chosen[int(np.argmin(total))] = True
+    n = S.shape[0]
+    f1 = np.full(n, m, dtype=np.int64)  # sorted position of each demand's nearest open site
+    for k in np.flatnonzero(chosen):
+        f1 = np.minimum(f1, S.rank[:, k])
     while chosen.sum() < p:
-        f1, _ = S.open_positions(chosen)
         d1 = S.cost_at(f1)
         rows, _, flat = S.prefix(f1)
         d = np.minimum(S.srt.ravel()[flat], S.big)
         gain = _bincount(S.order.ravel()[flat], weights=w[rows] * (d1[rows] - d), minlength=m)
         gain[chosen] = -np.inf
-        chosen[int(np.argmax(gain))] = True
+        j = int(np.argmax(gain))
+        chosen[j] = True
+        f1 = np.minimum(f1, S.rank[:, j])
     return chosen
 
 
@@ -174,10 +217,10 @@ def _interchange(S: _Sorted, w: FloatArray, mask: NDArray[np.bool_], fx: IntArra
     movable[fx] = False
     value = S.value(w, mask)
     srt, order = S.srt.ravel(), S.order.ravel()
+    f1, f2 = S.open_positions(mask)
     for _ in range(10 * m):
         if not movable.any() or mask.all() or budget.expired():
             break
-        f1, f2 = S.open_positions(mask)
         d1, d2 = S.cost_at(f1), S.cost_at(f2)
         near = S.order[np.arange(n), np.minimum(f1, m - 1)].astype(np.int64)
         r1, _, fl1 = S.prefix(f1)
@@ -200,28 +243,58 @@ def _interchange(S: _Sorted, w: FloatArray, mask: NDArray[np.bool_], fx: IntArra
         out_site, in_site = int(mv[k // m]), int(k % m)
         trial = mask.copy()
         trial[out_site], trial[in_site] = False, True
-        new_value = S.value(w, trial)
+        g1, g2 = _swap_positions(S, trial, f1, f2, out_site, in_site)
+        new_value = float((w * S.cost_at(g1)).sum())
         if not new_value < value - 1e-14 * abs(value):  # rounding: the formula promised a gain
             break
-        mask, value = trial, new_value
+        mask, value, f1, f2 = trial, new_value, g1, g2
         movable[out_site], movable[in_site] = False, True
     return mask
 
 
-_LAG_ITERS = 400
+def _swap_positions(
+    S: _Sorted, mask: NDArray[np.bool_], f1: IntArray, f2: IntArray, out_site: int, in_site: int
+) -> tuple[IntArray, IntArray]:
+    """:meth:`_Sorted.open_positions` of ``mask`` after swapping ``out_site`` for ``in_site``, updated from
+    the positions ``f1``, ``f2`` before the swap: the rows whose nearest or second-nearest site left
+    are recomputed, the others only compare the new site's rank."""
+    n, m = S.shape
+    rows = np.arange(n)
+    hit = (S.order[rows, np.minimum(f1, m - 1)] == out_site) & (f1 < m)
+    hit |= (S.order[rows, np.minimum(f2, m - 1)] == out_site) & (f2 < m)
+    rk = S.rank[:, in_site].astype(np.int64)
+    g1 = np.minimum(f1, rk)
+    g2 = np.where(rk < f1, f1, np.minimum(f2, rk))
+    aff = np.flatnonzero(hit)
+    if aff.size:
+        opened = np.flatnonzero(mask)
+        rk_aff = S.rank[np.ix_(aff, opened)]
+        if opened.size == 1:
+            g1[aff], g2[aff] = rk_aff[:, 0], m
+        else:
+            part = np.partition(rk_aff, 1, axis=1)
+            g1[aff], g2[aff] = part[:, 0], part[:, 1]
+    return g1, g2
+
+
+_LAG_ITERS = 4000
 """Most subgradient iterations of the p-median Lagrangian bound."""
 
-
-_LAG_STALL = 20
-
+_LAG_STALL = 40
+"""Iterations without a better bound before the step is halved."""
 
 _LAG_WARMUP = 100
 """Iterations before the subproblem's site choices count towards the primal."""
-"""Iterations without a better bound before the step is halved."""
 
-
-_LAG_MIN_STEP = 0.02
+_LAG_MIN_STEP = 1e-4
 """The subgradient phase stops when the step factor falls below this."""
+
+_LAG_SHARE = 0.4
+"""Share of the time left that the subgradient phase may use beyond ``_LAG_MIN_ITERS`` iterations
+(the tree search and the MIP need the rest)."""
+
+_LAG_MIN_ITERS = 400
+"""Iterations the subgradient phase runs whatever its share (unless the whole budget runs out)."""
 
 
 def _lagrangian(
@@ -233,6 +306,9 @@ def _lagrangian(
     budget: Budget,
     *,
     rel_gap: float = 0.0,
+    lam0: FloatArray | None = None,
+    theta0: float = 2.0,
+    share: float = _LAG_SHARE,
 ) -> tuple[float, FloatArray, NDArray[np.bool_], int]:
     r"""Lagrangian bound for the p-median (assignment constraints relaxed), by subgradient optimisation.
 
@@ -242,10 +318,12 @@ def _lagrangian(
     prefix of each sorted row, found by binary search) contribute, so an iteration costs the size
     of those prefixes, not ``n x m``. Stops when the bound meets the incumbent (within
     ``rel_gap``), when the step has been halved below ``_LAG_MIN_STEP`` (halved after
-    ``_LAG_STALL`` iterations without progress), after ``_LAG_ITERS`` iterations, or when the
+    ``_LAG_STALL`` iterations without progress), after ``_LAG_ITERS`` iterations, after a share
+    ``_LAG_SHARE`` of the time left, or when the
     budget runs out. The sites chosen most often are improved by interchange as a primal.
-    Returns the best bound, its multipliers, the best site set found (incl. ``incumbent``) and the
-    number of iterations.
+    ``lam0`` and ``theta0`` restart it from earlier multipliers and step factor; ``share`` replaces
+    ``_LAG_SHARE``. Returns the best bound, its multipliers, the best site set found (incl.
+    ``incumbent``) and the number of iterations.
     """
     m = S.shape[1]
     srt, order = S.srt.ravel(), S.order.ravel()
@@ -254,14 +332,21 @@ def _lagrangian(
     forced = np.zeros(m, dtype=bool)
     forced[fx] = True
     f1, _ = S.open_positions(incumbent)
-    lam = w * S.cost_at(f1)
+    lam = w * S.cost_at(f1) if lam0 is None else lam0.copy()
     best_L, best_lam = -np.inf, lam.copy()
-    theta, stall = 2.0, 0
+    best_chosen: NDArray[np.bool_] | None = None
+    theta, stall = theta0, 0
     freq = np.zeros(m)
     it = 0
-    while it < _LAG_ITERS and not budget.expired():
+    t = None
+    lag_end = budget.share(share)
+    while (
+        it < _LAG_ITERS
+        and not budget.expired()
+        and (it < _LAG_MIN_ITERS or lag_end is None or time.perf_counter() < lag_end)
+    ):
         it += 1
-        t = _row_count_below(S.srt, lam / w * (1 + 1e-12))
+        t = _count_from(S.srt, lam / w * (1 + 1e-12), t)
         rows, _, flat = S.prefix(t)
         j = order[flat]
         R = np.minimum(0.0, w[rows] * srt[flat] - lam[rows])
@@ -271,7 +356,7 @@ def _lagrangian(
         chosen[np.argsort(score, kind="stable")[:p]] = True
         L = float(lam.sum() + rho[chosen].sum())
         if L > best_L + 1e-12 * (abs(best_L) if np.isfinite(best_L) else 1.0):
-            best_L, best_lam, stall = L, lam.copy(), 0
+            best_L, best_lam, best_chosen, stall = L, lam.copy(), chosen, 0
         else:
             stall += 1
             if stall >= _LAG_STALL:
@@ -281,17 +366,23 @@ def _lagrangian(
         if ub - best_L <= max(rel_gap, 1e-9) * abs(ub) or theta < _LAG_MIN_STEP:
             break
         # subgradient: 1 - number of chosen sites demand i is assigned to (those with w_i d_ij < lambda_i)
-        g = 1.0 - (S.rank[:, np.flatnonzero(chosen)] < t[:, None]).sum(axis=1)
+        g = 1.0 - _served_count(S, chosen, t, rows, j)
         norm = float((g * g).sum())
         if norm == 0.0:
             break
         lam = np.maximum(lam + theta * (ub - L) / norm * g, 0.0)
-    # primal: the sites chosen most often by the subproblem, then interchange
-    if freq.any() and not budget.expired():
+    # primals: the sites chosen most often by the subproblem, and its sites at the best multipliers,
+    # each improved by interchange
+    starts = [best_chosen] if best_chosen is not None else []
+    if freq.any():
         top = forced.copy()
         top[np.argsort(-(freq + np.where(forced, np.inf, 0.0)), kind="stable")[:p]] = True
+        starts.insert(0, top)
+    for top in starts:
+        if budget.expired():
+            break
         top = _interchange(S, w, top, fx, budget)
-        if S.value(w, top) < ub:
+        if S.value(w, top) < S.value(w, best_mask):
             best_mask = top
     return float(best_L), best_lam, best_mask, it
 

@@ -72,6 +72,7 @@ from swapnet.errors import InvalidInputError
 from swapnet.network import RoadNetwork
 from swapnet.optim import LinearModel, SolveOptions, SolveStatus
 from swapnet.siting._budget import Budget
+from swapnet.siting._sizing_large import pair_distances
 from swapnet.siting.matrix import _raise_if_infeasible, _rebase
 from swapnet.siting.plan import SitingPlan, default_options
 from swapnet.siting.queueing import pack_loss, size_for_loss
@@ -328,7 +329,7 @@ def size_stations(
         if not np.isin(sj, js).all():
             problems.append("swaps assigned to a closed site")
         if sj.size:
-            dist = network.distances([demand.nodes[i] for i in si], [nodes[j] for j in sj]).diagonal()
+            dist = pair_distances(network, [demand.nodes[i] for i in si], [nodes[j] for j in sj], limit=2 * reach + 1)
             allowed = np.where(outside[si], reach, service_km)  # the fallback only where no site is within reach
             if (dist > allowed * (1 + tol) + tol).any():
                 problems.append("a node is served beyond the service distance")
