@@ -18,9 +18,9 @@ from numpy.typing import ArrayLike, NDArray
 
 from swapnet.errors import InfeasibleError, InvalidInputError
 from swapnet.optim import LinearModel, SolveOptions, SolveReport
+from swapnet.optim.model import rel_gap
 from swapnet.siting._budget import Budget
 from swapnet.siting._common import (
-    _add_count_budget,
     _check_count_budget,
     _check_fixed,
     _check_value,
@@ -32,6 +32,7 @@ from swapnet.siting._common import (
     _rebase,
     _with_dropped,
 )
+from swapnet.siting._cover_mclp import MclpResult, _mclp_model, solve_mclp
 from swapnet.siting._inputs import (
     as_cost_matrix,
     as_site_costs,
@@ -344,33 +345,21 @@ def max_coverage(
     start = _greedy_coverage(Ar, wr, c, fx, p, B)
     report: SolveReport | None = None
     pyomo = None
+    extra: dict[str, Any] = {}
     if method == "milp":
+        lb = np.zeros(m)
+        lb[fx] = 1.0
 
         def build() -> LinearModel:
-            lm = LinearModel("mclp", sense="max")
-            lb = np.zeros(m)
-            lb[fx] = 1.0
-            y = lm.add_vars("y", m, lb=lb, binary=True)
-            z = lm.add_vars("z", Ar.shape[0], ub=1.0, cost=wr)
-            coo = Ar.tocoo()
-            k = Ar.shape[0]
-            lm.add_constraints(
-                "cover",
-                rows=np.concatenate([coo.row, np.arange(k)]),
-                cols=np.concatenate([y.index[coo.col], z.index]),
-                vals=np.concatenate([np.full(coo.nnz, -1.0), np.ones(k)]),
-                hi=0.0,
-                n=k,
-            )
-            _add_count_budget(lm, y.index, c, p, B)
-            return lm
+            return _mclp_model(Ar, wr, lb, np.ones(m), c, p, B)
 
-        lm = build()
-        x0 = np.concatenate([start.astype(np.float64), np.minimum(Ar @ start.astype(np.float64), 1.0)])
-        sol = lm.solve(opts, start=x0, deadline=Budget.of(opts, t0).end)
-        _raise_if_infeasible(sol.report, "max coverage")
-        mask = sol.values("y") > 0.5
-        report, pyomo = _rebase(sol.report, t0), build
+        res = solve_mclp(Ar, wr, c, fx, p, B, start, opts, Budget.of(opts, t0))
+        if res.report is not None:
+            _raise_if_infeasible(res.report, "max coverage")
+        mask = res.mask
+        report = _mclp_report(res, Ar, p, B, t0)
+        pyomo = build
+        extra.update(res.details)
     elif method == "greedy":
         mask = start
     else:
@@ -391,7 +380,8 @@ def max_coverage(
     return _finish(
         "mclp", mask, value, report, t0, slab, assign, covered=value, method=method,
         verify=_with_dropped(verify, C0, drop, dlab0), pyomo=pyomo,
-        details={"rows_after_merge": Ar.shape[0], "radius": r, "p": p, "budget": B, **dropped_details(dlab0, drop, w0)},
+        details={"rows_after_merge": Ar.shape[0], "radius": r, "p": p, "budget": B, **extra,
+                 **dropped_details(dlab0, drop, w0)},
     )  # fmt: skip
 
 
@@ -422,3 +412,21 @@ def _greedy_coverage(
         spent += float(c[j])
         uncovered_w[AT.indices[AT.indptr[j] : AT.indptr[j + 1]]] = 0.0
     return chosen
+
+
+def _mclp_report(res: MclpResult, A: sp.csr_matrix, p: int | None, B: float | None, t0: float) -> SolveReport:
+    """The report of the whole exact MCLP call: its status, plan value and bound; sizes of the full model."""
+    k, m = A.shape
+    extra_rows = int(p is not None) + int(B is not None)
+    return SolveReport(
+        status=res.status,
+        objective=res.value,
+        bound=res.bound,
+        gap=rel_gap(res.value, res.bound),
+        build_seconds=max(time.perf_counter() - t0 - res.solve_seconds, 0.0),
+        solve_seconds=res.solve_seconds,
+        n_rows=k + extra_rows,
+        n_cols=m + k,
+        n_nonzeros=int(A.nnz) + k + m * extra_rows,
+        n_integer=m,
+    )
