@@ -48,6 +48,8 @@ BoolArray = NDArray[np.bool_]
 
 _SWAP_ROUNDS = 200
 """Most interchange moves of the heuristic."""
+_INTEGRAL_MAX = 1e9
+"""Largest total weight at which integer weights make bounds round down (margins stay below one unit)."""
 _RESTRICTED_SHARE = 0.3
 """Share of the time left for the MILP restricted to the LP's support."""
 
@@ -160,6 +162,11 @@ def _sub_model(
     return lm, Ar
 
 
+def _round_down(bound: float, integral: bool) -> float:
+    """An upper bound on an integral optimum: rounded down, after a margin for the solver's tolerance."""
+    return float(np.floor(bound + 1e-9 * max(1.0, abs(bound)))) if integral else bound
+
+
 def _start(A: sp.csr_matrix, mask: BoolArray) -> FloatArray:
     y = mask.astype(np.float64)
     return np.concatenate([y, np.minimum(A @ y, 1.0)])
@@ -188,7 +195,8 @@ def solve_mclp(
     best_val = covered_weight(A, w, best)
     details.update(greedy_objective=covered_weight(A, w, start), heuristic_objective=best_val)
     details["heuristic_seconds"] = time.perf_counter() - t_start
-    integral = bool(np.all(w == np.round(w)))
+    # integer weights with a moderate total: plans are worth whole numbers, bounds round down
+    integral = bool(np.all(w == np.round(w))) and float(w.sum()) <= _INTEGRAL_MAX
     step = 1.0 if integral else 0.0
 
     # LP bound and reduced costs
@@ -202,7 +210,7 @@ def solve_mclp(
         # no LP bound in time: the total coverable weight is one
         return MclpResult(best, best_val, float(w.sum()), SolveStatus.TIME_LIMIT, lp.report, spent, details)
     lp_val = float(lp.report.objective)
-    bound = lp_val if not integral else float(np.floor(lp_val + 1e-6 * max(1.0, abs(lp_val))))
+    bound = _round_down(lp_val, integral)
     details["lp_bound"] = lp_val
     if proven(best_val, bound, opts.mip_gap, "max") or budget.expired():
         status = SolveStatus.OPTIMAL if proven(best_val, bound, opts.mip_gap, "max") else SolveStatus.TIME_LIMIT
@@ -257,9 +265,7 @@ def solve_mclp(
             best, best_val = cand, val
     if np.isfinite(sol.report.bound):
         # plans using a closed site (or leaving out a forced one) are worth less than best_val + step
-        rb = sol.report.bound
-        if integral:
-            rb = float(np.floor(rb + 1e-6 * max(1.0, abs(rb))))
+        rb = _round_down(sol.report.bound, integral)
         bound = min(bound, max(rb, best_val))
     bound = max(bound, best_val)
     status = SolveStatus.OPTIMAL if proven(best_val, bound, opts.mip_gap, "max") else SolveStatus.TIME_LIMIT
