@@ -155,7 +155,7 @@ def _sub_model(
     rows = np.flatnonzero((np.diff(Ak.indptr) > 0) & ~sure)
     Ar, wr, _ = merge_identical_rows(sp.csr_matrix(Ak[rows]), w[rows])
     single = np.diff(Ar.indptr) == 1
-    y_cost = np.bincount(Ar.indices[Ar.indptr[:-1][single]], weights=wr[single], minlength=cols.size)
+    y_cost = np.bincount(Ar.indices[Ar.indptr[:-1][single]], weights=wr[single], minlength=cols.size).astype(np.float64)
     Ar = sp.csr_matrix(Ar[~single])
     lm = _mclp_model(Ar, wr[~single], lb[cols], ub[cols], c[cols], p, B, y_cost)
     lm.offset = float(w[sure].sum())

@@ -26,21 +26,17 @@ from swapnet.siting._common import (
     _check_value,
     _finish,
     _mask_of,
-    _nearest_assignment,
     _raise_if_infeasible,
-    _reachable_part,
     _rebase,
-    _with_dropped,
 )
 from swapnet.siting._cover_mclp import MclpResult, _mclp_model, solve_mclp
+from swapnet.siting._cover_sparse import cost_input, cover_of, covered_rows, nearest_assignment, reachable, with_dropped
 from swapnet.siting._inputs import (
-    as_cost_matrix,
     as_site_costs,
     as_weights,
     check_budget,
     check_p,
     check_radius,
-    cover_matrix,
     dropped_details,
     fixed_indices,
     merge_identical_rows,
@@ -111,13 +107,13 @@ def set_cover(
         When some demand point has no candidate within ``radius`` (named in the message).
     """
     t0 = time.perf_counter()
-    C0, dlab0, slab = as_cost_matrix(cost, demand=demand, candidates=candidates)
+    C0, dlab0, slab = cost_input(cost, demand=demand, candidates=candidates)
     r = check_radius(radius)
-    C, dlab, _, drop = _reachable_part(C0, dlab0, None, unreachable, "set cover")
+    C, dlab, _, drop = reachable(C0, dlab0, None, unreachable, "set cover")
     n, m = C.shape
     c = as_site_costs(site_costs, m, candidates=candidates)
     fx = fixed_indices(fixed, slab)
-    A = cover_matrix(C, r)
+    A = cover_of(C, r)
     counts = np.diff(A.indptr)
     if (counts == 0).any():
         bad = [dlab[int(i)] for i in np.flatnonzero(counts == 0)]
@@ -140,7 +136,7 @@ def set_cover(
     def verify(plan: SitingPlan, tol: float) -> list[str]:
         chosen = _mask_of(plan.sites, slab)
         problems = []
-        cov = (C[:, chosen] <= r).any(axis=1) if chosen.any() else np.zeros(n, dtype=bool)
+        cov = covered_rows(C, chosen, r)
         if not cov.all():
             problems.append(f"demand {dlab[int(np.flatnonzero(~cov)[0])]!r} is not covered")
         problems += _check_fixed(chosen, fx, slab)
@@ -149,8 +145,8 @@ def set_cover(
 
     return _finish(
         "lscp", open_mask, float(c[open_mask].sum()), report, t0, slab,
-        _nearest_assignment(C, open_mask, dlab, slab, r), covered=float(n), method=method,
-        verify=_with_dropped(verify, C0, drop, dlab0), pyomo=pyomo, details={
+        nearest_assignment(C, open_mask, dlab, slab, r), covered=float(n), method=method,
+        verify=with_dropped(verify, C0, drop, dlab0), pyomo=pyomo, details={
             "rows_after_merge": n_merged, "rows_after_dominance": Ar.shape[0],
             "sites_after_dominance": int(keep_cols.sum()), "radius": r, **dropped_details(dlab0, drop, None),
         },
@@ -329,16 +325,16 @@ def max_coverage(
         ``demand``, ``weight``, ``site`` (nearest open), ``cost``, ``covered``.
     """
     t0 = time.perf_counter()
-    C0, dlab0, slab = as_cost_matrix(cost, demand=demand, candidates=candidates)
+    C0, dlab0, slab = cost_input(cost, demand=demand, candidates=candidates)
     r = check_radius(radius)
     w0 = as_weights(weights, C0.shape[0], demand=demand)
-    C, dlab, w, drop = _reachable_part(C0, dlab0, w0, unreachable, "max coverage")
-    n, m = C.shape
+    C, dlab, w, drop = reachable(C0, dlab0, w0, unreachable, "max coverage")
+    m = C.shape[1]
     fx = fixed_indices(fixed, slab)
     p = check_p(p, m, fx.size)
     c = as_site_costs(site_costs, m, candidates=candidates)
     B = check_budget(budget, c, fx, p)
-    A = cover_matrix(C, r)
+    A = cover_of(C, r)
     keep = (np.diff(A.indptr) > 0) & (w > 0)
     Ar, wr, _ = merge_identical_rows(A[keep], w[keep])
     opts = default_options(options)
@@ -364,22 +360,21 @@ def max_coverage(
         mask = start
     else:
         raise InvalidInputError("method", method, "must be 'milp' or 'greedy'")
-    covered_rows = (C[:, mask] <= r).any(axis=1) if mask.any() else np.zeros(n, dtype=bool)
-    value = float(w[covered_rows].sum())
+    value = float(w[covered_rows(C, mask, r)].sum())
 
     def verify(plan: SitingPlan, tol: float) -> list[str]:
         chosen = _mask_of(plan.sites, slab)
-        cov = (C[:, chosen] <= r).any(axis=1) if chosen.any() else np.zeros(n, dtype=bool)
+        cov = covered_rows(C, chosen, r)
         problems = _check_fixed(chosen, fx, slab) + _check_count_budget(chosen, c, p, B, tol)
         problems += _check_value("objective", plan.objective, float(w[cov].sum()), tol)
         problems += _check_value("covered", plan.covered or 0.0, float(w[cov].sum()), tol)
         return problems
 
-    assign = _nearest_assignment(C, mask, dlab, slab, r)
+    assign = nearest_assignment(C, mask, dlab, slab, r)
     assign.insert(1, "weight", w)
     return _finish(
         "mclp", mask, value, report, t0, slab, assign, covered=value, method=method,
-        verify=_with_dropped(verify, C0, drop, dlab0), pyomo=pyomo,
+        verify=with_dropped(verify, C0, drop, dlab0), pyomo=pyomo,
         details={"rows_after_merge": Ar.shape[0], "radius": r, "p": p, "budget": B, **extra,
                  **dropped_details(dlab0, drop, w0)},
     )  # fmt: skip
