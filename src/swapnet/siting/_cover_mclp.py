@@ -52,6 +52,8 @@ _INTEGRAL_MAX = 1e9
 """Largest total weight at which integer weights make bounds round down (margins stay below one unit)."""
 _RESTRICTED_SHARE = 0.3
 """Share of the time left for the MILP restricted to the LP's support."""
+_USE_RESTRICTED = True
+"""Whether to run the LP-support MILP (tests switch it off to exercise the fixing on a weak incumbent)."""
 
 
 @dataclass(frozen=True)
@@ -220,7 +222,7 @@ def solve_mclp(
     d = lp.col_dual[lm.block("y").index]
     # a strong incumbent: the MILP over the LP's support (and the heuristic's sites)
     support = (yv > 1e-6) | best | (lb > 0)
-    if support.sum() < m:
+    if _USE_RESTRICTED and support.sum() < m:
         t3 = time.perf_counter()
         cols = np.flatnonzero(support)
         lms, As = _sub_model(A, w, cols, lb, ub, c, p, B)

@@ -27,8 +27,8 @@ from swapnet.siting._common import (
     _finish,
     _mask_of,
     _raise_if_infeasible,
-    _rebase,
 )
+from swapnet.siting._cover_lscp import cover_model, solve_cover
 from swapnet.siting._cover_mclp import MclpResult, _mclp_model, solve_mclp
 from swapnet.siting._cover_sparse import cost_input, cover_of, covered_rows, nearest_assignment, reachable, with_dropped
 from swapnet.siting._inputs import (
@@ -131,7 +131,7 @@ def set_cover(
     keep_cols = np.ones(m, dtype=bool)
     if method == "milp":
         Ar, keep_cols = _reduce_cover(Ar, c, fx)
-    open_mask, report, pyomo = _solve_cover(Ar, c, fx, opts, method, t0, keep_cols)
+    open_mask, report, pyomo, extra = _solve_cover_detailed(Ar, c, fx, opts, method, t0, keep_cols)
 
     def verify(plan: SitingPlan, tol: float) -> list[str]:
         chosen = _mask_of(plan.sites, slab)
@@ -148,7 +148,8 @@ def set_cover(
         nearest_assignment(C, open_mask, dlab, slab, r), covered=float(n), method=method,
         verify=with_dropped(verify, C0, drop, dlab0), pyomo=pyomo, details={
             "rows_after_merge": n_merged, "rows_after_dominance": Ar.shape[0],
-            "sites_after_dominance": int(keep_cols.sum()), "radius": r, **dropped_details(dlab0, drop, None),
+            "sites_after_dominance": int(keep_cols.sum()), "radius": r, **extra,
+            **dropped_details(dlab0, drop, None),
         },
     )  # fmt: skip
 
@@ -215,30 +216,53 @@ def _solve_cover(
     t0: float,
     keep: NDArray[np.bool_] | None = None,
 ) -> tuple[NDArray[np.bool_], SolveReport | None, Any]:
+    """The cover, the solve report and the model builder (see :func:`_solve_cover_detailed`)."""
+    mask, report, build, _ = _solve_cover_detailed(A, c, fx, opts, method, t0, keep)
+    return mask, report, build
+
+
+def _solve_cover_detailed(
+    A: sp.csr_matrix,
+    c: FloatArray,
+    fx: IntArray,
+    opts: SolveOptions,
+    method: str,
+    t0: float,
+    keep: NDArray[np.bool_] | None = None,
+) -> tuple[NDArray[np.bool_], SolveReport | None, Any, dict[str, Any]]:
+    """Greedy or exact (:func:`~swapnet.siting._cover_lscp.solve_cover`) set cover; also the phases' details."""
     m = A.shape[1]
     start = _greedy_cover(A, c, fx)
     if method == "greedy":
-        return start, None, None
+        return start, None, None, {}
     if method != "milp":
         raise InvalidInputError("method", method, "must be 'milp' or 'greedy'")
+    kp = np.ones(m, dtype=bool) if keep is None else keep
+    lb = np.zeros(m)
+    lb[fx] = 1.0
 
     def build() -> LinearModel:
-        lm = LinearModel("lscp")
-        lb = np.zeros(m)
-        lb[fx] = 1.0
-        ub = np.ones(m) if keep is None else np.maximum(keep, lb)
-        y = lm.add_vars("y", m, lb=lb, ub=ub, cost=c, binary=True)
-        coo = A.tocoo()
-        lm.add_constraints("cover", rows=coo.row, cols=y.index[coo.col], vals=1.0, lo=1.0, n=A.shape[0])
-        return lm
+        return cover_model(A, c, lb, kp.astype(np.float64))
 
-    lm = build()
-    if keep is not None and A.nnz <= _COVER_NO_PRESOLVE_NNZ and "presolve" not in opts.highs_options:
+    if A.nnz <= _COVER_NO_PRESOLVE_NNZ and "presolve" not in opts.highs_options:
         opts = dataclasses.replace(opts, presolve=False)  # reduced already; HiGHS's presolve costs more than it saves
-    sol = lm.solve(opts, start=start.astype(np.float64), deadline=Budget.of(opts, t0).end)
-    _raise_if_infeasible(sol.report, "set cover")
-    mask = sol.values("y") > 0.5
-    return mask, _rebase(sol.report, t0), build
+    res = solve_cover(A, c, fx, kp, start, opts, Budget.of(opts, t0), _reduce_cover)
+    if res.report is not None:
+        _raise_if_infeasible(res.report, "set cover")
+    rows = A.shape[0]
+    report = SolveReport(
+        status=res.status,
+        objective=res.value,
+        bound=res.bound,
+        gap=rel_gap(res.value, res.bound),
+        build_seconds=max(time.perf_counter() - t0 - res.solve_seconds, 0.0),
+        solve_seconds=res.solve_seconds,
+        n_rows=rows,
+        n_cols=m,
+        n_nonzeros=int(A.nnz),
+        n_integer=m,
+    )
+    return res.mask, report, build, dict(res.details)
 
 
 def _greedy_cover(A: sp.csr_matrix, c: FloatArray, fx: IntArray) -> NDArray[np.bool_]:
