@@ -73,6 +73,15 @@ def cover_model(A: sp.csr_matrix, c: FloatArray, lb: FloatArray, ub: FloatArray)
     return lm
 
 
+_PROOF_HIGHS: dict[str, bool | int | float | str] = {"presolve": "on"}
+"""HiGHS options for the reduced MILP (the proof), under the caller's own ``highs_options``: HiGHS's
+presolve pays there (scpb2 and scpb4: the proof 6-8 s instead of 10-12 s)."""
+
+
+def _proof_options(opts: SolveOptions) -> SolveOptions:
+    return dataclasses.replace(opts, highs_options={**_PROOF_HIGHS, **opts.highs_options})
+
+
 def _round_up(bound: float, integral: bool) -> float:
     """A lower bound on an integral optimum: rounded up, after a margin for the solver's tolerance."""
     return float(np.ceil(bound - 1e-9 * max(1.0, abs(bound)))) if integral else bound
@@ -166,7 +175,7 @@ def solve_cover(
         start2 = best
     t2 = time.perf_counter()
     ub3 = keep3.astype(np.float64)
-    sol = cover_model(Ar, c, lb2, ub3).solve(opts, start=start2.astype(np.float64), deadline=budget.end)
+    sol = cover_model(Ar, c, lb2, ub3).solve(_proof_options(opts), start=start2.astype(np.float64), deadline=budget.end)
     details["milp_seconds"] = time.perf_counter() - t2
     spent += sol.report.solve_seconds
     if sol.status.has_solution:

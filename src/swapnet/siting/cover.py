@@ -3,6 +3,10 @@ r"""Coverage location models on a demand x site cost matrix.
 * :func:`set_cover` — location set covering (LSCP, Toregas et al. 1971), with row and column
   dominance reductions and Chvátal's greedy as the warm start.
 * :func:`max_coverage` — maximal covering location (MCLP, Church & ReVelle 1974).
+
+The exact solves (LP bound, a MILP on the LP's support, reduced-cost fixing and a reduced MILP) live in
+:mod:`swapnet.siting._cover_lscp` and :mod:`swapnet.siting._cover_mclp`; sparse cost inputs in
+:mod:`swapnet.siting._cover_sparse`.
 """
 
 from __future__ import annotations
@@ -73,7 +77,10 @@ def set_cover(
     Parameters
     ----------
     cost
-        ``(n_demand, n_sites)`` costs (distance or time), a DataFrame, or a road network (see module doc).
+        ``(n_demand, n_sites)`` costs (distance or time), a DataFrame, a road network (see module doc), or a
+        ``scipy.sparse`` matrix of the finite costs only: a stored entry is that pair's cost (explicit
+        zeros included), a missing one is unreachable (``inf``), so the pairs within the radius are
+        enough and the dense matrix is never built.
     radius
         Coverage radius in the cost's unit; ``cost <= radius`` covers.
     site_costs
