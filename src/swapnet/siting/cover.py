@@ -3,6 +3,10 @@ r"""Coverage location models on a demand x site cost matrix.
 * :func:`set_cover` — location set covering (LSCP, Toregas et al. 1971), with row and column
   dominance reductions and Chvátal's greedy as the warm start.
 * :func:`max_coverage` — maximal covering location (MCLP, Church & ReVelle 1974).
+
+The exact solves (LP bound, a MILP on the LP's support, reduced-cost fixing and a reduced MILP) live in
+:mod:`swapnet.siting._cover_lscp` and :mod:`swapnet.siting._cover_mclp`; sparse cost inputs in
+:mod:`swapnet.siting._cover_sparse`.
 """
 
 from __future__ import annotations
@@ -18,28 +22,25 @@ from numpy.typing import ArrayLike, NDArray
 
 from swapnet.errors import InfeasibleError, InvalidInputError
 from swapnet.optim import LinearModel, SolveOptions, SolveReport
+from swapnet.optim.model import rel_gap
 from swapnet.siting._budget import Budget
 from swapnet.siting._common import (
-    _add_count_budget,
     _check_count_budget,
     _check_fixed,
     _check_value,
     _finish,
     _mask_of,
-    _nearest_assignment,
     _raise_if_infeasible,
-    _reachable_part,
-    _rebase,
-    _with_dropped,
 )
+from swapnet.siting._cover_lscp import cover_model, solve_cover
+from swapnet.siting._cover_mclp import MclpResult, _mclp_model, solve_mclp
+from swapnet.siting._cover_sparse import cost_input, cover_of, covered_rows, nearest_assignment, reachable, with_dropped
 from swapnet.siting._inputs import (
-    as_cost_matrix,
     as_site_costs,
     as_weights,
     check_budget,
     check_p,
     check_radius,
-    cover_matrix,
     dropped_details,
     fixed_indices,
     merge_identical_rows,
@@ -76,7 +77,10 @@ def set_cover(
     Parameters
     ----------
     cost
-        ``(n_demand, n_sites)`` costs (distance or time), a DataFrame, or a road network (see module doc).
+        ``(n_demand, n_sites)`` costs (distance or time), a DataFrame, a road network (see module doc), or a
+        ``scipy.sparse`` matrix of the finite costs only: a stored entry is that pair's cost (explicit
+        zeros included), a missing one is unreachable (``inf``), so the pairs within the radius are
+        enough and the dense matrix is never built.
     radius
         Coverage radius in the cost's unit; ``cost <= radius`` covers.
     site_costs
@@ -110,13 +114,13 @@ def set_cover(
         When some demand point has no candidate within ``radius`` (named in the message).
     """
     t0 = time.perf_counter()
-    C0, dlab0, slab = as_cost_matrix(cost, demand=demand, candidates=candidates)
+    C0, dlab0, slab = cost_input(cost, demand=demand, candidates=candidates)
     r = check_radius(radius)
-    C, dlab, _, drop = _reachable_part(C0, dlab0, None, unreachable, "set cover")
+    C, dlab, _, drop = reachable(C0, dlab0, None, unreachable, "set cover")
     n, m = C.shape
     c = as_site_costs(site_costs, m, candidates=candidates)
     fx = fixed_indices(fixed, slab)
-    A = cover_matrix(C, r)
+    A = cover_of(C, r)
     counts = np.diff(A.indptr)
     if (counts == 0).any():
         bad = [dlab[int(i)] for i in np.flatnonzero(counts == 0)]
@@ -134,12 +138,12 @@ def set_cover(
     keep_cols = np.ones(m, dtype=bool)
     if method == "milp":
         Ar, keep_cols = _reduce_cover(Ar, c, fx)
-    open_mask, report, pyomo = _solve_cover(Ar, c, fx, opts, method, t0, keep_cols)
+    open_mask, report, pyomo, extra = _solve_cover_detailed(Ar, c, fx, opts, method, t0, keep_cols)
 
     def verify(plan: SitingPlan, tol: float) -> list[str]:
         chosen = _mask_of(plan.sites, slab)
         problems = []
-        cov = (C[:, chosen] <= r).any(axis=1) if chosen.any() else np.zeros(n, dtype=bool)
+        cov = covered_rows(C, chosen, r)
         if not cov.all():
             problems.append(f"demand {dlab[int(np.flatnonzero(~cov)[0])]!r} is not covered")
         problems += _check_fixed(chosen, fx, slab)
@@ -148,10 +152,11 @@ def set_cover(
 
     return _finish(
         "lscp", open_mask, float(c[open_mask].sum()), report, t0, slab,
-        _nearest_assignment(C, open_mask, dlab, slab, r), covered=float(n), method=method,
-        verify=_with_dropped(verify, C0, drop, dlab0), pyomo=pyomo, details={
+        nearest_assignment(C, open_mask, dlab, slab, r), covered=float(n), method=method,
+        verify=with_dropped(verify, C0, drop, dlab0), pyomo=pyomo, details={
             "rows_after_merge": n_merged, "rows_after_dominance": Ar.shape[0],
-            "sites_after_dominance": int(keep_cols.sum()), "radius": r, **dropped_details(dlab0, drop, None),
+            "sites_after_dominance": int(keep_cols.sum()), "radius": r, **extra,
+            **dropped_details(dlab0, drop, None),
         },
     )  # fmt: skip
 
@@ -218,30 +223,53 @@ def _solve_cover(
     t0: float,
     keep: NDArray[np.bool_] | None = None,
 ) -> tuple[NDArray[np.bool_], SolveReport | None, Any]:
+    """The cover, the solve report and the model builder (see :func:`_solve_cover_detailed`)."""
+    mask, report, build, _ = _solve_cover_detailed(A, c, fx, opts, method, t0, keep)
+    return mask, report, build
+
+
+def _solve_cover_detailed(
+    A: sp.csr_matrix,
+    c: FloatArray,
+    fx: IntArray,
+    opts: SolveOptions,
+    method: str,
+    t0: float,
+    keep: NDArray[np.bool_] | None = None,
+) -> tuple[NDArray[np.bool_], SolveReport | None, Any, dict[str, Any]]:
+    """Greedy or exact (:func:`~swapnet.siting._cover_lscp.solve_cover`) set cover; also the phases' details."""
     m = A.shape[1]
     start = _greedy_cover(A, c, fx)
     if method == "greedy":
-        return start, None, None
+        return start, None, None, {}
     if method != "milp":
         raise InvalidInputError("method", method, "must be 'milp' or 'greedy'")
+    kp = np.ones(m, dtype=bool) if keep is None else keep
+    lb = np.zeros(m)
+    lb[fx] = 1.0
 
     def build() -> LinearModel:
-        lm = LinearModel("lscp")
-        lb = np.zeros(m)
-        lb[fx] = 1.0
-        ub = np.ones(m) if keep is None else np.maximum(keep, lb)
-        y = lm.add_vars("y", m, lb=lb, ub=ub, cost=c, binary=True)
-        coo = A.tocoo()
-        lm.add_constraints("cover", rows=coo.row, cols=y.index[coo.col], vals=1.0, lo=1.0, n=A.shape[0])
-        return lm
+        return cover_model(A, c, lb, kp.astype(np.float64))
 
-    lm = build()
-    if keep is not None and A.nnz <= _COVER_NO_PRESOLVE_NNZ and "presolve" not in opts.highs_options:
+    if A.nnz <= _COVER_NO_PRESOLVE_NNZ and "presolve" not in opts.highs_options:
         opts = dataclasses.replace(opts, presolve=False)  # reduced already; HiGHS's presolve costs more than it saves
-    sol = lm.solve(opts, start=start.astype(np.float64), deadline=Budget.of(opts, t0).end)
-    _raise_if_infeasible(sol.report, "set cover")
-    mask = sol.values("y") > 0.5
-    return mask, _rebase(sol.report, t0), build
+    res = solve_cover(A, c, fx, kp, start, opts, Budget.of(opts, t0), _reduce_cover)
+    if res.report is not None:
+        _raise_if_infeasible(res.report, "set cover")
+    rows = A.shape[0]
+    report = SolveReport(
+        status=res.status,
+        objective=res.value,
+        bound=res.bound,
+        gap=rel_gap(res.value, res.bound),
+        build_seconds=max(time.perf_counter() - t0 - res.solve_seconds, 0.0),
+        solve_seconds=res.solve_seconds,
+        n_rows=rows,
+        n_cols=m,
+        n_nonzeros=int(A.nnz),
+        n_integer=m,
+    )
+    return res.mask, report, build, dict(res.details)
 
 
 def _greedy_cover(A: sp.csr_matrix, c: FloatArray, fx: IntArray) -> NDArray[np.bool_]:
@@ -328,70 +356,58 @@ def max_coverage(
         ``demand``, ``weight``, ``site`` (nearest open), ``cost``, ``covered``.
     """
     t0 = time.perf_counter()
-    C0, dlab0, slab = as_cost_matrix(cost, demand=demand, candidates=candidates)
+    C0, dlab0, slab = cost_input(cost, demand=demand, candidates=candidates)
     r = check_radius(radius)
     w0 = as_weights(weights, C0.shape[0], demand=demand)
-    C, dlab, w, drop = _reachable_part(C0, dlab0, w0, unreachable, "max coverage")
-    n, m = C.shape
+    C, dlab, w, drop = reachable(C0, dlab0, w0, unreachable, "max coverage")
+    m = C.shape[1]
     fx = fixed_indices(fixed, slab)
     p = check_p(p, m, fx.size)
     c = as_site_costs(site_costs, m, candidates=candidates)
     B = check_budget(budget, c, fx, p)
-    A = cover_matrix(C, r)
+    A = cover_of(C, r)
     keep = (np.diff(A.indptr) > 0) & (w > 0)
     Ar, wr, _ = merge_identical_rows(A[keep], w[keep])
     opts = default_options(options)
     start = _greedy_coverage(Ar, wr, c, fx, p, B)
     report: SolveReport | None = None
     pyomo = None
+    extra: dict[str, Any] = {}
     if method == "milp":
+        lb = np.zeros(m)
+        lb[fx] = 1.0
 
         def build() -> LinearModel:
-            lm = LinearModel("mclp", sense="max")
-            lb = np.zeros(m)
-            lb[fx] = 1.0
-            y = lm.add_vars("y", m, lb=lb, binary=True)
-            z = lm.add_vars("z", Ar.shape[0], ub=1.0, cost=wr)
-            coo = Ar.tocoo()
-            k = Ar.shape[0]
-            lm.add_constraints(
-                "cover",
-                rows=np.concatenate([coo.row, np.arange(k)]),
-                cols=np.concatenate([y.index[coo.col], z.index]),
-                vals=np.concatenate([np.full(coo.nnz, -1.0), np.ones(k)]),
-                hi=0.0,
-                n=k,
-            )
-            _add_count_budget(lm, y.index, c, p, B)
-            return lm
+            return _mclp_model(Ar, wr, lb, np.ones(m), c, p, B)
 
-        lm = build()
-        x0 = np.concatenate([start.astype(np.float64), np.minimum(Ar @ start.astype(np.float64), 1.0)])
-        sol = lm.solve(opts, start=x0, deadline=Budget.of(opts, t0).end)
-        _raise_if_infeasible(sol.report, "max coverage")
-        mask = sol.values("y") > 0.5
-        report, pyomo = _rebase(sol.report, t0), build
+        res = solve_mclp(Ar, wr, c, fx, p, B, start, opts, Budget.of(opts, t0))
+        if res.report is not None:
+            _raise_if_infeasible(res.report, "max coverage")
+        mask = res.mask
+        report = _mclp_report(res, Ar, p, B, t0)
+        pyomo = build
+        extra.update(res.details)
     elif method == "greedy":
         mask = start
     else:
         raise InvalidInputError("method", method, "must be 'milp' or 'greedy'")
-    covered_rows = (C[:, mask] <= r).any(axis=1) if mask.any() else np.zeros(n, dtype=bool)
-    value = float(w[covered_rows].sum())
+    value = float(w[covered_rows(C, mask, r)].sum())
 
     def verify(plan: SitingPlan, tol: float) -> list[str]:
         chosen = _mask_of(plan.sites, slab)
-        cov = (C[:, chosen] <= r).any(axis=1) if chosen.any() else np.zeros(n, dtype=bool)
+        cov = covered_rows(C, chosen, r)
         problems = _check_fixed(chosen, fx, slab) + _check_count_budget(chosen, c, p, B, tol)
         problems += _check_value("objective", plan.objective, float(w[cov].sum()), tol)
         problems += _check_value("covered", plan.covered or 0.0, float(w[cov].sum()), tol)
         return problems
 
-    assign = _nearest_assignment(C, mask, dlab, slab, r)
+    assign = nearest_assignment(C, mask, dlab, slab, r)
     assign.insert(1, "weight", w)
     return _finish(
         "mclp", mask, value, report, t0, slab, assign, covered=value, method=method,
-        verify=_with_dropped(verify, C0, drop, dlab0), pyomo=pyomo,
-        details={"rows_after_merge": Ar.shape[0], "radius": r, "p": p, "budget": B, **dropped_details(dlab0, drop, w0)},
+        verify=with_dropped(verify, C0, drop, dlab0), pyomo=pyomo,
+        details={"rows_after_merge": Ar.shape[0], "radius": r, "p": p, "budget": B, **extra,
+                 **dropped_details(dlab0, drop, w0)},
     )  # fmt: skip
 
 
@@ -422,3 +438,21 @@ def _greedy_coverage(
         spent += float(c[j])
         uncovered_w[AT.indices[AT.indptr[j] : AT.indptr[j + 1]]] = 0.0
     return chosen
+
+
+def _mclp_report(res: MclpResult, A: sp.csr_matrix, p: int | None, B: float | None, t0: float) -> SolveReport:
+    """The report of the whole exact MCLP call: its status, plan value and bound; sizes of the full model."""
+    k, m = A.shape
+    extra_rows = int(p is not None) + int(B is not None)
+    return SolveReport(
+        status=res.status,
+        objective=res.value,
+        bound=res.bound,
+        gap=rel_gap(res.value, res.bound),
+        build_seconds=max(time.perf_counter() - t0 - res.solve_seconds, 0.0),
+        solve_seconds=res.solve_seconds,
+        n_rows=k + extra_rows,
+        n_cols=m + k,
+        n_nonzeros=int(A.nnz) + k + m * extra_rows,
+        n_integer=m,
+    )
