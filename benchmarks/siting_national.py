@@ -97,12 +97,17 @@ def run_sizing(n: int, m: int, service_km: float, limit: float, seed: int) -> di
     t2 = time.perf_counter()
     plan.verify()
     t3 = time.perf_counter()
-    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    return _row(f"size_stations ({network.n_nodes:,} x {m:,})", plan, t_inst, t2 - t1, t3 - t2, load)
+
+
+def _row(model: str, plan: Any, t_inst: float, wall: float, verify: float, load: float) -> dict[str, Any]:
+    """One printed result: times, status, objective, bound, gap, named phases, peak memory and load."""
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # Linux: kB
     return {
-        "model": f"size_stations ({network.n_nodes:,} x {m:,})",
+        "model": model,
         "instance_s": t_inst,
-        "wall_s": t2 - t1,
-        "verify_s": t3 - t2,
+        "wall_s": wall,
+        "verify_s": verify,
         "status": plan.status.value,
         "objective": plan.objective,
         "bound": plan.bound,
@@ -131,23 +136,7 @@ def run_model(model: str, n: int, m: int, p: int, radius: float, limit: float, s
     t2 = time.perf_counter()
     plan.verify()
     t3 = time.perf_counter()
-    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # Linux: kB
-    return {
-        "model": model,
-        "instance_s": t_inst,
-        "wall_s": t2 - t1,
-        "verify_s": t3 - t2,
-        "status": plan.status.value,
-        "objective": plan.objective,
-        "bound": plan.bound,
-        "gap": plan.gap,
-        "build_s": plan.build_seconds,
-        "solve_s": plan.solve_seconds,
-        "phases": {k: round(v, 2) if isinstance(v, float) else v for k, v in plan.details.items() if k in PHASES},
-        "peak_gb": peak_gb,
-        "load_start": load,
-        "load_end": os.getloadavg()[0],
-    }
+    return _row(model, plan, t_inst, t2 - t1, t3 - t2, load)
 
 
 def _child(q: Any, *args: Any) -> None:

@@ -52,7 +52,8 @@ _INTEGRAL_MAX = 1e9
 
 @dataclass(frozen=True)
 class CoverResult:
-    """Outcome of :func:`solve_cover`: the cover, its cost, the bound, the status and the phases."""
+    """Outcome of an exact covering solve (:func:`solve_cover`, and ``solve_mclp`` of the MCLP):
+    the chosen sites, their value (cost, or covered weight), the bound, the status and the phases."""
 
     mask: BoolArray
     value: float

@@ -30,16 +30,16 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from swapnet.optim import LinearModel, SolveOptions, SolveReport, SolveStatus
+from swapnet.optim import LinearModel, SolveOptions, SolveStatus
 from swapnet.optim.model import proven
 from swapnet.siting._budget import Budget
 from swapnet.siting._common import _add_count_budget
+from swapnet.siting._cover_lscp import CoverResult
 from swapnet.siting._inputs import merge_identical_rows
 
 FloatArray = NDArray[np.float64]
@@ -56,17 +56,8 @@ _USE_RESTRICTED = True
 """Whether to run the LP-support MILP (tests switch it off to exercise the fixing on a weak incumbent)."""
 
 
-@dataclass(frozen=True)
-class MclpResult:
-    """Outcome of :func:`solve_mclp`: the plan, its covered weight, the bound and the phases."""
-
-    mask: BoolArray
-    value: float
-    bound: float
-    status: SolveStatus
-    report: SolveReport | None
-    solve_seconds: float
-    details: dict[str, float | int]
+MclpResult = CoverResult
+"""Outcome of :func:`solve_mclp` (``value`` is the covered weight); the same record as the set cover's."""
 
 
 def covered_weight(A: sp.csr_matrix, w: FloatArray, mask: BoolArray) -> float:
