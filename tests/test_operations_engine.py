@@ -139,8 +139,9 @@ def test_the_solve_stops_early_once_the_start_and_a_bound_agree_to_the_gap() -> 
     dem = rng.gamma(8.0, 117 / 8, (4, 1)) * np.full((1, 96), 1 / 96) * rng.uniform(0.5, 1.5, (4, 96))
     kw = {"periods": 96, "trucks": TruckFleet(2, 20, every=4), "network": NET}
     loose = plan_operations(sts, dem, GD, **kw, options=SolveOptions(mip_gap=0.5, time_limit=30)).verify()  # type: ignore[arg-type]
-    # the greedy start and the pooled bound are within 50 %: no LP, no MIP
-    assert loose.details["stopped_after"] == "greedy" and "lp" not in loose.details["bounds"]
+    # the greedy start and the pooled bound are within 50 %: no MIP (a background LP may or may not have
+    # reported by then, depending on the machine's load, so its bound is not asserted either way)
+    assert loose.details["stopped_after"] == "greedy"
     assert loose.status == SolveStatus.OPTIMAL and loose.gap <= 0.5
     assert loose.bound <= loose.objective + 1e-6
     tight = plan_operations(sts, dem, GD, **kw, options=SolveOptions(mip_gap=1e-9, time_limit=3)).verify()  # type: ignore[arg-type]
