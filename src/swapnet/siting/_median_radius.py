@@ -169,14 +169,21 @@ def _radius_solve(
     info.update(mip_iterations=mip_iter)
     if K_used is not None and Sr is not None:
         info.update(levels_used=int(K_used.sum()), levels_total=int(Sr.lvl[:, -1].sum()) + ns)
+    report = _mip_report(status, true_val, bound, t0, solve_total, sol)
+    return x0, report, build, info
+
+
+def _mip_report(
+    status: SolveStatus, value: float, bound: float, t0: float, solve_total: float, sol: Any
+) -> SolveReport:
+    """The report of a radius-MIP solve: the plan's true value, its bound, and the last model's size."""
     rep = sol.report if sol is not None else None
-    report = SolveReport(
-        status=status, objective=true_val, bound=bound, gap=rel_gap(true_val, bound),
+    return SolveReport(
+        status=status, objective=value, bound=bound, gap=rel_gap(value, bound),
         build_seconds=time.perf_counter() - t0 - solve_total, solve_seconds=solve_total,
         n_rows=rep.n_rows if rep else 0, n_cols=rep.n_cols if rep else 0,
         n_nonzeros=rep.n_nonzeros if rep else 0, n_integer=rep.n_integer if rep else 0,
     )  # fmt: skip
-    return x0, report, build, info
 
 
 def _full_mip(
@@ -222,13 +229,7 @@ def _full_mip(
         return _radius_model(S, ws, S.finite_lv.copy() if Kf is None else Kf, p, fx, lim)
 
     info.update(mip_iterations=it)
-    rep = sol.report if sol is not None else None
-    report = SolveReport(
-        status=status, objective=true_val, bound=bound, gap=rel_gap(true_val, bound),
-        build_seconds=time.perf_counter() - t0 - solve_total, solve_seconds=solve_total,
-        n_rows=rep.n_rows if rep else 0, n_cols=rep.n_cols if rep else 0,
-        n_nonzeros=rep.n_nonzeros if rep else 0, n_integer=rep.n_integer if rep else 0,
-    )  # fmt: skip
+    report = _mip_report(status, true_val, bound, t0, solve_total, sol)
     return x0, report, build, info
 
 
