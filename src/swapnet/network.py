@@ -11,6 +11,7 @@ convention; loaders take a ``scale`` to convert).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -448,18 +449,7 @@ class RoadNetwork:
         """The network with every edge reversed (itself when undirected)."""
         if not self.directed:
             return self
-        return RoadNetwork(
-            self.labels,
-            self.heads,
-            self.tails,
-            self.lengths,
-            directed=True,
-            coords=self.coords,
-            coord_crs=self.coord_crs,
-            no_through=self.no_through,
-            length_unit=self.length_unit,
-            name=self.name,
-        )
+        return dataclasses.replace(self, tails=self.heads, heads=self.tails)
 
     def shortest_paths(
         self, origins: Sequence[Hashable], destinations: Sequence[Hashable]

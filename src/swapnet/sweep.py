@@ -246,12 +246,6 @@ def _record(obj: object) -> dict[str, Any] | None:
     return obj
 
 
-def _load_store(path: Path) -> tuple[list[dict[str, Any]], list[int]]:
-    """Records of a store and the 1-based numbers of the lines skipped as corrupt."""
-    recs, bad, _ = _scan_store(path)
-    return recs, bad
-
-
 def _scan_store(path: Path) -> tuple[list[dict[str, Any]], list[int], list[bytes]]:
     """Records, numbers of the corrupt lines, and the raw good lines (to rewrite the store)."""
     if not path.exists():
@@ -312,7 +306,7 @@ def read_store(store: str | Path) -> list[dict[str, Any]]:
     :class:`StoreWarning` names how many and which lines.
     """
     path = Path(store)
-    out, bad = _load_store(path)
+    out, bad, _ = _scan_store(path)
     _warn_corrupt(path, bad)
     return out
 
