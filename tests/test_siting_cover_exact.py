@@ -205,6 +205,7 @@ def test_fixing_from_the_greedy_cover_keeps_the_set_cover_optimum(seed: int) -> 
     c = rng.integers(1, 40, 12).astype(float)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(_cover_lscp, "_USE_RESTRICTED", False)
+        mp.setattr(_cover_lscp, "_USE_SEARCH", False)
         plan = set_cover(np.where(A, 0.0, 1.0), 0.0, site_costs=c, options=EXACT).verify()
     assert plan.objective == pytest.approx(brute_cover(A, c), rel=1e-12)
     assert plan.status == SolveStatus.OPTIMAL
@@ -220,6 +221,7 @@ def test_the_fixing_path_is_taken() -> None:
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(_cover_mclp, "_USE_RESTRICTED", False)
             mp.setattr(_cover_lscp, "_USE_RESTRICTED", False)
+            mp.setattr(_cover_lscp, "_USE_SEARCH", False)
             d = max_coverage(np.where(A, 0.0, 1.0), w, 0.0, 3, options=EXACT, unreachable="drop").details
             seen_mclp |= "n_closed_by_fixing" in d and "milp_seconds" in d
             A[np.arange(40), rng.integers(0, 12, 40)] = True

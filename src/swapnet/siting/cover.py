@@ -196,10 +196,13 @@ def _reduce_cover(A: sp.csr_matrix, c: FloatArray, fx: IntArray) -> tuple[sp.csr
         # column dominance: T_j subset of T_j' and c_j >= c_j'
         AT = A.T.tocsr()
         deg = np.diff(AT.indptr).astype(np.float64)
-        Q = (AT @ A).tocoo()
-        j, jj = Q.row, Q.col
+        Q = (AT @ A).tocsr()
+        # candidate pairs first (T_j inside T_j'), the cheap test on the few that pass
+        j = np.repeat(np.arange(m), np.diff(Q.indptr))
+        hit = np.flatnonzero(Q.data == deg[j])
+        j, jj = j[hit], Q.indices[hit]
         better = (c[jj] < c[j]) | ((c[jj] == c[j]) & ((deg[jj] > deg[j]) | ((deg[jj] == deg[j]) & (jj < j))))
-        dom = (Q.data == deg[j]) & (j != jj) & (c[jj] <= c[j]) & better & keep[jj]
+        dom = (j != jj) & (c[jj] <= c[j]) & better & keep[jj]
         out = np.zeros(m, dtype=bool)
         out[j[dom]] = True
         out |= (deg == 0) & keep
