@@ -13,7 +13,7 @@ import swapnet.siting._sizing_solve as large
 from swapnet.optim import LinearModel, SolveOptions, SolveStatus
 from swapnet.siting import size_stations
 from swapnet.siting._sizing_lagrange import SizingData, evaluate, initial_multipliers, levels
-from swapnet.siting._sizing_primal import build_plan, plan_cost
+from swapnet.siting._sizing_primal import Plan, build_plan, drain_sites, plan_cost
 from swapnet.synthetic import city_demand, service_store_sites
 
 
@@ -79,6 +79,22 @@ def test_plans_are_feasible_and_never_below_the_optimum(seed: int) -> None:
     opt = exact_optimum(d)
     r = evaluate(d, levels(d), initial_multipliers(d))
     plan = build_plan(d, r.is_open, r.value, deadline=1e18)
+    load = np.bincount(d.jj, weights=plan.x, minlength=d.m)
+    assert (plan.x >= 0).all() and (plan.u >= -1e-12).all()
+    np.testing.assert_allclose(np.bincount(d.ii, weights=plan.x, minlength=d.n) + plan.u, d.h, atol=1e-7)
+    assert (load <= d.cap + 1e-9).all() and (load[~plan.is_open] == 0).all()
+    assert plan.cost == pytest.approx(plan_cost(d, plan.is_open, plan.x, plan.u))
+    assert plan.cost >= opt - 1e-6 * max(1.0, abs(opt))
+    check_plan(d, plan, opt)
+    # closing sites along augmenting paths keeps the plan feasible and never raises its cost
+    everything = np.ones(d.m, dtype=bool) & (d.cap > 0)
+    wide = build_plan(d, everything, np.zeros(d.m), deadline=1e18)
+    drained = drain_sites(d, Plan(everything, wide.x, wide.u, plan_cost(d, everything, wide.x, wide.u)), 1e18)
+    check_plan(d, drained, opt)
+    assert drained.cost <= plan_cost(d, everything, wide.x, wide.u) + 1e-9
+
+
+def check_plan(d: SizingData, plan: Plan, opt: float) -> None:
     load = np.bincount(d.jj, weights=plan.x, minlength=d.m)
     assert (plan.x >= 0).all() and (plan.u >= -1e-12).all()
     np.testing.assert_allclose(np.bincount(d.ii, weights=plan.x, minlength=d.n) + plan.u, d.h, atol=1e-7)

@@ -7,6 +7,7 @@ integer packs and chargers rounded up from the load, demand balanced by the unse
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -189,3 +190,92 @@ def _now() -> float:
     import time
 
     return time.perf_counter()
+
+
+def drain_sites(d: SizingData, plan: Plan, deadline: float, max_visit: int = 150) -> Plan:
+    """Close open sites by pushing their flows along augmenting paths (node to another open site in
+    reach, that site's flow of another node onwards, ...) to sites with spare capacity; least-loaded
+    sites first, each closed only if all of its load moves and the cost falls. Stops at ``deadline``."""
+    import time
+
+    cap = (d.cap * (1 - 1e-9)).tolist()
+    is_open = plan.is_open.tolist()
+    x = plan.x.tolist()
+    ii, jj = d.ii, d.jj
+    load = np.bincount(jj, weights=plan.x, minlength=d.m).tolist()
+    by_site = np.argsort(jj, kind="stable")
+    s_end = np.searchsorted(jj[by_site], np.arange(d.m), side="right")
+    site_l = [p.tolist() for p in np.split(by_site, s_end[:-1])]
+    by_node = np.argsort(ii, kind="stable")
+    n_end = np.searchsorted(ii[by_node], np.arange(d.n), side="right")
+    node_l = [p.tolist() for p in np.split(by_node, n_end[:-1])]
+    ii_l, jj_l = ii.tolist(), jj.tolist()
+    pb, pc = d.pb, d.pc
+    a, t = d.a.tolist(), d.t.tolist()
+    ceil = math.ceil
+
+    def rounded(j: int, lj: float) -> float:
+        return float(pb * max(ceil(a[j] * lj - 1e-7), 0) + pc * max(ceil(t[j] * lj - 1e-7), 0))
+
+    def path_from(j: int) -> list[tuple[int, int]] | None:
+        parent: dict[int, tuple[int, int, int]] = {}
+        frontier = [j]
+        seen = {j}
+        while frontier and len(seen) < max_visit:
+            nxt: list[int] = []
+            for s in frontier:
+                for p in site_l[s]:
+                    if x[p] <= 1e-12:
+                        continue
+                    for q in node_l[ii_l[p]]:
+                        k = jj_l[q]
+                        if k in seen or not is_open[k]:
+                            continue
+                        seen.add(k)
+                        parent[k] = (p, q, s)
+                        if cap[k] - load[k] > 1e-9:
+                            steps: list[tuple[int, int]] = []
+                            while k != j:
+                                p0, q0, k = parent[k]
+                                steps.append((p0, q0))
+                            return steps
+                        nxt.append(k)
+            frontier = nxt
+        return None
+
+    start = np.flatnonzero(plan.is_open)
+    util = np.asarray(load)[start] / np.maximum(d.cap[start], 1e-300)
+    for j in start[np.argsort(util, kind="stable")].tolist():
+        if time.perf_counter() > deadline:
+            break
+        before = {j: load[j]}
+        changes: list[tuple[int, float]] = []
+        is_open[j] = False  # no flow may come back to it
+        ok = True
+        while load[j] > 1e-9:
+            steps = path_from(j)
+            if steps is None:
+                ok = False
+                break
+            end = jj_l[steps[0][1]]
+            delta = min(min(x[p] for p, _ in steps), cap[end] - load[end], load[j])
+            before.setdefault(end, load[end])
+            for p, q in steps:
+                x[p] -= delta
+                x[q] += delta
+                changes.append((p, -delta))
+                changes.append((q, delta))
+            load[j] -= delta
+            load[end] += delta
+        saving = d.fixed[j] + rounded(j, before[j]) if ok else 0.0
+        if ok:
+            saving -= sum(rounded(k, load[k]) - rounded(k, lk) for k, lk in before.items() if k != j)
+        if not ok or saving <= 0:
+            for p, dv in reversed(changes):
+                x[p] -= dv
+            for k, lk in before.items():
+                load[k] = lk
+            is_open[j] = True
+    isv = np.asarray(is_open, dtype=bool)
+    xv, u = _settle(d, isv, np.asarray(x, dtype=np.float64))
+    return Plan(isv, xv, u, plan_cost(d, isv, xv, u))

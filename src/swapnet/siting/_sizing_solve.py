@@ -23,13 +23,25 @@ from swapnet.optim import LinearModel, SolveOptions, SolveStatus
 from swapnet.optim.model import Solution
 from swapnet.optim.status import SolveReport, proven, rel_gap
 from swapnet.siting._sizing_lagrange import FloatArray, Levels, SizingData, evaluate, initial_multipliers, levels
-from swapnet.siting._sizing_primal import Plan, build_plan, plan_cost
+from swapnet.siting._sizing_primal import Plan, build_plan, drain_sites, plan_cost
 
 LARGE_CELLS = 5_000_000
 """``size_stations`` takes this path when demand nodes x candidate sites reaches this many cells."""
 
-LAGRANGE_SHARE = 0.5
-"""Share of the budget for the subgradient phase (the rest for the reduced MIP)."""
+LAGRANGE_SHARE = 0.45
+"""Share of the budget for the first subgradient phase."""
+
+DRAIN_SHARE = 0.85
+"""The closing of sites along augmenting paths runs until this share of the budget."""
+
+RESERVE_SHARE = 0.02
+"""Share of the budget kept back at the end (the second subgradient phase stops before it)."""
+
+THETA_RESTART = 0.05
+"""Step factor of the second subgradient phase (from the best multipliers, towards the drained plan)."""
+
+MIP_MAX_FREE = 200
+"""The reduced MILP runs only when reduced-cost fixing leaves at most this many sites free."""
 
 UNTIMED_SECONDS = 120.0
 """Length of the subgradient phase when the call has no time limit."""
@@ -40,7 +52,6 @@ THETA0 = 2.0
 PATIENCE = 40
 """Rounds without a better bound before the step factor is halved."""
 
-TRACE = False
 DEFLECT = True
 """Deflect each subgradient by the previous direction (fewer zig-zags)."""
 
@@ -63,11 +74,29 @@ def solve_lagrangian(
     t_start = time.perf_counter()
     lev = levels(d)
     if deadline is None:
-        sub_end, deadline = t_start + UNTIMED_SECONDS, np.inf
+        sub_end, drain_end, deadline = t_start + UNTIMED_SECONDS, t_start + 2 * UNTIMED_SECONDS, np.inf
+        end2 = drain_end + 0.5 * UNTIMED_SECONDS
     else:
-        sub_end = t_start + LAGRANGE_SHARE * (deadline - t_start)
+        total = deadline - t_start
+        sub_end, drain_end = t_start + LAGRANGE_SHARE * total, t_start + DRAIN_SHARE * total
+        end2 = deadline - RESERVE_SHARE * total
     best_lb, best_lam, best, rounds, plans = subgradient(d, lev, sub_end, deadline, opts.mip_gap)
     lag_seconds = time.perf_counter() - t_start
+    t1 = time.perf_counter()
+    if rel_gap(best.cost, best_lb) > opts.mip_gap:
+        drained = drain_sites(d, best, drain_end)
+        if drained.cost < best.cost:
+            best = drained
+    drain_seconds = time.perf_counter() - t1
+    t1 = time.perf_counter()
+    if rel_gap(best.cost, best_lb) > opts.mip_gap and time.perf_counter() < end2:
+        lb2, lam2, best, rounds2, plans2 = subgradient(
+            d, lev, end2, deadline, opts.mip_gap, start=(best_lam, THETA_RESTART, best)
+        )
+        rounds, plans = rounds + rounds2, plans + plans2
+        if lb2 > best_lb:
+            best_lb, best_lam = lb2, lam2
+    lag_seconds += time.perf_counter() - t1
     # reduced-cost fixing at the best multipliers
     r = evaluate(d, lev, best_lam)
     fix0 = np.zeros(d.m, dtype=bool)
@@ -84,6 +113,7 @@ def solve_lagrangian(
         "lagrangian_bound": best_lb,
         "heuristic_plans": plans,
         "heuristic_objective": best.cost,
+        "drain_seconds": drain_seconds,
         "sites_fixed_closed": int(fix0.sum()),
         "sites_fixed_open": int(fix1.sum()),
     }
@@ -91,7 +121,8 @@ def solve_lagrangian(
     x_best = _column_vector(lm, d, best)
     mip_report: SolveReport | None = None
     left = deadline - time.perf_counter()
-    if rel_gap(best.cost, best_lb) > opts.mip_gap and left > 1.0:
+    free = d.m - int(fix0.sum()) - int(fix1.sum())
+    if rel_gap(best.cost, best_lb) > opts.mip_gap and left > 1.0 and free <= MIP_MAX_FREE:
         y = lm.block("open").index
         lm.set_bounds(y[fix0], ub=0.0)
         lm.set_bounds(y[fix1], lb=1.0)
@@ -140,25 +171,31 @@ def _column_vector(lm: LinearModel, d: SizingData, plan: Plan) -> FloatArray:
 
 
 def subgradient(
-    d: SizingData, lev: Levels, end: float, deadline: float, mip_gap: float
+    d: SizingData,
+    lev: Levels,
+    end: float,
+    deadline: float,
+    mip_gap: float,
+    start: tuple[FloatArray, float, Plan] | None = None,
 ) -> tuple[float, FloatArray, Plan, int, int]:
     """Projected subgradient with Polyak steps until ``end``; returns the best bound, its multipliers,
-    the best plan (built from the relaxed solutions) and the numbers of rounds and plans."""
-    lam = initial_multipliers(d)
+    the best plan (built from the relaxed solutions) and the numbers of rounds and plans. ``start``
+    (multipliers, step factor, plan) continues an earlier run."""
     reachable = np.zeros(d.n, dtype=bool)
     reachable[d.ii] = True
-    lam[~reachable] = d.lost[~reachable]
+    if start is None:
+        lam = initial_multipliers(d)
+        lam[~reachable] = d.lost[~reachable]
+        theta, best = THETA0, None
+    else:
+        lam, theta, best = start[0].copy(), start[1], start[2]
     best_lb, best_lam = -np.inf, lam.copy()
-    best: Plan | None = None
-    theta, stall, rounds, plans = THETA0, 0, 0, 0
+    stall, rounds, plans = 0, 0, 0
     plan_time, t_begin = 0.0, time.perf_counter()
     direction: FloatArray | None = None
     while True:
         r = evaluate(d, lev, lam)
         rounds += 1
-        if TRACE and rounds % 100 == 0:
-            ub_now = best.cost if best else float("nan")
-            print(f"round {rounds} t {time.perf_counter() - t_begin:.1f} lb {best_lb:.6g} ub {ub_now:.6g} {theta:.3g}")
         improved = not np.isfinite(best_lb) or r.bound > best_lb + 1e-9 * max(1.0, abs(best_lb))
         if improved:
             best_lb, best_lam, stall = r.bound, lam.copy(), 0
