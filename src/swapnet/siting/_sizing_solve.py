@@ -1,15 +1,21 @@
 """The large-instance path of :func:`~swapnet.siting.size_stations`: Lagrangian bound, plans, reduced MIP.
 
 1. Projected subgradient on the multipliers of the demand rows (:mod:`~swapnet.siting._sizing_lagrange`),
-   Polyak steps towards the best plan, the step halved after 25 rounds without a better bound.
-2. Every few rounds, and whenever the bound improves, a plan from the relaxed solution's open sites
-   (:mod:`~swapnet.siting._sizing_primal`).
-3. Reduced-cost fixing at the best multipliers: a site whose opening (closing) lifts the bound above
-   the best plan is closed (opened); then HiGHS solves the sizing MILP on the remaining sites, started
-   from the best plan, in the rest of the budget.
+   Polyak steps towards the best plan, deflected by the previous direction (Camerini, Fratta and
+   Maffioli), the step halved after :data:`PATIENCE` rounds without a better bound. While the bound
+   improves, plans are built from the relaxed solution's open sites (:func:`~swapnet.siting.
+   _sizing_primal.build_plan`: transportation LP, repair of unserved demand, greedy closing), within
+   :data:`PLAN_SHARE` of the time.
+2. The best plan's sites are closed, least used first, by pushing their flows along augmenting paths to
+   open sites with spare capacity (:func:`~swapnet.siting._sizing_primal.drain_sites`).
+3. The subgradient resumes from the best multipliers with a small step towards the better plan.
+4. Reduced-cost fixing at the best multipliers: a site whose opening (closing) lifts the bound above
+   the best plan is closed (opened). When at most :data:`MIP_MAX_FREE` sites stay free, HiGHS solves
+   the sizing MILP on them, started from the best plan, in the rest of the budget.
 
 The bound returned is ``max(Lagrangian bound, min(best plan, reduced MILP's bound))``: every plan
-better than the best one respects the fixings, so the reduced MILP's bound holds for it.
+better than the best one respects the fixings, so the reduced MILP's bound holds for it. The status is
+"optimal" only when that bound proves the plan within the requested gap.
 """
 
 from __future__ import annotations
