@@ -50,6 +50,7 @@ PHASES = (
     "lagrangian_rounds",
     "heuristic_plans",
     "heuristic_objective",
+    "drain_seconds",
     "sites_fixed_closed",
     "sites_fixed_open",
     "mip_seconds",
