@@ -158,16 +158,17 @@ def evaluate(d: SizingData, lev: Levels, lam: FloatArray) -> Relaxed:
     order = lev.by_site[within]
     ls = lam_s[within]
     hs = np.where(ls > 0, d.h[d.ii[order]], 0.0)
-    cum_h = np.cumsum(hs)
-    cum_v = np.cumsum(hs * ls)
-    base_h = np.where(beg > 0, cum_h[np.maximum(beg - 1, 0)], 0.0)
-    base_v = np.where(beg > 0, cum_v[np.maximum(beg - 1, 0)], 0.0)
-    p_end = cum_h - base_h[js]  # load filled up to and including this pair, within its site
-    v_end = cum_v - base_v[js]
-    tot_h = np.where(end > beg, cum_h[np.maximum(end - 1, 0)] - base_h, 0.0)
-    tot_v = np.where(end > beg, cum_v[np.maximum(end - 1, 0)] - base_v, 0.0)
+    cum_h = np.concatenate([[0.0], np.cumsum(hs)])  # cum_h[k]: the first k pairs
+    cum_v = np.concatenate([[0.0], np.cumsum(hs * ls)])
+    base_h, base_v = cum_h[beg], cum_v[beg]
+    # load (value) filled up to and including each pair, within its site; a zero pad keeps indexing safe
+    p_end = np.concatenate([cum_h[1:] - base_h[js], [0.0]])
+    v_end = np.concatenate([cum_v[1:] - base_v[js], [0.0]])
+    ls = np.concatenate([ls, [0.0]])
+    tot_h = cum_h[end] - base_h
+    tot_v = cum_v[end] - base_v
     big = 2.0 * float(tot_h.max(initial=0.0)) + float(lev.cap[np.isfinite(lev.cap)].max(initial=0.0)) + 10.0
-    keys = js * big + p_end
+    keys = js * big + p_end[:-1]
     s = lev.site
     idx = np.searchsorted(keys, s * big + lev.load, side="left")
     inside = idx < end[s]
@@ -175,7 +176,7 @@ def evaluate(d: SizingData, lev: Levels, lam: FloatArray) -> Relaxed:
     has_prev = prev >= beg[s]
     p_prev = np.where(has_prev, p_end[np.maximum(prev, 0)], 0.0)
     v_prev = np.where(has_prev, v_end[np.maximum(prev, 0)], 0.0)
-    lam_next = np.where(inside, ls[np.minimum(idx, ls.size - 1)], 0.0) if ls.size else np.zeros(s.size)
+    lam_next = np.where(inside, ls[idx], 0.0)
     gain = np.where(inside, v_prev + lam_next * (lev.load - p_prev), tot_v[s])
     val = lev.cost - gain
     vmin = np.full(m, np.inf)
@@ -194,7 +195,7 @@ def evaluate(d: SizingData, lev: Levels, lam: FloatArray) -> Relaxed:
         is_open &= value < 0
     load = np.where(is_open, best_load, 0.0)
     # the relaxed assignment: each open site fills its nodes by falling lambda up to its load
-    x_sorted = np.clip(load[js] - (p_end - hs), 0.0, hs)
+    x_sorted = np.clip(load[js] - (p_end[:-1] - hs), 0.0, hs)
     served = np.asarray(np.bincount(d.ii[order], weights=x_sorted, minlength=d.n), dtype=np.float64)
     bound = float(d.h @ lam + np.minimum(value, 0.0)[is_open].sum())
     return Relaxed(bound, value, load, is_open, served)
