@@ -47,6 +47,13 @@ PHASES = (
     "mip_skipped",
     "restart_rounds",
     "restart_seconds",
+    "lagrangian_rounds",
+    "heuristic_plans",
+    "heuristic_objective",
+    "drain_seconds",
+    "sites_fixed_closed",
+    "sites_fixed_open",
+    "mip_seconds",
 )
 
 

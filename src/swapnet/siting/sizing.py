@@ -72,7 +72,9 @@ from swapnet.errors import InvalidInputError
 from swapnet.network import RoadNetwork
 from swapnet.optim import LinearModel, SolveOptions, SolveStatus
 from swapnet.siting._budget import Budget
+from swapnet.siting._sizing_lagrange import SizingData
 from swapnet.siting._sizing_large import pair_distances
+from swapnet.siting._sizing_solve import is_large, solve_lagrangian
 from swapnet.siting.matrix import _raise_if_infeasible, _rebase
 from swapnet.siting.plan import SitingPlan, default_options
 from swapnet.siting.queueing import pack_loss, size_for_loss
@@ -254,7 +256,14 @@ def size_stations(
         return lm
 
     lm = build()
-    sol = lm.solve(opts, deadline=Budget.of(opts, t0).end)  # the time limit is the whole call's budget
+    deadline = Budget.of(opts, t0).end  # the time limit is the whole call's budget
+    phases: dict[str, Any] = {}
+    if is_large(n, m):  # national scale: Lagrangian bound, plans and a reduced MILP (siting/_sizing_solve.py)
+        data = SizingData(ii, jj, h, lost_cost, site_cost, pack.cost_cny * crf, charger_cost * crf,
+                          tc / rho + buffer_milp, tc / rho, maxb, maxc, B, max_stations)  # fmt: skip
+        sol, phases = solve_lagrangian(lm, data, opts, deadline)
+    else:
+        sol = lm.solve(opts, deadline=deadline)
     _raise_if_infeasible(sol.report, "station sizing")
     report = _rebase(sol.report, t0)
     if sol.x is None:
@@ -392,6 +401,7 @@ def size_stations(
         "annual_pack_cny": pack.cost_cny * crf,
         "annual_charger_cny": charger_cost * crf,
         "milp_gap": report.gap,
+        **phases,
     }
     return SitingPlan(
         model="sizing",
@@ -404,7 +414,7 @@ def size_stations(
         assignment=assign,
         build_seconds=report.build_seconds,
         solve_seconds=report.solve_seconds,
-        method="milp",
+        method="lagrangian" if phases else "milp",
         details=details,
         report=report,
         _verify=verify,

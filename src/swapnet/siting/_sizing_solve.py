@@ -1,0 +1,236 @@
+"""The large-instance path of :func:`~swapnet.siting.size_stations`: Lagrangian bound, plans, reduced MIP.
+
+1. Projected subgradient on the multipliers of the demand rows (:mod:`~swapnet.siting._sizing_lagrange`),
+   Polyak steps towards the best plan, deflected by the previous direction (Camerini, Fratta and
+   Maffioli), the step halved after :data:`PATIENCE` rounds without a better bound. While the bound
+   improves, plans are built from the relaxed solution's open sites (:func:`~swapnet.siting.
+   _sizing_primal.build_plan`: transportation LP, repair of unserved demand, greedy closing), within
+   :data:`PLAN_SHARE` of the time.
+2. The best plan's sites are closed, least used first, by pushing their flows along augmenting paths to
+   open sites with spare capacity (:func:`~swapnet.siting._sizing_primal.drain_sites`).
+3. The subgradient resumes from the best multipliers with a small step towards the better plan.
+4. Reduced-cost fixing at the best multipliers: a site whose opening (closing) lifts the bound above
+   the best plan is closed (opened). When at most :data:`MIP_MAX_FREE` sites stay free, HiGHS solves
+   the sizing MILP on them, started from the best plan, in the rest of the budget.
+
+The bound returned is ``max(Lagrangian bound, min(best plan, reduced MILP's bound))``: every plan
+better than the best one respects the fixings, so the reduced MILP's bound holds for it. The status is
+"optimal" only when that bound proves the plan within the requested gap.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from swapnet.optim import LinearModel, SolveOptions, SolveStatus
+from swapnet.optim.model import Solution
+from swapnet.optim.status import SolveReport, proven, rel_gap
+from swapnet.siting._sizing_lagrange import FloatArray, Levels, SizingData, evaluate, initial_multipliers, levels
+from swapnet.siting._sizing_primal import Plan, build_plan, drain_sites, plan_cost
+
+LARGE_CELLS = 5_000_000
+"""``size_stations`` takes this path when demand nodes x candidate sites reaches this many cells."""
+
+LAGRANGE_SHARE = 0.45
+"""Share of the budget for the first subgradient phase."""
+
+DRAIN_SHARE = 0.85
+"""The closing of sites along augmenting paths runs until this share of the budget."""
+
+RESERVE_SHARE = 0.02
+"""Share of the budget kept back at the end (the second subgradient phase stops before it)."""
+
+THETA_RESTART = 0.05
+"""Step factor of the second subgradient phase (from the best multipliers, towards the drained plan)."""
+
+MIP_MAX_FREE = 200
+"""The reduced MILP runs only when reduced-cost fixing leaves at most this many sites free."""
+
+UNTIMED_SECONDS = 120.0
+"""Length of the subgradient phase when the call has no time limit."""
+
+THETA0 = 2.0
+"""First Polyak step factor."""
+
+PATIENCE = 40
+"""Rounds without a better bound before the step factor is halved."""
+
+DEFLECT = True
+"""Deflect each subgradient by the previous direction (fewer zig-zags)."""
+
+PLAN_SHARE = 0.3
+"""Largest share of the subgradient phase spent on building plans."""
+
+
+def is_large(n: int, m: int) -> bool:
+    """Whether an instance of ``n`` demand nodes and ``m`` candidates takes the Lagrangian path."""
+    return n * m >= LARGE_CELLS
+
+
+def solve_lagrangian(
+    lm: LinearModel, d: SizingData, opts: SolveOptions, deadline: float | None
+) -> tuple[Solution, dict[str, Any]]:
+    """Solve the sizing model ``lm`` (built by ``size_stations``, pairs in the order of ``d``) by the
+    method of the module docstring; returns a :class:`~swapnet.optim.model.Solution` of ``lm`` and the
+    phase figures (seconds, rounds, fixings) for the plan's details. Without a ``deadline`` the
+    subgradient phase gets :data:`UNTIMED_SECONDS` and the MIP runs to the requested gap."""
+    t_start = time.perf_counter()
+    lev = levels(d)
+    if deadline is None:
+        sub_end, drain_end, deadline = t_start + UNTIMED_SECONDS, t_start + 2 * UNTIMED_SECONDS, np.inf
+        end2 = drain_end + 0.5 * UNTIMED_SECONDS
+    else:
+        total = deadline - t_start
+        sub_end, drain_end = t_start + LAGRANGE_SHARE * total, t_start + DRAIN_SHARE * total
+        end2 = deadline - RESERVE_SHARE * total
+    best_lb, best_lam, best, rounds, plans = subgradient(d, lev, sub_end, deadline, opts.mip_gap)
+    lag_seconds = time.perf_counter() - t_start
+    t1 = time.perf_counter()
+    if rel_gap(best.cost, best_lb) > opts.mip_gap:
+        drained = drain_sites(d, best, drain_end)
+        if drained.cost < best.cost:
+            best = drained
+    drain_seconds = time.perf_counter() - t1
+    t1 = time.perf_counter()
+    if rel_gap(best.cost, best_lb) > opts.mip_gap and time.perf_counter() < end2:
+        lb2, lam2, best, rounds2, plans2 = subgradient(
+            d, lev, end2, deadline, opts.mip_gap, start=(best_lam, THETA_RESTART, best)
+        )
+        rounds, plans = rounds + rounds2, plans + plans2
+        if lb2 > best_lb:
+            best_lb, best_lam = lb2, lam2
+    lag_seconds += time.perf_counter() - t1
+    # reduced-cost fixing at the best multipliers
+    r = evaluate(d, lev, best_lam)
+    fix0 = np.zeros(d.m, dtype=bool)
+    fix1 = np.zeros(d.m, dtype=bool)
+    if d.max_stations is None:
+        margin = 1e-9 * abs(best.cost)
+        forced_open = np.minimum(d.fixed, r.value)  # a closed site's term once it must open
+        fix0 = (~r.is_open) & (best_lb + forced_open > best.cost + margin)
+        fix1 = r.is_open & (best_lb - r.value > best.cost + margin)
+    fix0 |= d.cap <= 0
+    details: dict[str, Any] = {
+        "lagrangian_seconds": lag_seconds,
+        "lagrangian_rounds": rounds,
+        "lagrangian_bound": best_lb,
+        "heuristic_plans": plans,
+        "heuristic_objective": best.cost,
+        "drain_seconds": drain_seconds,
+        "sites_fixed_closed": int(fix0.sum()),
+        "sites_fixed_open": int(fix1.sum()),
+    }
+    bound = best_lb
+    x_best = _column_vector(lm, d, best)
+    mip_report: SolveReport | None = None
+    left = deadline - time.perf_counter()
+    free = d.m - int(fix0.sum()) - int(fix1.sum())
+    if rel_gap(best.cost, best_lb) > opts.mip_gap and left > 1.0 and free <= MIP_MAX_FREE:
+        y = lm.block("open").index
+        lm.set_bounds(y[fix0], ub=0.0)
+        lm.set_bounds(y[fix1], lb=1.0)
+        sol = lm.solve(opts, start=x_best, deadline=deadline if np.isfinite(deadline) else None)
+        mip_report = sol.report
+        details["mip_seconds"] = sol.report.solve_seconds
+        if sol.x is not None:
+            yv = np.round(sol.values("open")) > 0.5
+            xv = np.maximum(sol.values("served"), 0.0)
+            cand = Plan(yv, xv, sol.values("unserved"), 0.0)
+            cand = Plan(yv, cand.x, cand.u, plan_cost(d, yv, cand.x, cand.u))
+            if cand.cost < best.cost:
+                best, x_best = cand, _column_vector(lm, d, cand)
+        if np.isfinite(sol.report.bound):
+            bound = max(bound, min(best.cost, sol.report.bound))
+    bound = min(bound, best.cost)
+    gap = rel_gap(best.cost, bound)
+    status = SolveStatus.OPTIMAL if proven(best.cost, bound, opts.mip_gap, "min") else SolveStatus.TIME_LIMIT
+    rep0 = mip_report
+    report = SolveReport(
+        status=status,
+        objective=best.cost,
+        bound=bound,
+        gap=gap,
+        build_seconds=0.0,
+        solve_seconds=time.perf_counter() - t_start,
+        n_rows=lm.n_rows if rep0 is None else rep0.n_rows,
+        n_cols=lm.n_cols if rep0 is None else rep0.n_cols,
+        n_nonzeros=lm.n_entries if rep0 is None else rep0.n_nonzeros,
+        n_integer=3 * d.m,
+        solver="lagrangian+highs",
+    )
+    return Solution(report, x_best, lm), details
+
+
+def _column_vector(lm: LinearModel, d: SizingData, plan: Plan) -> FloatArray:
+    """The plan as a full column vector of ``lm`` (open, batteries, chargers, served, unserved)."""
+    x = np.zeros(lm.n_cols)
+    load = np.asarray(np.bincount(d.jj, weights=plan.x, minlength=d.m), dtype=np.float64)
+    b, c = d.sizes(load)
+    yv = plan.is_open.astype(np.float64)
+    for name, val in (("open", yv), ("batteries", b * yv), ("chargers", c * yv), ("served", plan.x),
+                      ("unserved", plan.u)):  # fmt: skip
+        x[lm.block(name).index] = val
+    return x
+
+
+def subgradient(
+    d: SizingData,
+    lev: Levels,
+    end: float,
+    deadline: float,
+    mip_gap: float,
+    start: tuple[FloatArray, float, Plan] | None = None,
+) -> tuple[float, FloatArray, Plan, int, int]:
+    """Projected subgradient with Polyak steps until ``end``; returns the best bound, its multipliers,
+    the best plan (built from the relaxed solutions) and the numbers of rounds and plans. ``start``
+    (multipliers, step factor, plan) continues an earlier run."""
+    reachable = np.zeros(d.n, dtype=bool)
+    reachable[d.ii] = True
+    if start is None:
+        lam = initial_multipliers(d)
+        lam[~reachable] = d.lost[~reachable]
+        theta, best = THETA0, None
+    else:
+        lam, theta, best = start[0].copy(), start[1], start[2]
+    best_lb, best_lam = -np.inf, lam.copy()
+    stall, rounds, plans = 0, 0, 0
+    plan_time, t_begin = 0.0, time.perf_counter()
+    direction: FloatArray | None = None
+    while True:
+        r = evaluate(d, lev, lam)
+        rounds += 1
+        improved = not np.isfinite(best_lb) or r.bound > best_lb + 1e-9 * max(1.0, abs(best_lb))
+        if improved:
+            best_lb, best_lam, stall = r.bound, lam.copy(), 0
+        else:
+            stall += 1
+            if stall >= PATIENCE:
+                theta, stall = theta / 2.0, 0
+        now = time.perf_counter()
+        if best is None or (improved and plan_time <= PLAN_SHARE * (now - t_begin)):
+            tp = time.perf_counter()
+            cand = build_plan(d, r.is_open, r.value, deadline)
+            plan_time += time.perf_counter() - tp
+            plans += 1
+            if best is None or cand.cost < best.cost:
+                best = cand
+        ub = best.cost
+        if time.perf_counter() >= end or theta < 1e-6 or rel_gap(ub, best_lb) <= mip_gap:
+            break
+        g = np.where(reachable, d.h - r.served, 0.0)
+        g = np.where((lam >= d.lost) & (g > 0), 0.0, g)
+        g = np.where((lam <= 0) & (g < 0), 0.0, g)
+        if DEFLECT and direction is not None:  # Camerini, Fratta and Maffioli's deflection
+            dd = float(direction @ direction)
+            beta = 1.5 * max(0.0, -float(g @ direction)) / dd if dd > 0 else 0.0
+            g = g + beta * direction
+        direction = g
+        norm = float(g @ g)
+        if norm <= 1e-18:
+            break
+        step = theta * max(ub - r.bound, 1e-6 * abs(ub)) / norm
+        lam = np.clip(lam + step * g, 0.0, d.lost)
+    return best_lb, best_lam, best, rounds, plans
