@@ -246,6 +246,13 @@ def _scenario_task(sub: RolloutInstance, options: SolveOptions, seconds: float |
     return solve_extensive(sub, options, None if seconds is None else time.perf_counter() + seconds)
 
 
+def _wait_and_see_task(item: tuple[RolloutInstance, Solved], options: SolveOptions, seconds: float | None) -> Solved:
+    """One scenario alone (perfect information) within ``seconds``, from the known plan ``item[1]`` (a worker task)."""
+    sub, start = item
+    deadline = None if seconds is None else time.perf_counter() + seconds
+    return solve_extensive(sub, options, deadline, start=start if start.status.has_solution else None)
+
+
 def _scenario_lp(sub: RolloutInstance, options: SolveOptions, wall_end: float | None) -> LPResult:
     """One scenario's LP relaxation by ``wall_end`` (``time.time()``): optimum (``nan`` if unsolved), states."""
     rm = build_model(sub)
@@ -257,7 +264,7 @@ def _scenario_lp(sub: RolloutInstance, options: SolveOptions, wall_end: float | 
     return float(lp.objective), lp.values("open"), lp.values("batteries"), lp.values("chargers")
 
 
-def _each(fn: Any, subs: list[RolloutInstance], options: SolveOptions, deadline: float | None, *,
+def _each(fn: Any, subs: list[Any], options: SolveOptions, deadline: float | None, *,
           shared: bool = False) -> list[Any]:  # fmt: skip
     """``fn(sub, options, t)`` for every sub-instance by ``deadline`` (in processes where allowed).
 
@@ -311,6 +318,51 @@ def _lp_first_stage(inst: RolloutInstance, lps: list[LPResult], k: int,
     return Y, np.maximum.accumulate(B, axis=0), np.maximum.accumulate(C, axis=0)
 
 
+def _quantile_first_stage(inst: RolloutInstance, lps: list[LPResult], k: int, q: float,
+                          ) -> tuple[FloatArray, FloatArray, FloatArray]:  # fmt: skip
+    r"""A hedging first stage: per site and year, the probability-weighted ``q``-quantile over the scenario LPs.
+
+    Opening where the quantile of the relaxed :math:`Y` exceeds 1/2, batteries and chargers the
+    quantile of the relaxed sizes rounded up (within the site limits), made monotone. With
+    uncertain early demand a shared first stage sized for the mean scenario loses the swaps of the
+    high ones in year 1; ``q`` near 1 sizes it for the high scenarios instead.
+    """
+    order_p = np.asarray(inst.prob, dtype=np.float64)
+
+    def quant(i: int) -> FloatArray:
+        v = np.stack([np.asarray(r[i], dtype=np.float64)[:k] for r in lps])  # (S, k, m)
+        idx = np.argsort(v, axis=0, kind="stable")
+        sv = np.take_along_axis(v, idx, axis=0)
+        cum = np.cumsum(order_p[idx], axis=0)
+        pick = np.minimum((cum < q - 1e-12).sum(axis=0), v.shape[0] - 1)
+        return np.asarray(np.take_along_axis(sv, pick[None], axis=0)[0], dtype=np.float64)
+
+    Y = np.maximum.accumulate((quant(1) > 0.5).astype(np.float64), axis=0)
+    B = np.minimum(np.ceil(quant(2) - 1e-7), inst.maxb) * Y
+    C = np.minimum(np.ceil(quant(3) - 1e-7), inst.maxc) * Y
+    if inst.c_ge_b:
+        C = np.maximum(C, B)
+    return Y, np.maximum.accumulate(B, axis=0), np.maximum.accumulate(C, axis=0)
+
+
+def _within_budget(inst: RolloutInstance, fs: tuple[FloatArray, FloatArray, FloatArray]) -> bool:
+    """Whether a first stage ((k, m) states from the initial state) keeps every shared year's cash budget."""
+    if inst.budget is None or fs[0].shape[0] == 0:
+        return True
+    prev = [np.asarray(a[0], dtype=np.float64) for a in inst.initial]
+    prices = (inst.site_cash, np.full(inst.m, inst.battery_cash), np.full(inst.m, inst.charger_cash))
+    for t in range(fs[0].shape[0]):
+        spend = sum(float((fs[i][t] - prev[i]) @ prices[i]) for i in range(3))
+        if spend > inst.budget[t] * (1 + 1e-9) + 1e-6:
+            return False
+        prev = [fs[i][t] for i in range(3)]
+    return True
+
+
+HEDGE_QUANTILES = (1.0, 0.9, 0.75)
+"""Quantiles of the scenario LPs' first stages evaluated as candidates (see :func:`_quantile_first_stage`)."""
+
+
 def _key(fs: tuple[FloatArray, FloatArray, FloatArray]) -> bytes:
     return np.concatenate([np.asarray(a, dtype=np.float64).ravel() for a in fs]).tobytes()
 
@@ -347,6 +399,8 @@ def solve_decomposed(
     cands = list(first_stages or [])
     if k and np.isfinite(bound):
         cands.insert(0, _lp_first_stage(inst, lps, k))
+        hedges = [_quantile_first_stage(inst, lps, k, q) for q in HEDGE_QUANTILES]
+        cands += [fs for fs in hedges if _within_budget(inst, fs)]
     if k == 0:
         cands = [(np.zeros((0, inst.m)),) * 3]
     for fs in cands:
