@@ -35,8 +35,15 @@ from swapnet.siting.rollout.assemble import Inputs, make_plan
 from swapnet.siting.rollout.instance import RolloutInstance
 from swapnet.siting.rollout.plan import RolloutPlan
 from swapnet.siting.rollout.solve import (
-    FloatArray, Solved, _each, _per_scenario, _wait_and_see_task, solve, solve_extensive, two_stage_years,
-)  # fmt: skip
+    FloatArray,
+    Solved,
+    _each,
+    _per_scenario,
+    _wait_and_see_task,
+    solve,
+    solve_extensive,
+    two_stage_years,
+)
 
 __all__ = ["RolloutComparison", "compare", "mean_value_plan", "myopic_plan"]
 
@@ -196,7 +203,7 @@ class RolloutComparison:
         return pd.DataFrame(rows)
 
     def values(self) -> dict[str, float]:
-        """``value_of_foresight``, ``vss``, ``evpi``, ``evpi_lower``, ``evpi_upper`` (CNY) and relative to RP (``*_share``)."""
+        """``value_of_foresight``, ``vss``, ``evpi``, ``evpi_lower``, ``evpi_upper`` (CNY); over RP: ``*_share``."""
         rp = abs(self.plan.objective)
         out = {"value_of_foresight": self.value_of_foresight, "vss": self.vss, "evpi": self.evpi,
                "evpi_lower": self.evpi_lower, "evpi_upper": self.evpi_upper}  # fmt: skip
