@@ -387,8 +387,11 @@ def _within_budget(inst: RolloutInstance, fs: tuple[FloatArray, FloatArray, Floa
     return True
 
 
-MASTER_ROUNDS = 6
+MASTER_ROUNDS = 3
 """Most master-LP rounds (each: a bound and one more candidate first stage) of the decomposition."""
+
+EVAL_MARGIN = 1.2
+"""No further candidate evaluation with less time left than this times the last one took."""
 
 HEDGE_QUANTILES = (1.0, 0.9, 0.75)
 """Quantiles of the scenario LPs' first stages evaluated as candidates (see :func:`_quantile_first_stage`)."""
@@ -431,7 +434,7 @@ def solve_decomposed(
     if k and np.isfinite(bound):
         cands.insert(0, _lp_first_stage(inst, lps, k))
         hedges = [_quantile_first_stage(inst, lps, k, q) for q in HEDGE_QUANTILES]
-        cands += [fs for fs in hedges if _within_budget(inst, fs)]
+        cands = [cands[0], *hedges, *cands[1:]]
     if k == 0:
         cands = [(np.zeros((0, inst.m)),) * 3]
     cuts: list[Cut] = []
@@ -452,7 +455,7 @@ def solve_decomposed(
         return _combine(inst, parts, "decompose", bound, t0, options.mip_gap)
 
     queue = list(cands)
-    rounds = 0
+    rounds, last_eval = 0, 0.0
     while True:
         fs = queue.pop(0) if queue else None
         if fs is None and k and np.isfinite(bound) and cuts and rounds < MASTER_ROUNDS:
@@ -464,6 +467,8 @@ def solve_decomposed(
             fs = None if z is None else round_first_stage(inst, z)
         if fs is None or (best is not None and budget.expired(reserve=0.02 * max(budget.left(), 0.0))):
             break
+        if best is not None and np.isfinite(budget.left()) and budget.left() < EVAL_MARGIN * last_eval:
+            break  # another evaluation would overrun the time limit
         if best is not None and (best.objective - bound) <= options.mip_gap * abs(best.objective):
             break
         key = _key(fs)
@@ -472,7 +477,9 @@ def solve_decomposed(
                 break
             continue
         seen.add(key)
+        t_eval = time.perf_counter()
         res = evaluate(fs)
+        last_eval = time.perf_counter() - t_eval
         if res is not None and res.status.has_solution and (best is None or res.objective < best.objective):
             best = res
     stats["master_rounds"] = float(rounds)
