@@ -62,8 +62,11 @@ def main() -> None:
     v = c.values()
     print(
         f"value of foresight {v['value_of_foresight']:,.0f} CNY ({v['value_of_foresight_share']:.2%}), "
-        f"VSS {v['vss']:,.0f} ({v['vss_share']:.2%}), EVPI {v['evpi']:,.0f} ({v['evpi_share']:.2%})"
+        f"VSS {v['vss']:,.0f} ({v['vss_share']:.2%})"
     )
+    print(f"EVPI (proven interval from the bounds and plans of RP and wait-and-see): "
+          f"[{v['evpi_lower']:,.0f}, {v['evpi_upper']:,.0f}] CNY ([{v['evpi_lower_share']:.2%}, "
+          f"{v['evpi_upper_share']:.2%}] of RP); at the plans: {v['evpi']:,.0f} [{load()}]")  # fmt: skip
     t2 = time.perf_counter()
     p.verify()
     print(f"verify: ok in {time.perf_counter() - t2:.1f} s")

@@ -176,7 +176,11 @@ def test_stochastic_plan_beats_mean_value_plan(seed: int) -> None:
     assert c.plan.objective <= c.myopic.objective + tol  # foresight is worth >= 0
     assert c.wait_and_see <= c.plan.objective + tol  # EVPI >= 0
     assert c.vss >= -tol and c.evpi >= -tol
-    assert set(c.values()) >= {"vss", "evpi", "value_of_foresight"}
+    assert set(c.values()) >= {"vss", "evpi", "evpi_lower", "evpi_upper", "value_of_foresight"}
+    lo, hi = c.evpi_interval  # proven: holds whatever the gaps, and tight here (every solve optimal)
+    assert 0.0 <= lo <= c.evpi + tol and c.evpi <= hi + tol
+    assert c.wait_and_see_bound <= c.wait_and_see + tol
+    assert hi - lo <= 2 * EXACT.mip_gap * abs(c.plan.objective) + tol
 
 
 def test_decomposition_bound_and_plan_are_consistent_with_the_extensive_form() -> None:

@@ -9,6 +9,7 @@ See ``docs/rollout.md``.
 from swapnet.siting.rollout.api import plan_rollout
 from swapnet.siting.rollout.baselines import RolloutComparison, compare, mean_value_plan, myopic_plan
 from swapnet.siting.rollout.capacity import CapacityRule, LinearCapacity, ServiceLevelCapacity
+from swapnet.siting.rollout.od import flow_trajectory, flows_to_demand
 from swapnet.siting.rollout.plan import RolloutPlan
 from swapnet.siting.rollout.scenarios import (
     Scenario,
@@ -29,6 +30,8 @@ __all__ = [
     "ServiceLevelCapacity",
     "adoption_scenarios",
     "compare",
+    "flow_trajectory",
+    "flows_to_demand",
     "logistic_fleet",
     "mean_value_plan",
     "myopic_plan",

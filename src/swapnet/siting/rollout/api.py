@@ -13,6 +13,7 @@ from swapnet import _validate
 from swapnet.assets import BatteryPack, CandidateSites, StationDesign
 from swapnet.demand import NodeDemand
 from swapnet.errors import InvalidInputError
+from swapnet.flows import ODFlows
 from swapnet.network import RoadNetwork
 from swapnet.optim import SolveOptions
 from swapnet.siting._budget import Budget
@@ -20,6 +21,7 @@ from swapnet.siting.plan import default_options
 from swapnet.siting.rollout.assemble import Inputs, make_plan
 from swapnet.siting.rollout.capacity import CapacityRule, LinearCapacity
 from swapnet.siting.rollout.instance import RolloutInstance, build_instance
+from swapnet.siting.rollout.od import flow_trajectory
 from swapnet.siting.rollout.plan import RolloutPlan
 from swapnet.siting.rollout.scenarios import Scenario, ScenarioSet
 from swapnet.siting.rollout.solve import FloatArray, Solved, solve
@@ -51,7 +53,10 @@ def _checked(a: Mapping[str, Any]) -> tuple[RolloutInstance, Inputs]:
         if not isinstance(a[name], cls):
             raise InvalidInputError(name, type(a[name]).__name__, f"must be a {cls.__name__}")
     v = {f: _validate.non_negative(a[f], f) for f in _NON_NEGATIVE}
-    scen = ScenarioSet.of(a["demand"], shared_years=_validate.integer(a["shared_years"], "shared_years", minimum=0))
+    demand = a["demand"]
+    if isinstance(demand, Sequence) and demand and all(isinstance(d, ODFlows) for d in demand):
+        demand = flow_trajectory(network, demand)  # OD flows per year: swaps at both ends (docs/rollout.md)
+    scen = ScenarioSet.of(demand, shared_years=_validate.integer(a["shared_years"], "shared_years", minimum=0))
     rule = a["capacity"] if a["capacity"] is not None else LinearCapacity.from_design(design, pack, v["buffer_hours"])
     if not isinstance(rule, CapacityRule):
         raise InvalidInputError("capacity", type(rule).__name__, "needs the CapacityRule attributes and check()")
@@ -73,7 +78,7 @@ _NON_NEGATIVE = ("service_km", "penalty_per_swap", "buffer_hours", "charger_cost
 
 def plan_rollout(
     network: RoadNetwork,
-    demand: ScenarioSet | Scenario | Sequence[Scenario] | Sequence[NodeDemand],
+    demand: ScenarioSet | Scenario | Sequence[Scenario] | Sequence[NodeDemand] | Sequence[ODFlows],
     candidates: CandidateSites,
     design: StationDesign,
     pack: BatteryPack,
@@ -111,7 +116,10 @@ def plan_rollout(
         One trajectory (a sequence of :class:`~swapnet.demand.NodeDemand`, one per year), one
         :class:`Scenario`, a list of scenarios (probabilities summing to one) or a
         :class:`ScenarioSet` (e.g. from :func:`adoption_scenarios` or the SAA sampler
-        :func:`sample_scenarios`).
+        :func:`sample_scenarios`). OD flows per year (a sequence of :class:`~swapnet.ODFlows`,
+        volumes in swaps per day) are placed half at each end
+        (:func:`~swapnet.siting.rollout.flows_to_demand`; other rules through
+        :func:`~swapnet.siting.rollout.flow_trajectory`).
     candidates, design, pack
         Candidate sites (fixed cost = site capex, CNY), station design and pack, as in
         :func:`~swapnet.siting.size_stations`.

@@ -11,7 +11,11 @@ With RP the expected cost of the stochastic (recourse) plan:
   :math:`\sum_s p_s \min \text{cost}_s`; *EVPI* = RP - WS.
 
 For a minimisation :math:`WS \le RP \le EEV` whenever the plans are optimal; with gaps the
-reported values carry them (see :class:`RolloutComparison`).
+reported values carry them (see :class:`RolloutComparison`). Each scenario's own solve starts from
+the stochastic plan's part in that scenario (feasible for it), so the wait-and-see cost is never
+above RP; with the proven bounds of both, the EVPI is reported as the interval
+:math:`[\max(0, \underline{RP} - \overline{WS}),\ \overline{RP} - \underline{WS}]`, which holds
+whatever the gaps (:attr:`RolloutComparison.evpi_interval`).
 """
 
 from __future__ import annotations
@@ -26,11 +30,20 @@ import pandas as pd
 from swapnet.optim import SolveOptions, SolveStatus
 from swapnet.siting._budget import Budget
 from swapnet.siting.plan import default_options
-from swapnet.siting.rollout.api import prepare, solve_instance
+from swapnet.siting.rollout.api import prepare
 from swapnet.siting.rollout.assemble import Inputs, make_plan
 from swapnet.siting.rollout.instance import RolloutInstance
 from swapnet.siting.rollout.plan import RolloutPlan
-from swapnet.siting.rollout.solve import FloatArray, Solved, _per_scenario, solve_extensive, two_stage_years
+from swapnet.siting.rollout.solve import (
+    FloatArray,
+    Solved,
+    _each,
+    _per_scenario,
+    _wait_and_see_task,
+    solve,
+    solve_extensive,
+    two_stage_years,
+)
 
 __all__ = ["RolloutComparison", "compare", "mean_value_plan", "myopic_plan"]
 
@@ -166,6 +179,18 @@ class RolloutComparison:
         """A proven upper bound on the EVPI: RP - (lower bound on WS)."""
         return self.plan.objective - self.wait_and_see_bound
 
+    @property
+    def evpi_lower(self) -> float:
+        """A proven lower bound on the EVPI: (lower bound on RP) - WS, at least 0 (``nan`` without a bound)."""
+        if not np.isfinite(self.plan.bound):
+            return float("nan")
+        return max(self.plan.bound - self.wait_and_see, 0.0)
+
+    @property
+    def evpi_interval(self) -> tuple[float, float]:
+        """``(evpi_lower, evpi_upper)``: the true EVPI lies in it whatever the solves' gaps."""
+        return self.evpi_lower, self.evpi_upper
+
     def table(self) -> pd.DataFrame:
         """One row per plan: expected cost, bound, gap, status, stations by the last year, seconds."""
         rows = []
@@ -178,10 +203,10 @@ class RolloutComparison:
         return pd.DataFrame(rows)
 
     def values(self) -> dict[str, float]:
-        """``value_of_foresight``, ``vss``, ``evpi``, ``evpi_upper`` (CNY) and the same relative to RP (``*_share``)."""
+        """``value_of_foresight``, ``vss``, ``evpi``, ``evpi_lower``, ``evpi_upper`` (CNY); over RP: ``*_share``."""
         rp = abs(self.plan.objective)
         out = {"value_of_foresight": self.value_of_foresight, "vss": self.vss, "evpi": self.evpi,
-               "evpi_upper": self.evpi_upper}  # fmt: skip
+               "evpi_lower": self.evpi_lower, "evpi_upper": self.evpi_upper}  # fmt: skip
         out.update({f"{k}_share": v / rp if rp > 0 else float("nan") for k, v in list(out.items())})
         return out
 
@@ -204,11 +229,34 @@ def compare(*args: Any, method: str = "auto", options: SolveOptions | None = Non
     t2 = time.perf_counter()
     k = _shared(inst)
     starts = [ev, replace(my_sv, objective=my.objective)]
-    rp = solve_instance(inst, inp, method, opts, t2, first_stages=[fs] if k else None, starts=starts)
-    if "wait_and_see" in rp.details:
-        ws, wsb = float(rp.details["wait_and_see"]), float(rp.details["wait_and_see_bound"])
-    else:
-        parts = _per_scenario(inst, opts, Budget.of(opts, time.perf_counter()).end, None)
-        ws = float(sum(q * p.objective for q, p in zip(inst.prob, parts, strict=True)))
-        wsb = float(sum(q * p.bound for q, p in zip(inst.prob, parts, strict=True)))
+    rp_sv, stats = solve(inst, method, opts, Budget.of(opts, t2), [fs] if k else None, starts)
+    rp = make_plan(inst, rp_sv, inp, method=rp_sv.method, build_seconds=time.perf_counter() - t2 - rp_sv.solve_seconds,
+                   details=stats, shared_years=k)  # fmt: skip
+    ws, wsb = _wait_and_see(inst, rp, rp_sv, opts, float(stats.get("wait_and_see_lp_bound", float("nan"))))
     return RolloutComparison(rp, my, mv, ws, wsb)
+
+
+def _wait_and_see(inst: RolloutInstance, rp: RolloutPlan, rp_sv: Solved, opts: SolveOptions,
+                  lp_bound: float) -> tuple[float, float]:  # fmt: skip
+    """WS (each scenario alone, started from the stochastic plan's part in it) and a proven bound on WS.
+
+    ``lp_bound``: the probability-weighted optimum of the scenarios' LP relaxations when known (a
+    bound on WS too). Without a plan of its own a scenario keeps the stochastic plan's cost.
+    """
+    own = rp.costs.groupby("scenario", sort=False)["discounted"].sum()
+    budget = Budget.of(opts, time.perf_counter())
+    subs, starts = [], []
+    for s in range(inst.S):
+        cost_s = float(own[inst.names[s]]) if rp_sv.status.has_solution else float("nan")
+        part = Solved(rp_sv.Y[[s]], rp_sv.B[[s]], rp_sv.C[[s]], rp_sv.x[[s]], rp_sv.u[[s]], cost_s, float("nan"),
+                      rp_sv.status, "part", 0.0)  # fmt: skip
+        subs.append(inst.restrict([s]))
+        starts.append(part)
+    parts = _each(_wait_and_see_task, [(sub, st) for sub, st in zip(subs, starts, strict=True)], opts, budget.end)
+    ws = float(sum(q * min(p.objective, st.objective) if p.status.has_solution else q * st.objective
+                   for q, p, st in zip(inst.prob, parts, starts, strict=True)))  # fmt: skip
+    bounds = np.array([p.bound if np.isfinite(p.bound) else -np.inf for p in parts])
+    wsb = float(inst.prob @ bounds)
+    if np.isfinite(lp_bound):
+        wsb = max(wsb, lp_bound)
+    return ws, (wsb if np.isfinite(wsb) else float("nan"))

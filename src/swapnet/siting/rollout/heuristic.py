@@ -65,14 +65,18 @@ def feasible(rm: RolloutModel, x: FloatArray) -> bool:
     )
 
 
-def lp_guided(rm: RolloutModel, options: SolveOptions, deadline: float | None) -> tuple[FloatArray | None, float]:
-    """A feasible integer column vector of ``rm`` (or ``None``) and the LP bound (``nan`` if unsolved).
+def lp_guided(rm: RolloutModel, options: SolveOptions, deadline: float | None,
+              ) -> tuple[FloatArray | None, float, FloatArray | None]:  # fmt: skip
+    """A feasible integer column vector of ``rm`` (or ``None``), the LP bound (``nan`` if unsolved), its reduced costs.
 
-    See the module docstring; ``rm`` must have integer sizes (the model whose plan is wanted).
+    See the module docstring; ``rm`` must have integer sizes (the model whose plan is wanted). The
+    reduced costs (``None`` unless the LP is optimal) give the value-function cuts of
+    :mod:`~swapnet.siting.rollout.cuts`.
     """
     lp = rm.lm.solve(options, relax=True, deadline=_share(deadline, LP_SHARE))
     if lp.x is None or lp.status != SolveStatus.OPTIMAL:
-        return None, float("nan")
+        return None, float("nan"), None
+    duals = lp.col_dual
     bound = float(lp.objective)
     y = lp.values("open").ravel()
     sub = build_model(rm.inst, integer_sizes=False)
@@ -82,13 +86,13 @@ def lp_guided(rm: RolloutModel, options: SolveOptions, deadline: float | None) -
     heur.setdefault("mip_heuristic_effort", NEIGHBOURHOOD_EFFORT)
     sol = sub.lm.solve(replace(options, highs_options=heur), deadline=deadline)
     if sol.x is None:
-        return None, bound
+        return None, bound, duals
     x = sol.x.copy()
     x[yi] = np.round(x[yi])
     for blk in (rm.B, rm.C):
         idx = blk.index.ravel()
         x[idx] = np.ceil(x[idx] - 1e-7)
-    return (x if feasible(rm, x) else None), bound
+    return (x if feasible(rm, x) else None), bound, duals
 
 
 def workers_for(options: SolveOptions, tasks: int) -> int:

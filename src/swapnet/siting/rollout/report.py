@@ -191,8 +191,9 @@ def rollout_markdown(
             _md_table(comparison.table()),
             "",
             f"Value of foresight {v['value_of_foresight']:,.0f} CNY ({v['value_of_foresight_share']:.2%}), "
-            f"VSS {v['vss']:,.0f} CNY ({v['vss_share']:.2%}), EVPI {v['evpi']:,.0f} CNY ({v['evpi_share']:.2%}; "
-            f"at most {v['evpi_upper']:,.0f} CNY by the wait-and-see bound). The values carry the plans' gaps.",
+            f"VSS {v['vss']:,.0f} CNY ({v['vss_share']:.2%}); EVPI between {v['evpi_lower']:,.0f} and "
+            f"{v['evpi_upper']:,.0f} CNY (proven from the bounds and plans; {v['evpi']:,.0f} CNY at the plans). "
+            "VSS and the value of foresight carry the plans' gaps.",
             "",
         ]
     lines += [f"![{f}]({f})" for f in figures]

@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 from swapnet.errors import InfeasibleError, InvalidInputError
 from swapnet.optim import SolveOptions, SolveStatus
 from swapnet.siting._budget import Budget
+from swapnet.siting.rollout.cuts import Cut, master_bound, round_first_stage
 from swapnet.siting.rollout.heuristic import lp_guided, run_tasks, workers_for
 from swapnet.siting.rollout.instance import RolloutInstance
 from swapnet.siting.rollout.model import RolloutModel, build_model
@@ -75,6 +76,12 @@ class Solved:
     method: str
     solve_seconds: float
     stats: dict[str, float] = field(default_factory=dict)
+    cut: FloatArray | None = None
+    """Reduced costs of the LP relaxation at the states of scenario 0, (3, T, m): open, batteries, chargers.
+
+    With ``stats["lp_bound"]`` a value-function cut when the states are locked (see
+    :mod:`~swapnet.siting.rollout.cuts`); ``None`` when the LP was not solved to optimality.
+    """
 
     @classmethod
     def stack(cls, parts: list[Solved], axis: int, objective: float, bound: float, status: SolveStatus, method: str,
@@ -112,15 +119,24 @@ def _start_vector(rm: RolloutModel, start: Solved) -> FloatArray:
     return v
 
 
+def _state_duals(rm: RolloutModel, duals: FloatArray | None) -> FloatArray | None:
+    """The reduced costs of scenario 0's states, (3, T, m), from the column duals of ``rm``'s LP."""
+    if duals is None:
+        return None
+    node = rm.inst.node_of[0]
+    return np.stack([np.asarray(duals, dtype=np.float64)[b.index[node]] for b in (rm.Y, rm.B, rm.C)])
+
+
 def _from_vector(rm: RolloutModel, x: FloatArray, objective: float, bound: float, mip_gap: float,
-                 seconds: float) -> Solved:  # fmt: skip
-    """A :class:`Solved` of the full column vector ``x`` of ``rm`` (objective and bound given)."""
+                 seconds: float, duals: FloatArray | None = None, lp_value: float = np.nan) -> Solved:  # fmt: skip
+    """A :class:`Solved` of the full column vector ``x`` of ``rm`` (objective and bound given; ``duals``: LP's)."""
     node = rm.inst.node_of
     Y, B, C = (np.round(b.values(x))[node] for b in (rm.Y, rm.B, rm.C))
     gap = max(objective - bound, 0.0) / max(abs(objective), 1e-9)
     return Solved(
         Y, B, C, rm.x.values(x).copy(), rm.u.values(x).copy(), objective, bound, _status(gap, mip_gap, True),
-        "milp", seconds, {"rows": rm.lm.n_rows, "cols": rm.lm.n_cols, "lp_bound": bound},
+        "milp", seconds, {"rows": rm.lm.n_rows, "cols": rm.lm.n_cols, "lp_bound": bound, "cut_value": lp_value},
+        _state_duals(rm, duals),
     )  # fmt: skip
 
 
@@ -185,9 +201,10 @@ def solve_extensive(
     rm = build_model(inst, linking=linking)
     x0 = _start_vector(rm, start) if start is not None and start.status.has_solution else None
     lp_bound = float("nan")
+    duals: FloatArray | None = None
     cost = rm.lm.arrays()[0]
     if rm.lm.n_cols > ROUNDING_MIN_COLUMNS:  # large models: the LP-guided plan unless a known plan is better
-        xr, lp_bound = lp_guided(rm, options, _share(deadline, GUIDED_SHARE))
+        xr, lp_bound, duals = lp_guided(rm, options, _share(deadline, GUIDED_SHARE))
         if xr is None and np.isfinite(lp_bound) and (deadline is None or deadline > time.perf_counter()):
             xr = lp_rounding_start(rm, options, deadline)[0]
         if xr is not None and (x0 is None or cost @ xr < cost @ x0):
@@ -196,14 +213,15 @@ def solve_extensive(
             obj = float(cost @ x0) + rm.lm.offset
             left = float("inf") if deadline is None else deadline - time.perf_counter()
             if (obj - lp_bound) <= options.mip_gap * abs(obj) or left < FINAL_MILP_MIN_S:
-                return _from_vector(rm, x0, obj, lp_bound, options.mip_gap, time.perf_counter() - t0)
+                return _from_vector(rm, x0, obj, lp_bound, options.mip_gap, time.perf_counter() - t0, duals, lp_bound)
     sol = rm.lm.solve(options, deadline=deadline, start=x0)
     if x0 is not None and np.isfinite(lp_bound) and (
         sol.x is None or not np.isfinite(sol.report.objective)
         or sol.report.objective > float(cost @ x0) + rm.lm.offset
     ):  # fmt: skip
         bound = max(lp_bound, sol.report.bound) if np.isfinite(sol.report.bound) else lp_bound
-        return _from_vector(rm, x0, float(cost @ x0) + rm.lm.offset, bound, options.mip_gap, time.perf_counter() - t0)
+        return _from_vector(rm, x0, float(cost @ x0) + rm.lm.offset, bound, options.mip_gap, time.perf_counter() - t0,
+                            duals, lp_bound)  # fmt: skip
     rep = sol.report
     if rep.status == SolveStatus.INFEASIBLE:
         raise InfeasibleError(
@@ -226,7 +244,9 @@ def solve_extensive(
     return Solved(
         Y, B, C, sol.values("served"), sol.values("unserved"), rep.objective, bound, status, "milp",
         rep.solve_seconds,
-        {"rows": rep.n_rows, "cols": rep.n_cols, "nonzeros": rep.n_nonzeros, "integers": rep.n_integer},
+        {"rows": rep.n_rows, "cols": rep.n_cols, "nonzeros": rep.n_nonzeros, "integers": rep.n_integer,
+         "cut_value": lp_bound},
+        _state_duals(rm, duals),
     )  # fmt: skip
 
 
@@ -242,8 +262,23 @@ def two_stage_years(inst: RolloutInstance) -> int | None:
 
 
 def _scenario_task(sub: RolloutInstance, options: SolveOptions, seconds: float | None) -> Solved:
-    """One scenario's MILP within ``seconds`` (a worker-process task)."""
-    return solve_extensive(sub, options, None if seconds is None else time.perf_counter() + seconds)
+    """One scenario's MILP within ``seconds`` (a worker-process task), with its LP's reduced costs when locked."""
+    deadline = None if seconds is None else time.perf_counter() + seconds
+    sv = solve_extensive(sub, options, deadline)
+    if sub.lock is None or sv.cut is not None or (deadline is not None and deadline <= time.perf_counter()):
+        return sv
+    rm = build_model(sub)  # small models (solved by HiGHS directly): the LP for the cut
+    lp = rm.lm.solve(options, relax=True, deadline=deadline)
+    if lp.status != SolveStatus.OPTIMAL or lp.col_dual is None:
+        return sv
+    return replace(sv, stats={**sv.stats, "cut_value": float(lp.objective)}, cut=_state_duals(rm, lp.col_dual))
+
+
+def _wait_and_see_task(item: tuple[RolloutInstance, Solved], options: SolveOptions, seconds: float | None) -> Solved:
+    """One scenario alone (perfect information) within ``seconds``, from the known plan ``item[1]`` (a worker task)."""
+    sub, start = item
+    deadline = None if seconds is None else time.perf_counter() + seconds
+    return solve_extensive(sub, options, deadline, start=start if start.status.has_solution else None)
 
 
 def _scenario_lp(sub: RolloutInstance, options: SolveOptions, wall_end: float | None) -> LPResult:
@@ -257,7 +292,7 @@ def _scenario_lp(sub: RolloutInstance, options: SolveOptions, wall_end: float | 
     return float(lp.objective), lp.values("open"), lp.values("batteries"), lp.values("chargers")
 
 
-def _each(fn: Any, subs: list[RolloutInstance], options: SolveOptions, deadline: float | None, *,
+def _each(fn: Any, subs: list[Any], options: SolveOptions, deadline: float | None, *,
           shared: bool = False) -> list[Any]:  # fmt: skip
     """``fn(sub, options, t)`` for every sub-instance by ``deadline`` (in processes where allowed).
 
@@ -311,6 +346,57 @@ def _lp_first_stage(inst: RolloutInstance, lps: list[LPResult], k: int,
     return Y, np.maximum.accumulate(B, axis=0), np.maximum.accumulate(C, axis=0)
 
 
+def _quantile_first_stage(inst: RolloutInstance, lps: list[LPResult], k: int, q: float,
+                          ) -> tuple[FloatArray, FloatArray, FloatArray]:  # fmt: skip
+    r"""A hedging first stage: per site and year, the probability-weighted ``q``-quantile over the scenario LPs.
+
+    Opening where the quantile of the relaxed :math:`Y` exceeds 1/2, batteries and chargers the
+    quantile of the relaxed sizes rounded up (within the site limits), made monotone. With
+    uncertain early demand a shared first stage sized for the mean scenario loses the swaps of the
+    high ones in year 1; ``q`` near 1 sizes it for the high scenarios instead.
+    """
+    order_p = np.asarray(inst.prob, dtype=np.float64)
+
+    def quant(i: int) -> FloatArray:
+        v = np.stack([np.asarray(r[i], dtype=np.float64)[:k] for r in lps])  # (S, k, m)
+        idx = np.argsort(v, axis=0, kind="stable")
+        sv = np.take_along_axis(v, idx, axis=0)
+        cum = np.cumsum(order_p[idx], axis=0)
+        pick = np.minimum((cum < q - 1e-12).sum(axis=0), v.shape[0] - 1)
+        return np.asarray(np.take_along_axis(sv, pick[None], axis=0)[0], dtype=np.float64)
+
+    Y = np.maximum.accumulate((quant(1) > 0.5).astype(np.float64), axis=0)
+    B = np.minimum(np.ceil(quant(2) - 1e-7), inst.maxb) * Y
+    C = np.minimum(np.ceil(quant(3) - 1e-7), inst.maxc) * Y
+    if inst.c_ge_b:
+        C = np.maximum(C, B)
+    return Y, np.maximum.accumulate(B, axis=0), np.maximum.accumulate(C, axis=0)
+
+
+def _within_budget(inst: RolloutInstance, fs: tuple[FloatArray, FloatArray, FloatArray]) -> bool:
+    """Whether a first stage ((k, m) states from the initial state) keeps every shared year's cash budget."""
+    if inst.budget is None or fs[0].shape[0] == 0:
+        return True
+    prev = [np.asarray(a[0], dtype=np.float64) for a in inst.initial]
+    prices = (inst.site_cash, np.full(inst.m, inst.battery_cash), np.full(inst.m, inst.charger_cash))
+    for t in range(fs[0].shape[0]):
+        spend = sum(float((fs[i][t] - prev[i]) @ prices[i]) for i in range(3))
+        if spend > inst.budget[t] * (1 + 1e-9) + 1e-6:
+            return False
+        prev = [fs[i][t] for i in range(3)]
+    return True
+
+
+MASTER_ROUNDS = 3
+"""Most master-LP rounds (each: a bound and one more candidate first stage) of the decomposition."""
+
+EVAL_MARGIN = 1.2
+"""No further candidate evaluation with less time left than this times the last one took."""
+
+HEDGE_QUANTILES = (1.0, 0.9, 0.75)
+"""Quantiles of the scenario LPs' first stages evaluated as candidates (see :func:`_quantile_first_stage`)."""
+
+
 def _key(fs: tuple[FloatArray, FloatArray, FloatArray]) -> bytes:
     return np.concatenate([np.asarray(a, dtype=np.float64).ravel() for a in fs]).tobytes()
 
@@ -347,15 +433,13 @@ def solve_decomposed(
     cands = list(first_stages or [])
     if k and np.isfinite(bound):
         cands.insert(0, _lp_first_stage(inst, lps, k))
+        hedges = [_quantile_first_stage(inst, lps, k, q) for q in HEDGE_QUANTILES]
+        cands = [cands[0], *hedges, *cands[1:]]
     if k == 0:
         cands = [(np.zeros((0, inst.m)),) * 3]
-    for fs in cands:
-        key = _key(fs)
-        if key in seen:
-            continue
-        seen.add(key)
-        if best is not None and budget.expired(reserve=0.02 * max(budget.left(), 0.0)):
-            break
+    cuts: list[Cut] = []
+
+    def evaluate(fs: tuple[FloatArray, FloatArray, FloatArray]) -> Solved | None:
         lock = None if k == 0 else tuple(
             np.concatenate([np.broadcast_to(a, (S, k, inst.m)), np.full((S, T - k, inst.m), np.nan)], axis=1)
             for a in fs
@@ -363,11 +447,43 @@ def solve_decomposed(
         try:
             parts = _per_scenario(inst, options, budget.end, lock)  # type: ignore[arg-type]
         except InfeasibleError:
-            continue
+            return None
         stats["first_stages"] += 1
-        res = _combine(inst, parts, "decompose", bound, t0, options.mip_gap)
-        if res.status.has_solution and (best is None or res.objective < best.objective):
+        point = np.stack([np.asarray(a, dtype=np.float64) for a in fs])
+        cuts.extend(Cut(s, float(p.stats["cut_value"]), p.cut[:, :k], point) for s, p in enumerate(parts)
+                    if k and p.cut is not None and np.isfinite(p.stats.get("cut_value", np.nan)))  # fmt: skip
+        return _combine(inst, parts, "decompose", bound, t0, options.mip_gap)
+
+    queue = list(cands)
+    rounds, last_eval = 0, 0.0
+    while True:
+        fs = queue.pop(0) if queue else None
+        if fs is None and k and np.isfinite(bound) and cuts and rounds < MASTER_ROUNDS:
+            rounds += 1  # the master LP: a bound with non-anticipativity and the next candidate
+            mb, z = master_bound(inst, k, cuts, lp_each, replace(options, threads=1), budget.share(0.2))
+            if np.isfinite(mb) and mb > bound:
+                bound = mb
+                stats["master_bound"] = mb
+            fs = None if z is None else round_first_stage(inst, z)
+        if fs is None or (best is not None and budget.expired(reserve=0.02 * max(budget.left(), 0.0))):
+            break
+        if best is not None and np.isfinite(budget.left()) and budget.left() < EVAL_MARGIN * last_eval:
+            break  # another evaluation would overrun the time limit
+        if best is not None and (best.objective - bound) <= options.mip_gap * abs(best.objective):
+            break
+        key = _key(fs)
+        if key in seen or not _within_budget(inst, fs):
+            if not queue and rounds >= MASTER_ROUNDS:
+                break
+            continue
+        seen.add(key)
+        t_eval = time.perf_counter()
+        res = evaluate(fs)
+        last_eval = time.perf_counter() - t_eval
+        if res is not None and res.status.has_solution and (best is None or res.objective < best.objective):
             best = res
+    stats["master_rounds"] = float(rounds)
+    stats["cuts"] = float(len(cuts))
     if best is None:
         raise InfeasibleError("rollout: no candidate first stage is feasible in every scenario")
     best = replace(best, bound=bound, method="decompose", solve_seconds=time.perf_counter() - t0)
