@@ -606,9 +606,7 @@ def test_benders_master_milp_reaches_brute_force(inst: tuple[RoadNetwork, ODFlow
 
 @settings(max_examples=20, derandomize=True, deadline=None)
 @given(instances(), st.sampled_from([0.02, 0.1, 0.3]))
-def test_benders_master_target_row_gives_valid_bounds(
-    inst: tuple[RoadNetwork, ODFlows, float, int], gap: float
-) -> None:
+def test_benders_master_target_row_gives_valid_bounds(inst: tuple[RoadNetwork, ODFlows, float, int], gap: float) -> None:
     # with mip_gap > 0 the masters carry the target row sum(theta) >= best + 0.999 gap |best| (a cutoff);
     # the bound must stay above the brute-force optimum and, when it closes, the plan is within the gap
     net, flows, R, p = inst
