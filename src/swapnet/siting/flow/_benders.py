@@ -32,10 +32,6 @@ _LP_MAX_ITER = 200
 _INOUT_ALPHA = 0.5
 
 
-_TARGET_SHARE = 0.999
-"""The master MILP's target row asks for ``best + _TARGET_SHARE * mip_gap * |best|`` (a margin below the proof)."""
-
-
 _LP_SHARE = 0.3
 """Share of the time left that the LP bound may use."""
 
@@ -218,15 +214,6 @@ def _benders_milp(
     the bound meets the best plan (within ``mip_gap``), no cut is violated (the
     master's plan is optimal) or time runs out. Stations closed by reduced-cost
     fixing stay closed, forced ones open.
-
-    With ``mip_gap > 0`` each master carries the **target row**
-    ``sum_c theta_c >= T``, ``T = best + 0.999 mip_gap |best|`` (a cutoff): HiGHS
-    then prunes every node whose bound is below ``T`` and only has to find a
-    plan the cuts overrate beyond ``T`` (scored, cut off, next master) or prove
-    that none exists. A master proved infeasible shows that no plan is worth
-    more than ``T``, so ``T`` is a bound and the best plan is proven within ``mip_gap``; a master
-    stopped by the time limit still bounds the plans above ``T`` by its dual
-    bound, so ``max(T, dual bound)`` is valid.
     """
     it, spent = 0, 0.0
     reserve = 0.0 if opts.time_limit is None else min(0.5, 0.05 * opts.time_limit)
@@ -238,22 +225,11 @@ def _benders_milp(
         x = lm.block("x").index
         lm.set_bounds(x[~keep], ub=0.0)
         lm.set_bounds(x[force], lb=1.0)
-        target = best_val + _TARGET_SHARE * opts.mip_gap * abs(best_val) if opts.mip_gap > 0 else None
-        start: FloatArray | None = None
-        if target is None:
-            x0 = best_open.astype(np.float64)
-            start = np.concatenate([x0, pool.theta_at(x0)])
-        else:
-            th = lm.block("theta").index
-            lm.add_constraints("target", rows=np.zeros(th.size, dtype=np.int64), cols=th, vals=1.0, lo=target, n=1)
-        sol = lm.solve(opts, start=start, deadline=deadline)
+        x0 = best_open.astype(np.float64)
+        sol = lm.solve(opts, start=np.concatenate([x0, pool.theta_at(x0)]), deadline=deadline)
         spent += sol.report.solve_seconds
-        if target is not None and sol.status == SolveStatus.INFEASIBLE:
-            # no plan is worth more than the target: the best plan is within mip_gap
-            bound = min(bound, target)
-            break
         if np.isfinite(sol.report.bound):
-            bound = min(bound, max(sol.report.bound, best_val, target or best_val))
+            bound = min(bound, max(sol.report.bound, best_val))
         if not sol.status.has_solution:
             break
         xs = sol.values("x") > 0.5
