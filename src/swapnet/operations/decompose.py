@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from swapnet.operations._procs import processes_allowed
-from swapnet.operations.heuristics import StationResult, idle_station, solve_station, station_options
+from swapnet.operations.heuristics import STATION_EFFORT, StationResult, idle_station, solve_station, station_options
 from swapnet.operations.instance import FloatArray, _Instance, _station_slice
 from swapnet.optim import SolveOptions
 
@@ -67,11 +67,13 @@ def solve_stations(
     workers: int = 1,
     bounds: bool = True,
     deadline: float | None = None,
+    effort: float = STATION_EFFORT,
 ) -> list[StationResult]:
     """Every station's MIP within ``seconds`` in all (``None``: no limit), at relative ``gap``.
 
     Each station gets an equal share of the time the workers have; a station that solves early
     leaves its share to the ones still queued (sequentially, the share is recomputed per station).
+    ``effort`` is HiGHS's ``mip_heuristic_effort`` of each station's MIP.
     """
     N = inst.N
     start = time.perf_counter()
@@ -84,10 +86,10 @@ def solve_stations(
         out: list[StationResult] = []
         for s, (one, lb) in enumerate(args):
             if seconds is None:
-                out.append(solve_station((one, lb, station_options(options, None, gap))))
+                out.append(solve_station((one, lb, station_options(options, None, gap, effort))))
                 continue
             share = (seconds - (time.perf_counter() - start)) / (N - s) - GREEDY_S
-            opts = station_options(options, share, gap) if share >= MIN_MIP_S else None  # else greedy only
+            opts = station_options(options, share, gap, effort) if share >= MIN_MIP_S else None  # else greedy only
             out.append(solve_station((one, lb, opts)))
         return out
     end = None if seconds is None else time.monotonic() + POOL_SAFETY * seconds  # the tasks' common deadline
@@ -97,9 +99,9 @@ def solve_stations(
     try:
         pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method))
     except Exception:
-        return solve_stations(inst, served_lb, options, seconds=seconds, gap=gap)
+        return solve_stations(inst, served_lb, options, seconds=seconds, gap=gap, effort=effort)
     try:
-        opt = station_options(options, None, gap)
+        opt = station_options(options, None, gap, effort)
         futs = [pool.submit(solve_station_by, (one, lb, opt, end, k, N, workers)) for k, (one, lb) in enumerate(args)]
         timeout = None if seconds is None else max(seconds - COLLECT_S - (time.perf_counter() - start), 0.0)
         done, _late = cf.wait(futs, timeout=timeout)
@@ -178,6 +180,7 @@ def polish(
     *,
     seconds: float,
     gap: float,
+    effort: float = STATION_EFFORT,
 ) -> list[StationResult]:
     """Re-solve the stations with the largest absolute gaps first, from their schedules, within ``seconds``.
 
@@ -192,7 +195,11 @@ def polish(
         if left < MIN_MIP_S or lost[s] <= gap * abs(results[s].objective):
             break
         res = solve_station(
-            (_station_slice(inst, int(s)), _row(served_lb, int(s)), station_options(options, min(POLISH_S, left), gap))
+            (
+                _station_slice(inst, int(s)),
+                _row(served_lb, int(s)),
+                station_options(options, min(POLISH_S, left), gap, effort),
+            )
         )
         old = out[s]
         if np.isfinite(res.objective) and res.objective <= old.objective + 1e-9:

@@ -35,6 +35,7 @@ from swapnet.operations.bounds import BackgroundLP, floor_bound, lp_bound, poole
 from swapnet.operations.decompose import POOL_STARTUP_S, combined, polish, solve_stations, workers_for
 from swapnet.operations.formulation import build_model
 from swapnet.operations.heuristics import (
+    DECOUPLED_EFFORT,
     StationResult,
     feasible,
     idle_start,
@@ -130,12 +131,15 @@ def _by_station(run: _Run) -> _Out:
     secs = _left(deadline, margin=0.3)
     workers = workers_for(inst.N, secs) if processes_allowed() else 1
     if workers > 1 or secs is None:
-        res = solve_stations(inst, served_lb, opts, seconds=secs, gap=opts.mip_gap, workers=workers)
+        res = solve_stations(
+            inst, served_lb, opts, seconds=secs, gap=opts.mip_gap, workers=workers, effort=DECOUPLED_EFFORT
+        )
     else:  # greedy schedules with their LP bounds at once, then the largest gaps first
         cut = None if deadline is None else deadline - 0.5
         res = solve_stations(inst, served_lb, opts, seconds=0.0, gap=opts.mip_gap, deadline=cut)
         _raise_if_station_infeasible(inst, res, opts, where)
-        res = polish(inst, res, served_lb, opts, seconds=_left(deadline, margin=0.3) or 0.0, gap=opts.mip_gap)
+        left = _left(deadline, margin=0.3) or 0.0
+        res = polish(inst, res, served_lb, opts, seconds=left, gap=opts.mip_gap, effort=DECOUPLED_EFFORT)
     _raise_if_station_infeasible(inst, res, opts, where)
     if any(not np.isfinite(r.objective) for r in res):
         s = next(i for i, r in enumerate(res) if not np.isfinite(r.objective))
