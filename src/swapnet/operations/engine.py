@@ -207,6 +207,7 @@ def _monolithic(run: _Run) -> _Out:
         lp = background.result(timeout)
         bounds["lp"] = -np.inf if lp is None else lp
         when["lp"] = background.started - ts + background.seconds  # when it was known, in its process
+        details["lp_note"] = f"background: {background.note}, {background.seconds:.1f} s in its process"
 
     def finish(stage: str, sol: Solution | None = None) -> _Out:
         """The best plan found with the best bound; ``stage`` names the step after which the solve ended."""
@@ -215,6 +216,7 @@ def _monolithic(run: _Run) -> _Out:
             take_background(0.0)  # stops it
             if not ready:
                 del bounds["lp"], when["lp"]  # not computed: stopped early
+                details["lp_note"] = "background: still running when the solve ended (stopped)"
         if sol is not None and sol.x is not None and sol.objective <= best_obj + 1e-9 * max(1.0, abs(best_obj)):
             x, obj = sol.x, sol.objective
         elif best is not None:
