@@ -185,3 +185,19 @@ def test_pool_only_when_it_pays() -> None:
     assert workers_for(200, 5.0) == 1  # start-up would eat the gain
     assert workers_for(8, 30.0) == 1  # few stations: one process
     assert workers_for(2000, 10.0) == 1  # each station's MIP would be too short to help
+
+
+def test_background_lp_result_is_read_once_and_kept() -> None:
+    # the engine may ask twice (after the stations' MIPs and before the full MIP); the second answer
+    # must be the first one, not a read of the closed pipe (which lost the LP bound in earlier runs)
+    from swapnet.operations.bounds import BackgroundLP, lp_bound
+
+    sts, dem = make(5, 3, 24)
+    inst = inst_of(sts, dem, cyclic=True, trucks=TruckFleet(1, 3, cost_per_km=0.5))
+    bg = BackgroundLP.start(inst, SolveOptions(), 30.0)  # type: ignore[arg-type]
+    if bg is None:
+        pytest.skip("no worker process can start here")
+    first = bg.result(30.0)
+    here = lp_bound(build_model(inst), SolveOptions(), 30.0)  # type: ignore[arg-type]
+    assert first is not None and here is not None and first == pytest.approx(here, rel=1e-6)
+    assert bg.ready() and bg.result(0.0) == first and "optimal" in bg.note

@@ -140,6 +140,10 @@ class BackgroundLP:
     """Seconds the worker took (known once :meth:`result` has it)."""
     note: str = "not back"
     """How the worker's LP ended (its status and HiGHS's seconds, or the error), once known."""
+    taken: bool = False
+    """Whether :meth:`result` has been called (the pipe is then closed)."""
+    value: float | None = None
+    """The bound the first :meth:`result` got."""
 
     @staticmethod
     def start(inst: _Instance, options: SolveOptions, seconds: float | None) -> BackgroundLP | None:
@@ -161,13 +165,21 @@ class BackgroundLP:
 
     def ready(self) -> bool:
         """Whether the bound has arrived (or the worker has ended), without waiting."""
+        if self.taken:
+            return True
         try:
             return bool(self.conn.poll(0))
         except (EOFError, OSError):
             return True
 
     def result(self, timeout: float) -> float | None:
-        """The bound if it arrives within ``timeout`` seconds, else ``None`` (the process is stopped)."""
+        """The bound if it arrives within ``timeout`` seconds, else ``None`` (the process is stopped).
+
+        Only the first call waits and reads; later calls return what it got.
+        """
+        if self.taken:
+            return self.value
+        self.taken = True
         value: float | None = None
         try:
             if self.conn.poll(max(timeout, 0.0)):
@@ -179,4 +191,5 @@ class BackgroundLP:
                 self.process.terminate()
             self.process.join(1.0)
             self.conn.close()
+        self.value = value
         return value

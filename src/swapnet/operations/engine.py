@@ -276,7 +276,8 @@ def _monolithic(run: _Run) -> _Out:
         return finish("station MIPs")
     if background is not None:
         assert deadline is not None
-        take_background(_left(deadline, 0.3 + MIP_SHARE * (limit or 0.0)) or 0.0)
+        if "lp" not in bounds:  # not taken yet (a second take would read a closed pipe)
+            take_background(_left(deadline, 0.3 + MIP_SHARE * (limit or 0.0)) or 0.0)
         if proven():
             return finish("LP bound")
     # 3. the full MIP from the best plan
