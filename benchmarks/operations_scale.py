@@ -238,7 +238,8 @@ def main() -> None:
     print(
         "   bounds: "
         + ", ".join(f"{k} {v:,.0f} CNY at {bs.get(k, float('nan')):.1f} s" for k, v in bounds.items() if k in bs)
-        + f"; first finite bound at {first:.1f} s, LP bound at {lp_t:.1f} s; {load()}"
+        + f"; first finite bound at {first:.1f} s, LP bound at {lp_t:.1f} s ({d.get('lp_note', 'no LP note')}); "
+        + load()
     )
     met["1. a bound within 10 s (finite, valid)"] = first <= 10.0
     met["1. the LP bound within 10 s"] = lp_t <= 10.0

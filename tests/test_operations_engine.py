@@ -151,3 +151,53 @@ def test_the_solve_stops_early_once_the_start_and_a_bound_agree_to_the_gap() -> 
         assert tight.gap <= 1e-9 + 1e-12
     else:
         assert tight.gap > 1e-9
+
+
+def test_pool_task_share_follows_the_common_deadline() -> None:
+    import time
+
+    from swapnet.operations.decompose import MIN_TASK_MIP_S, solve_station_by
+    from swapnet.operations.heuristics import solve_station, station_options
+    from swapnet.operations.instance import _station_slice
+
+    sts, dem = make(3, 1, 24)
+    one = _station_slice(inst_of(sts, dem, cyclic=True), 0)  # type: ignore[arg-type]
+    opts = station_options(SolveOptions(), None, 0.0)
+    greedy = solve_station((one, None, None))
+    # a deadline already past: no time for a MIP, the greedy schedule as it is (status and all)
+    late = solve_station_by((one, None, opts, time.monotonic() - 1.0, 0, 1, 2))
+    assert late.objective == pytest.approx(greedy.objective) and late.status == greedy.status
+    # time to spare: the station's MIP runs from the greedy schedule and solves it
+    ample = solve_station_by((one, None, opts, time.monotonic() + 20 * MIN_TASK_MIP_S + 5.0, 0, 1, 2))
+    exact = solve_station((one, None, station_options(SolveOptions(), None, 0.0)))
+    assert ample.status == SolveStatus.OPTIMAL
+    assert ample.objective == pytest.approx(exact.objective, rel=1e-6) and ample.objective <= greedy.objective + 1e-6
+
+
+def test_pool_only_when_it_pays() -> None:
+    import os
+
+    from swapnet.operations.decompose import workers_for
+
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("a pool needs two cores")
+    assert workers_for(200, 30.0) >= 2  # 200 stations in 30 s: two cores beat one even after start-up
+    assert workers_for(200, 5.0) == 1  # start-up would eat the gain
+    assert workers_for(8, 30.0) == 1  # few stations: one process
+    assert workers_for(2000, 10.0) == 1  # each station's MIP would be too short to help
+
+
+def test_background_lp_result_is_read_once_and_kept() -> None:
+    # the engine may ask twice (after the stations' MIPs and before the full MIP); the second answer
+    # must be the first one, not a read of the closed pipe (which lost the LP bound in earlier runs)
+    from swapnet.operations.bounds import BackgroundLP, lp_bound
+
+    sts, dem = make(5, 3, 24)
+    inst = inst_of(sts, dem, cyclic=True, trucks=TruckFleet(1, 3, cost_per_km=0.5))
+    bg = BackgroundLP.start(inst, SolveOptions(), 30.0)  # type: ignore[arg-type]
+    if bg is None:
+        pytest.skip("no worker process can start here")
+    first = bg.result(30.0)
+    here = lp_bound(build_model(inst), SolveOptions(), 30.0)  # type: ignore[arg-type]
+    assert first is not None and here is not None and first == pytest.approx(here, rel=1e-6)
+    assert bg.ready() and bg.result(0.0) == first and "optimal" in bg.note

@@ -101,21 +101,30 @@ def lp_bound(lm: LinearModel, options: SolveOptions, seconds: float | None) -> f
 
     Crossover (turning the interior point into a vertex) is skipped: only the value is needed.
     """
+    return _lp_with_status(lm, options, seconds)[0]
+
+
+def _lp_with_status(lm: LinearModel, options: SolveOptions, seconds: float | None) -> tuple[float | None, str]:
+    """:func:`lp_bound` and a note on how it ended (the status and HiGHS's seconds)."""
     t0 = time.perf_counter()
     extra: dict[str, bool | int | float | str] = {"run_crossover": "off", "ipm_optimality_tolerance": LP_TOLERANCE}
     opts = dataclasses.replace(options, lp_method="ipm", time_limit=seconds, log=False, highs_options=extra)
     sol = lm.solve(opts, relax=True, deadline=None if seconds is None else t0 + seconds)
+    note = f"{sol.status.value} after {sol.report.solve_seconds:.1f} s of HiGHS"
     if sol.status != SolveStatus.OPTIMAL:
-        return None
-    return sol.objective - 10 * LP_TOLERANCE * max(1.0, abs(sol.objective))
+        return None, note
+    return sol.objective - 10 * LP_TOLERANCE * max(1.0, abs(sol.objective)), note
 
 
 def _lp_worker(inst: _Instance, options: SolveOptions, seconds: float | None, conn: Any) -> None:
-    """Process body: the LP bound of ``inst``'s model, sent back through ``conn``."""
+    """Process body: the LP bound of ``inst``'s model, its seconds and a note, sent back through ``conn``."""
     t0 = time.perf_counter()
     try:
-        value = lp_bound(build_model(inst), options, seconds)
-        conn.send((value, time.perf_counter() - t0))
+        try:
+            value, note = _lp_with_status(build_model(inst), options, seconds)
+        except Exception as err:  # reported, not raised: the bound is optional
+            value, note = None, f"{type(err).__name__}: {err}"
+        conn.send((value, time.perf_counter() - t0, note))
     finally:
         conn.close()
 
@@ -129,6 +138,12 @@ class BackgroundLP:
     started: float = 0.0
     seconds: float = float("nan")
     """Seconds the worker took (known once :meth:`result` has it)."""
+    note: str = "not back"
+    """How the worker's LP ended (its status and HiGHS's seconds, or the error), once known."""
+    taken: bool = False
+    """Whether :meth:`result` has been called (the pipe is then closed)."""
+    value: float | None = None
+    """The bound the first :meth:`result` got."""
 
     @staticmethod
     def start(inst: _Instance, options: SolveOptions, seconds: float | None) -> BackgroundLP | None:
@@ -150,22 +165,31 @@ class BackgroundLP:
 
     def ready(self) -> bool:
         """Whether the bound has arrived (or the worker has ended), without waiting."""
+        if self.taken:
+            return True
         try:
             return bool(self.conn.poll(0))
         except (EOFError, OSError):
             return True
 
     def result(self, timeout: float) -> float | None:
-        """The bound if it arrives within ``timeout`` seconds, else ``None`` (the process is stopped)."""
+        """The bound if it arrives within ``timeout`` seconds, else ``None`` (the process is stopped).
+
+        Only the first call waits and reads; later calls return what it got.
+        """
+        if self.taken:
+            return self.value
+        self.taken = True
         value: float | None = None
         try:
             if self.conn.poll(max(timeout, 0.0)):
-                value, self.seconds = self.conn.recv()
+                value, self.seconds, self.note = self.conn.recv()
         except (EOFError, OSError):
-            value = None
+            value, self.note = None, "the worker ended without a result"
         finally:
             if self.process.is_alive():
                 self.process.terminate()
             self.process.join(1.0)
             self.conn.close()
+        self.value = value
         return value

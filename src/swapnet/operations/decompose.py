@@ -12,11 +12,12 @@ import concurrent.futures as cf
 import dataclasses
 import os
 import time
+from typing import Any
 
 import numpy as np
 
 from swapnet.operations._procs import processes_allowed
-from swapnet.operations.heuristics import StationResult, idle_station, solve_station, station_options
+from swapnet.operations.heuristics import STATION_EFFORT, StationResult, idle_station, solve_station, station_options
 from swapnet.operations.instance import FloatArray, _Instance, _station_slice
 from swapnet.optim import SolveOptions
 
@@ -26,14 +27,21 @@ POOL_STARTUP_S = 2.0
 """Seconds a pool of fresh interpreters needs before its first result (imports), budgeted up front."""
 
 
-POOL_SAFETY = 0.7
-"""Share of the workers' nominal time given to the stations' MIPs (the rest absorbs a busy machine)."""
-MIN_POOL_MIP_S = 0.5
-"""A pool is started only if it gives each station's MIP at least this long."""
-GREEDY_S = 0.02
+POOL_SAFETY = 0.9
+"""Share of the budget until the pool tasks' common deadline (the rest collects results and absorbs
+stragglers); the shares themselves follow the clock (:func:`solve_station_by`)."""
+COLLECT_S = 0.3
+"""Seconds kept at the end of a pool run to collect results (and do a straggler's greedy here)."""
+MIN_POOL_MIP_S = 0.15
+"""A pool is started only if it gives each station's MIP at least this long (greedy included)."""
+POOL_GAIN = 1.25
+"""A pool is started only if its workers' time after start-up is at least this multiple of the budget."""
+GREEDY_S = 0.05
 """Rough seconds of one station's greedy schedule (with its LP), kept aside from its share."""
 MIN_MIP_S = 0.3
 """A station whose share is below this gets the greedy schedule only (a MIP needs some time to help)."""
+MIN_TASK_MIP_S = 0.1
+"""The same for a pool task (its model is built already; a 0.2 s MIP from the greedy start still helps)."""
 
 
 def workers_for(n_stations: int, seconds: float | None) -> int:
@@ -42,8 +50,10 @@ def workers_for(n_stations: int, seconds: float | None) -> int:
     if cores < 2 or n_stations < 16:
         return 1
     workers = min(cores, 4)
-    if seconds is not None and POOL_SAFETY * (seconds - POOL_STARTUP_S) * workers / n_stations < MIN_POOL_MIP_S:
-        return 1
+    if seconds is not None:
+        avail = seconds - POOL_STARTUP_S
+        if avail * workers < POOL_GAIN * seconds or POOL_SAFETY * avail * workers / n_stations < MIN_POOL_MIP_S:
+            return 1  # the start-up would eat the gain, or each station's MIP would be too short to help
     return workers
 
 
@@ -57,11 +67,13 @@ def solve_stations(
     workers: int = 1,
     bounds: bool = True,
     deadline: float | None = None,
+    effort: float = STATION_EFFORT,
 ) -> list[StationResult]:
     """Every station's MIP within ``seconds`` in all (``None``: no limit), at relative ``gap``.
 
     Each station gets an equal share of the time the workers have; a station that solves early
     leaves its share to the ones still queued (sequentially, the share is recomputed per station).
+    ``effort`` is HiGHS's ``mip_heuristic_effort`` of each station's MIP.
     """
     N = inst.N
     start = time.perf_counter()
@@ -74,25 +86,24 @@ def solve_stations(
         out: list[StationResult] = []
         for s, (one, lb) in enumerate(args):
             if seconds is None:
-                out.append(solve_station((one, lb, station_options(options, None, gap))))
+                out.append(solve_station((one, lb, station_options(options, None, gap, effort))))
                 continue
             share = (seconds - (time.perf_counter() - start)) / (N - s) - GREEDY_S
-            opts = station_options(options, share, gap) if share >= MIN_MIP_S else None  # else greedy only
+            opts = station_options(options, share, gap, effort) if share >= MIN_MIP_S else None  # else greedy only
             out.append(solve_station((one, lb, opts)))
         return out
-    avail = None if seconds is None else max(seconds - POOL_STARTUP_S, 0.1)
-    pool_share = None if avail is None else max(POOL_SAFETY * avail * workers / N, 0.05)
+    end = None if seconds is None else time.monotonic() + POOL_SAFETY * seconds  # the tasks' common deadline
     import multiprocessing as mp
 
     method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
     try:
         pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method))
     except Exception:
-        return solve_stations(inst, served_lb, options, seconds=seconds, gap=gap)
+        return solve_stations(inst, served_lb, options, seconds=seconds, gap=gap, effort=effort)
     try:
-        opt = station_options(options, pool_share, gap)
-        futs = [pool.submit(solve_station, (one, lb, opt)) for one, lb in args]
-        timeout = None if seconds is None else max(0.8 * (seconds - (time.perf_counter() - start)), 0.0)
+        opt = station_options(options, None, gap, effort)
+        futs = [pool.submit(solve_station_by, (one, lb, opt, end, k, N, workers)) for k, (one, lb) in enumerate(args)]
+        timeout = None if seconds is None else max(seconds - COLLECT_S - (time.perf_counter() - start), 0.0)
         done, _late = cf.wait(futs, timeout=timeout)
         out = []
         for f, (one, lb) in zip(futs, args, strict=True):
@@ -104,6 +115,26 @@ def solve_stations(
         return out
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def solve_station_by(args: tuple[Any, ...]) -> StationResult:
+    """One station's schedule in a pool task whose time share follows a common deadline.
+
+    ``args`` is (one-station instance, lower bounds on swaps served or ``None``, options, deadline
+    (:func:`time.monotonic`, system-wide) or ``None``, this task's place ``k`` in the queue, the number
+    of tasks ``N``, workers ``W``). Tasks start in queue order, so when task ``k`` starts the ``N - k``
+    tasks left share the ``W`` workers until the deadline: its MIP gets ``W (deadline - now) / (N - k)``
+    seconds (at most the time left), less :data:`GREEDY_S`. A busy machine or a slow start shrinks the
+    shares of the later tasks instead of overrunning, and time a station leaves unused goes to the
+    rest. Below :data:`MIN_MIP_S` the greedy schedule alone is returned.
+    """
+    one, lb, opts, end, k, n, workers = args
+    if end is None:
+        return solve_station((one, lb, opts))
+    left = end - time.monotonic()
+    share = min(workers * left / max(n - k, 1), left) - GREEDY_S
+    sub = dataclasses.replace(opts, time_limit=share) if share >= MIN_TASK_MIP_S else None
+    return solve_station((one, lb, sub))
 
 
 def greedy_all(
@@ -149,6 +180,7 @@ def polish(
     *,
     seconds: float,
     gap: float,
+    effort: float = STATION_EFFORT,
 ) -> list[StationResult]:
     """Re-solve the stations with the largest absolute gaps first, from their schedules, within ``seconds``.
 
@@ -163,7 +195,11 @@ def polish(
         if left < MIN_MIP_S or lost[s] <= gap * abs(results[s].objective):
             break
         res = solve_station(
-            (_station_slice(inst, int(s)), _row(served_lb, int(s)), station_options(options, min(POLISH_S, left), gap))
+            (
+                _station_slice(inst, int(s)),
+                _row(served_lb, int(s)),
+                station_options(options, min(POLISH_S, left), gap, effort),
+            )
         )
         old = out[s]
         if np.isfinite(res.objective) and res.objective <= old.objective + 1e-9:

@@ -35,6 +35,7 @@ from swapnet.operations.bounds import BackgroundLP, floor_bound, lp_bound, poole
 from swapnet.operations.decompose import POOL_STARTUP_S, combined, polish, solve_stations, workers_for
 from swapnet.operations.formulation import build_model
 from swapnet.operations.heuristics import (
+    DECOUPLED_EFFORT,
     StationResult,
     feasible,
     idle_start,
@@ -130,12 +131,15 @@ def _by_station(run: _Run) -> _Out:
     secs = _left(deadline, margin=0.3)
     workers = workers_for(inst.N, secs) if processes_allowed() else 1
     if workers > 1 or secs is None:
-        res = solve_stations(inst, served_lb, opts, seconds=secs, gap=opts.mip_gap, workers=workers)
+        res = solve_stations(
+            inst, served_lb, opts, seconds=secs, gap=opts.mip_gap, workers=workers, effort=DECOUPLED_EFFORT
+        )
     else:  # greedy schedules with their LP bounds at once, then the largest gaps first
         cut = None if deadline is None else deadline - 0.5
         res = solve_stations(inst, served_lb, opts, seconds=0.0, gap=opts.mip_gap, deadline=cut)
         _raise_if_station_infeasible(inst, res, opts, where)
-        res = polish(inst, res, served_lb, opts, seconds=_left(deadline, margin=0.3) or 0.0, gap=opts.mip_gap)
+        left = _left(deadline, margin=0.3) or 0.0
+        res = polish(inst, res, served_lb, opts, seconds=left, gap=opts.mip_gap, effort=DECOUPLED_EFFORT)
     _raise_if_station_infeasible(inst, res, opts, where)
     if any(not np.isfinite(r.objective) for r in res):
         s = next(i for i, r in enumerate(res) if not np.isfinite(r.objective))
@@ -203,6 +207,7 @@ def _monolithic(run: _Run) -> _Out:
         lp = background.result(timeout)
         bounds["lp"] = -np.inf if lp is None else lp
         when["lp"] = background.started - ts + background.seconds  # when it was known, in its process
+        details["lp_note"] = f"background: {background.note}, {background.seconds:.1f} s in its process"
 
     def finish(stage: str, sol: Solution | None = None) -> _Out:
         """The best plan found with the best bound; ``stage`` names the step after which the solve ended."""
@@ -211,6 +216,7 @@ def _monolithic(run: _Run) -> _Out:
             take_background(0.0)  # stops it
             if not ready:
                 del bounds["lp"], when["lp"]  # not computed: stopped early
+                details["lp_note"] = "background: still running when the solve ended (stopped)"
         if sol is not None and sol.x is not None and sol.objective <= best_obj + 1e-9 * max(1.0, abs(best_obj)):
             x, obj = sol.x, sol.objective
         elif best is not None:
@@ -270,7 +276,8 @@ def _monolithic(run: _Run) -> _Out:
         return finish("station MIPs")
     if background is not None:
         assert deadline is not None
-        take_background(_left(deadline, 0.3 + MIP_SHARE * (limit or 0.0)) or 0.0)
+        if "lp" not in bounds:  # not taken yet (a second take would read a closed pipe)
+            take_background(_left(deadline, 0.3 + MIP_SHARE * (limit or 0.0)) or 0.0)
         if proven():
             return finish("LP bound")
     # 3. the full MIP from the best plan
