@@ -75,8 +75,8 @@ def test_lp_guided_plan_is_feasible_and_bracketed_by_the_lp_and_the_optimum() ->
     scen = sample_scenarios(dem, [0.5, 1.0, 1.5], 2, seed=1)
     inst, _ = prepare(net, scen, cand, DESIGN, PACK, service_km=2.5, budget=40e6)
     rm = build_model(inst)
-    x, bound = lp_guided(rm, EXACT, None)
-    assert x is not None and feasible(rm, x)
+    x, bound, duals = lp_guided(rm, EXACT, None)
+    assert x is not None and feasible(rm, x) and duals is not None and duals.shape == x.shape
     exact = plan_rollout(net, scen, cand, DESIGN, PACK, service_km=2.5, budget=40e6, options=EXACT)
     cost = rm.lm.arrays()[0]
     assert bound <= exact.objective * (1 + 1e-9) <= (float(cost @ x) + rm.lm.offset) * (1 + 2e-9)
