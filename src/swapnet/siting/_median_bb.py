@@ -3,8 +3,11 @@ r"""Lagrangian branch-and-bound for the p-median on a reduced instance (Christof
 Each node fixes some sites open and some closed; its bound is the Lagrangian relaxation of the
 assignment constraints (subgradient, warm-started from the parent's multipliers), its primal the
 subproblem's sites; reduced-cost fixing (:func:`_node_fixing`) shrinks it further. Nodes whose
-bound exceeds ``vmax`` (the largest value a plan worth finding may have) are pruned. Branching is
-on the free site the subproblem likes best: first open (depth first), then closed.
+bound exceeds ``vmax`` (the largest value a plan worth finding may have) are pruned. Up to
+``_BATCH`` nodes from the top of the stack are bounded together by one vectorised subgradient run.
+Branching is on a free site the subproblem chose, first open (depth first), then closed: when the
+root gap is wide (above ``_WIDE_GAP``) the most attractive one (most negative ``rho``: its closed
+child's bound rises most), else the least attractive one (the site the subproblem is least sure of).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ BoolArray = NDArray[np.bool_]
 _NODE_ITERS = 30
 """Subgradient iterations per node (the root gets ``4 x`` as many)."""
 _MAX_NODES = 200_000
+_WIDE_GAP = 0.0025
+"""Relative root gap above which the tree branches on the most attractive chosen site, not the least."""
 _BATCH = 16
 """Nodes whose bounds one vectorised subgradient run computes together."""
 
@@ -249,6 +254,7 @@ def lagrangian_bb(
     stack = [root]
     nodes = 0
     first = True
+    branch = np.argmax
     while stack and nodes < _MAX_NODES:
         if budget.expired():
             break
@@ -271,8 +277,10 @@ def lagrangian_bb(
         if not batch:
             continue
         iters = _NODE_ITERS * (4 if first else 1)
-        first = False
         Ls, lams, chs, rhos, seens = _node_bounds(R, batch, p, ub, iters, vmax)
+        if first:  # a wide root gap: branch where closing costs most; a narrow one: on the doubtful site
+            branch = np.argmin if float(Ls[0]) < ub - _WIDE_GAP * abs(ub) else np.argmax
+            first = False
         children: list[list[_Node]] = []
         for b, node in enumerate(batch):
             L, chosen, rho, seen = float(Ls[b]), chs[b], rhos[b], seens[b]
@@ -289,7 +297,7 @@ def lagrangian_bb(
             if free_chosen.size == 0:  # fixing opened every chosen site: the node is a leaf now
                 children.append([_Node(opened, closed, lams[b], L)])
                 continue
-            j = int(free_chosen[np.argmin(rho[free_chosen])])
+            j = int(free_chosen[branch(rho[free_chosen])])
             o2, c2 = opened.copy(), closed.copy()
             o2[j] = True
             c2[j] = True
