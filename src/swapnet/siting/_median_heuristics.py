@@ -371,6 +371,8 @@ def _lagrangian(
         if norm == 0.0:
             break
         lam = np.maximum(lam + theta * (ub - L) / norm * g, 0.0)
+    if not np.isfinite(best_L):  # no iteration in the budget: L at lambda_i = w_i min_j d_ij (every rho_j = 0)
+        best_L = float(w @ S.srt[:, 0])
     # primals: the sites chosen most often by the subproblem, and its sites at the best multipliers,
     # each improved by interchange
     starts = [best_chosen] if best_chosen is not None else []
