@@ -79,12 +79,6 @@ def test_plans_are_feasible_and_never_below_the_optimum(seed: int) -> None:
     opt = exact_optimum(d)
     r = evaluate(d, levels(d), initial_multipliers(d))
     plan = build_plan(d, r.is_open, r.value, deadline=1e18)
-    load = np.bincount(d.jj, weights=plan.x, minlength=d.m)
-    assert (plan.x >= 0).all() and (plan.u >= -1e-12).all()
-    np.testing.assert_allclose(np.bincount(d.ii, weights=plan.x, minlength=d.n) + plan.u, d.h, atol=1e-7)
-    assert (load <= d.cap + 1e-9).all() and (load[~plan.is_open] == 0).all()
-    assert plan.cost == pytest.approx(plan_cost(d, plan.is_open, plan.x, plan.u))
-    assert plan.cost >= opt - 1e-6 * max(1.0, abs(opt))
     check_plan(d, plan, opt)
     # closing sites along augmenting paths keeps the plan feasible and never raises its cost
     everything = np.ones(d.m, dtype=bool) & (d.cap > 0)
