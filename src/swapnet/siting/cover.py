@@ -138,7 +138,7 @@ def set_cover(
     keep_cols = np.ones(m, dtype=bool)
     if method == "milp":
         Ar, keep_cols = _reduce_cover(Ar, c, fx)
-    open_mask, report, pyomo, extra = _solve_cover_detailed(Ar, c, fx, opts, method, t0, keep_cols)
+    open_mask, report, pyomo, extra = _solve_cover(Ar, c, fx, opts, method, t0, keep_cols)
 
     def verify(plan: SitingPlan, tol: float) -> list[str]:
         chosen = _mask_of(plan.sites, slab)
@@ -218,20 +218,6 @@ def _reduce_cover(A: sp.csr_matrix, c: FloatArray, fx: IntArray) -> tuple[sp.csr
 
 
 def _solve_cover(
-    A: sp.csr_matrix,
-    c: FloatArray,
-    fx: IntArray,
-    opts: SolveOptions,
-    method: str,
-    t0: float,
-    keep: NDArray[np.bool_] | None = None,
-) -> tuple[NDArray[np.bool_], SolveReport | None, Any]:
-    """The cover, the solve report and the model builder (see :func:`_solve_cover_detailed`)."""
-    mask, report, build, _ = _solve_cover_detailed(A, c, fx, opts, method, t0, keep)
-    return mask, report, build
-
-
-def _solve_cover_detailed(
     A: sp.csr_matrix,
     c: FloatArray,
     fx: IntArray,

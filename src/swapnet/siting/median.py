@@ -195,7 +195,7 @@ def _check_p_reach(C: FloatArray, w: FloatArray, p: int, fx: IntArray, dlab: tup
     ones = np.ones(C.shape[1])
     need = int(_greedy_cover(Ar, ones, fx).sum())
     if need > p:
-        mask, _, _ = _solve_cover(Ar, ones, fx, SolveOptions(mip_gap=0.0), "milp", time.perf_counter())
+        mask = _solve_cover(Ar, ones, fx, SolveOptions(mip_gap=0.0), "milp", time.perf_counter())[0]
         need = int(mask.sum())
     if need > p:
         reached = _greedy_coverage(A, np.ones(A.shape[0]), ones, fx, p, None)
