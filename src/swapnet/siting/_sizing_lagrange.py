@@ -30,6 +30,7 @@ towards the best plan); :mod:`swapnet.siting._sizing_primal` builds the plans.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -38,6 +39,13 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
 _EPS = 1e-9
+
+
+def _group(keys: IntArray, size: int) -> tuple[IntArray, IntArray, IntArray]:
+    """Positions sorted by ``keys`` (stable) and, per key ``0..size-1``, its first and past-the-end position."""
+    order = np.argsort(keys, kind="stable").astype(np.int64)
+    end = np.searchsorted(keys[order], np.arange(size), side="right").astype(np.int64)
+    return order, np.concatenate([[0], end[:-1]]).astype(np.int64), end
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,16 @@ class SizingData:
     maxc: FloatArray
     bays: float
     max_stations: int | None
+
+    @cached_property
+    def by_site(self) -> tuple[IntArray, IntArray, IntArray]:
+        """The pairs grouped by site: their stable order, each site's first and past-the-end position in it."""
+        return _group(self.jj, self.m)
+
+    @cached_property
+    def by_node(self) -> tuple[IntArray, IntArray, IntArray]:
+        """The pairs grouped by demand node, as :attr:`by_site`."""
+        return _group(self.ii, self.n)
 
     @property
     def n(self) -> int:
@@ -130,9 +148,7 @@ def levels(d: SizingData) -> Levels:
     c = np.ceil(d.t[site] * load - _EPS)
     cost = d.fixed[site] + d.pb * b + d.pc * c
     sites, first = np.unique(site, return_index=True)
-    by_site = np.argsort(d.jj, kind="stable").astype(np.int64)
-    end = np.searchsorted(d.jj[by_site], np.arange(d.m), side="right").astype(np.int64)
-    beg = np.concatenate([[0], end[:-1]]).astype(np.int64)
+    by_site, beg, end = d.by_site
     return Levels(site, load, cost, first.astype(np.int64), sites.astype(np.int64), by_site, beg, end, cap)
 
 

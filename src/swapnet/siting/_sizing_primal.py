@@ -8,6 +8,7 @@ integer packs and chargers rounded up from the load, demand balanced by the unse
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,7 +51,7 @@ def assign(d: SizingData, is_open: BoolArray, deadline: float) -> tuple[FloatArr
     sites, row = np.unique(d.jj[use], return_inverse=True)
     if sites.size:
         lm.add_constraints("cap", rows=row, cols=x.index, vals=1.0, hi=cap[sites] * (1 - 1e-9), n=sites.size)
-    left = max(deadline - _now(), 1.0)
+    left = max(deadline - time.perf_counter(), 1.0)
     sol = lm.solve(SolveOptions(time_limit=left if np.isfinite(left) else None, threads=1, lp_method="simplex"))
     xv = np.zeros(d.ii.size)
     if sol.x is None:
@@ -81,8 +82,9 @@ def repair(d: SizingData, is_open: BoolArray, u: FloatArray, value: FloatArray) 
     reach_unserved = np.bincount(d.jj, weights=left[d.ii] * (~is_open[d.jj]), minlength=d.m)
     worth = np.bincount(d.jj, weights=(left * d.lost)[d.ii] * (~is_open[d.jj]), minlength=d.m)
     cand = np.flatnonzero((~is_open) & (cap > 0) & (reach_unserved > 1e-9) & (worth > d.fixed))
+    by_site, s_beg, s_end = d.by_site
     for j in cand[np.argsort(value[cand], kind="stable")]:
-        nodes = d.ii[d.jj == j]
+        nodes = d.ii[by_site[s_beg[j] : s_end[j]]]
         if left[nodes].sum() <= 1e-9:
             continue
         is_open[j] = True
@@ -104,12 +106,8 @@ def close_sites(d: SizingData, plan: Plan, order: NDArray[np.int64] | None = Non
     is_open = plan.is_open.copy()
     x = plan.x.copy()
     load = np.bincount(d.jj, weights=x, minlength=d.m)
-    by_site = np.argsort(d.jj, kind="stable")
-    s_end = np.searchsorted(d.jj[by_site], np.arange(d.m), side="right")
-    s_beg = np.concatenate([[0], s_end[:-1]])
-    by_node = np.argsort(d.ii, kind="stable")
-    n_end = np.searchsorted(d.ii[by_node], np.arange(d.n), side="right")
-    n_beg = np.concatenate([[0], n_end[:-1]])
+    by_site, s_beg, s_end = d.by_site
+    by_node, n_beg, n_end = d.by_node
     pb, pc, a, t = d.pb, d.pc, d.a, d.t
 
     def rounded(j: int, lj: float) -> float:
@@ -186,28 +184,18 @@ def build_plan(d: SizingData, is_open: BoolArray, value: FloatArray, deadline: f
     return plan
 
 
-def _now() -> float:
-    import time
-
-    return time.perf_counter()
-
-
 def drain_sites(d: SizingData, plan: Plan, deadline: float, max_visit: int = 150) -> Plan:
     """Close open sites by pushing their flows along augmenting paths (node to another open site in
     reach, that site's flow of another node onwards, ...) to sites with spare capacity; least-loaded
     sites first, each closed only if all of its load moves and the cost falls. Stops at ``deadline``."""
-    import time
-
     cap = (d.cap * (1 - 1e-9)).tolist()
     is_open = plan.is_open.tolist()
     x = plan.x.tolist()
     ii, jj = d.ii, d.jj
     load = np.bincount(jj, weights=plan.x, minlength=d.m).tolist()
-    by_site = np.argsort(jj, kind="stable")
-    s_end = np.searchsorted(jj[by_site], np.arange(d.m), side="right")
+    by_site, _, s_end = d.by_site
     site_l = [p.tolist() for p in np.split(by_site, s_end[:-1])]
-    by_node = np.argsort(ii, kind="stable")
-    n_end = np.searchsorted(ii[by_node], np.arange(d.n), side="right")
+    by_node, _, n_end = d.by_node
     node_l = [p.tolist() for p in np.split(by_node, n_end[:-1])]
     ii_l, jj_l = ii.tolist(), jj.tolist()
     pb, pc = d.pb, d.pc
