@@ -71,8 +71,10 @@ def flows_to_demand(
     q = np.zeros(network.n_nodes)
     v = np.asarray(flows.volumes, dtype=np.float64) * scale
     if rule == "path":
-        for path, vol in zip(flows.path_indices(network), v, strict=True):
-            np.add.at(q, path, vol / len(path))
+        paths = list(flows.path_indices(network))
+        if paths:  # each flow's swaps spread evenly over the nodes of its path
+            lens = np.array([len(path) for path in paths])
+            np.add.at(q, np.concatenate(paths), np.repeat(v / lens, lens))
     else:
         share = 0.5 if rule == "endpoints" else 1.0
         np.add.at(q, network.index_of(flows.origins), share * v)
