@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import time
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -9,12 +12,19 @@ from hypothesis import strategies as st
 
 from swapnet import BatteryPack, InfeasibleError, RoadNetwork, TouTariff
 from swapnet.operations import OpsStation, TruckFleet, plan_operations
-from swapnet.operations.bounds import floor_bound, pooled_bound
-from swapnet.operations.decompose import solve_stations
+from swapnet.operations.bounds import BackgroundLP, floor_bound, lp_bound, pooled_bound
+from swapnet.operations.decompose import MIN_TASK_MIP_S, solve_station_by, solve_stations, workers_for
 from swapnet.operations.engine import _solution
 from swapnet.operations.formulation import build_model
-from swapnet.operations.heuristics import feasible, idle_start, objective_of, station_starts
-from swapnet.operations.instance import _instance, _pipeline
+from swapnet.operations.heuristics import (
+    feasible,
+    idle_start,
+    objective_of,
+    solve_station,
+    station_options,
+    station_starts,
+)
+from swapnet.operations.instance import _instance, _pipeline, _station_slice
 from swapnet.operations.plan import _result
 from swapnet.optim import SolveOptions, SolveStatus
 
@@ -154,12 +164,6 @@ def test_the_solve_stops_early_once_the_start_and_a_bound_agree_to_the_gap() -> 
 
 
 def test_pool_task_share_follows_the_common_deadline() -> None:
-    import time
-
-    from swapnet.operations.decompose import MIN_TASK_MIP_S, solve_station_by
-    from swapnet.operations.heuristics import solve_station, station_options
-    from swapnet.operations.instance import _station_slice
-
     sts, dem = make(3, 1, 24)
     one = _station_slice(inst_of(sts, dem, cyclic=True), 0)  # type: ignore[arg-type]
     opts = station_options(SolveOptions(), None, 0.0)
@@ -175,10 +179,6 @@ def test_pool_task_share_follows_the_common_deadline() -> None:
 
 
 def test_pool_only_when_it_pays() -> None:
-    import os
-
-    from swapnet.operations.decompose import workers_for
-
     if (os.cpu_count() or 1) < 2:
         pytest.skip("a pool needs two cores")
     assert workers_for(200, 30.0) >= 2  # 200 stations in 30 s: two cores beat one even after start-up
@@ -190,8 +190,6 @@ def test_pool_only_when_it_pays() -> None:
 def test_background_lp_result_is_read_once_and_kept() -> None:
     # the engine may ask twice (after the stations' MIPs and before the full MIP); the second answer
     # must be the first one, not a read of the closed pipe (which lost the LP bound in earlier runs)
-    from swapnet.operations.bounds import BackgroundLP, lp_bound
-
     sts, dem = make(5, 3, 24)
     inst = inst_of(sts, dem, cyclic=True, trucks=TruckFleet(1, 3, cost_per_km=0.5))
     bg = BackgroundLP.start(inst, SolveOptions(), 30.0)  # type: ignore[arg-type]
