@@ -24,8 +24,12 @@ from swapnet.siting._median_heuristics import _Sorted
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
-_NODE_ITERS = 30
+_NODE_ITERS = 20
 """Subgradient iterations per node (the root gets ``4 x`` as many)."""
+_THETA0 = 2.0
+"""Step factor a child node starts from (the root: 1). The parent's multipliers are near-optimal for the
+parent, and the child's fixing moves its optimum far: a full Polyak step (factor 2) gets there in fewer
+iterations. pmed36: 1,414 nodes in 5.0 s, against 4,797 nodes in 24.4 s with factor 1 and 30 iterations."""
 _MAX_NODES = 200_000
 _WIDE_GAP = 0.0025
 """Relative root gap above which the tree branches on the most attractive chosen site, not the least."""
@@ -169,7 +173,7 @@ def _node_bounds(
     best_ch = np.zeros((k, m), dtype=bool)
     best_rho = np.zeros((k, m))
     seen = np.zeros((k, m), dtype=bool)
-    theta = np.ones(k)
+    theta = np.array([1.0 if nd.parent_bound == -np.inf else _THETA0 for nd in nodes])
     stall = np.zeros(k, dtype=np.int64)
     act = np.arange(k)
     t: NDArray[np.int64] | None = None
