@@ -186,6 +186,8 @@ def main() -> None:
         print(f"  restricted MILP on      {d.get('restricted_candidates', '-'):>12} candidates")
         if "benders_milp_iterations" in d:
             print(f"  Benders master MILPs    {d['benders_milp_iterations']:>12,}")
+            for i, (sec, bnd, val) in enumerate(d.get("benders_milp_log", []), 1):
+                print(f"    master {i}: {sec:6.1f} s, bound {bnd:,.1f}, best plan {val:,.1f}")
         if "n_fixed_closed" in d:
             print(
                 f"  reduced-cost fixing     {d['n_fixed_closed']:>12,} closed, {d['n_fixed_open']} opened "

@@ -17,6 +17,7 @@ Example
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -250,6 +251,8 @@ class LinearModel:
         start: NDArray[np.float64] | None = None,
         relax: bool = False,
         deadline: float | None = None,
+        bound_target: float | None = None,
+        on_solution: Callable[[NDArray[np.float64]], None] | None = None,
     ) -> Solution:
         """Solve with HiGHS.
 
@@ -265,6 +268,13 @@ class LinearModel:
             Absolute :func:`time.perf_counter` time by which the solver must stop:
             HiGHS gets ``min(options.time_limit, deadline - now)`` measured just
             before it starts, so the time spent handing over the model counts.
+        bound_target
+            MIP only: stop (status ``TIME_LIMIT`` with the best solution) as soon as
+            the dual bound proves that no solution is better than ``bound_target``
+            (objective ``<=`` it when maximising, ``>=`` when minimising).
+        on_solution
+            MIP only: called with the full column vector of every improving
+            solution HiGHS finds.
         """
         import highspy
 
@@ -320,8 +330,16 @@ class LinearModel:
         if deadline is not None:
             left = max(deadline - t1, 1e-3) if left is None else min(max(deadline - t1, 1e-3), float(left))
             h.setOptionValue("time_limit", float(left))
-        if left is not None:
-            _interrupt_after(h, t1 + float(left) + _GRACE_ABS + _GRACE_REL * float(left))
+        stop_dual = None
+        if bound_target is not None and integ.any():
+            target = float(bound_target) * (sign / sigma)  # in HiGHS's minimisation sense (offset included)
+
+            def stop_dual(dual: float) -> bool:
+                return dual >= target
+
+        hard_end = None if left is None else t1 + float(left) + _GRACE_ABS + _GRACE_REL * float(left)
+        if hard_end is not None or stop_dual is not None or (on_solution is not None and integ.any()):
+            _interrupt_after(h, hard_end, stop_dual, on_solution if integ.any() else None)
         h.run()
         t2 = time.perf_counter()
         sol = self._read(h, integ, build=t1 - t0, solve=t2 - t1, nnz=int(A.nnz), sigma=sigma, row_scale=rs)
@@ -330,7 +348,14 @@ class LinearModel:
             if start is not None:
                 # HiGHS 1.x can mis-map a MIP start through presolve (it then reports the objective of a
                 # different point than the one it returns). Solve again from scratch.
-                return self.solve(options, start=None, relax=relax, deadline=deadline)
+                return self.solve(
+                    options,
+                    start=None,
+                    relax=relax,
+                    deadline=deadline,
+                    bound_target=bound_target,
+                    on_solution=on_solution,
+                )
             raise SolverError(f"HiGHS returned an inconsistent solution for {self.name!r}")
         return sol
 
