@@ -37,6 +37,10 @@ _MASTER_GAP_SHARE = 0.1
 """The master MILPs run to this share of ``mip_gap`` (they stop early once their bound proves the target)."""
 
 
+_TARGET_SHARE = 0.9
+"""The master MILPs prune at ``best * (1 + _TARGET_SHARE * mip_gap)``: reaching it proves the gap with a margin."""
+
+
 _LP_SHARE = 0.3
 """Share of the time left that the LP bound may use."""
 
@@ -245,7 +249,7 @@ def _benders_milp(
         lm.set_bounds(x[force], lb=1.0)
         x0 = best_open.astype(np.float64)
         found: list[FloatArray] = []
-        target = best_val * (1.0 + (1.0 - 1e-6) * opts.mip_gap)
+        target = best_val * (1.0 + _TARGET_SHARE * opts.mip_gap)
         sol = lm.solve(
             mopts,
             start=np.concatenate([x0, pool.theta_at(x0)]),
@@ -254,7 +258,7 @@ def _benders_milp(
             on_solution=found.append,
         )
         spent += sol.report.solve_seconds
-        if np.isfinite(sol.report.bound):
+        if np.isfinite(sol.report.bound):  # with the target, already no better than it
             bound = min(bound, max(sol.report.bound, best_val))
         if not sol.status.has_solution:
             break
