@@ -203,7 +203,7 @@ def main() -> None:
     print(f"greedy objective          {d['greedy_objective']:>12,.1f}")
     print(f"objective (refuelled)     {plan.objective:>12,.1f}  = {plan.objective / flows.total:.2%} of all trips")
     print(f"bound                     {plan.bound:>12,.1f}")
-    print(f"gap                       {plan.gap:>12.2%}   status {plan.status.value}")
+    print(f"gap                       {plan.gap:>12.3%}   status {plan.status.value}")
     print(
         f"time: build {plan.build_seconds:.1f} s + solve {plan.solve_seconds:.1f} s; wall {wall:.1f} s; "
         f"1-min load {os.getloadavg()[0]:.2f} at the end"

@@ -37,7 +37,7 @@ _MASTER_GAP_SHARE = 0.1
 """The master MILPs run to this share of ``mip_gap`` (they stop early once their bound proves the target)."""
 
 
-_TARGET_SHARE = 0.9
+_TARGET_SHARE = 0.999
 """The master MILPs prune at ``best * (1 + _TARGET_SHARE * mip_gap)``: reaching it proves the gap with a margin."""
 
 
