@@ -186,6 +186,8 @@ def main() -> None:
         print(f"  restricted MILP on      {d.get('restricted_candidates', '-'):>12} candidates")
         if "benders_milp_iterations" in d:
             print(f"  Benders master MILPs    {d['benders_milp_iterations']:>12,}")
+            for i, (sec, bnd, val) in enumerate(d.get("benders_milp_log", []), 1):
+                print(f"    master {i}: {sec:6.1f} s, bound {bnd:,.1f}, best plan {val:,.1f}")
         if "n_fixed_closed" in d:
             print(
                 f"  reduced-cost fixing     {d['n_fixed_closed']:>12,} closed, {d['n_fixed_open']} opened "
@@ -201,7 +203,7 @@ def main() -> None:
     print(f"greedy objective          {d['greedy_objective']:>12,.1f}")
     print(f"objective (refuelled)     {plan.objective:>12,.1f}  = {plan.objective / flows.total:.2%} of all trips")
     print(f"bound                     {plan.bound:>12,.1f}")
-    print(f"gap                       {plan.gap:>12.2%}   status {plan.status.value}")
+    print(f"gap                       {plan.gap:>12.3%}   status {plan.status.value}")
     print(
         f"time: build {plan.build_seconds:.1f} s + solve {plan.solve_seconds:.1f} s; wall {wall:.1f} s; "
         f"1-min load {os.getloadavg()[0]:.2f} at the end"

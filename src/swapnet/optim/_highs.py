@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -58,25 +59,44 @@ _GRACE_REL = 0.02
 by minutes); past ``limit + _GRACE_ABS + _GRACE_REL * limit`` an interrupt callback stops it."""
 
 
-def _interrupt_after(h: Any, hard_end: float) -> None:
-    """Make HiGHS's simplex, IPM and MIP interrupt callbacks stop the run after ``hard_end`` (perf_counter)."""
+def _interrupt_after(
+    h: Any,
+    hard_end: float | None,
+    stop_dual: Callable[[float], bool] | None = None,
+    on_solution: Callable[[NDArray[np.float64]], None] | None = None,
+) -> None:
+    """Make HiGHS's simplex, IPM and MIP interrupt callbacks stop the run after ``hard_end`` (perf_counter).
+
+    ``stop_dual`` (given HiGHS's own MIP dual bound, in its minimisation sense) also stops the MIP when it
+    returns true; ``on_solution`` receives the column values of every improving MIP solution.
+    """
     try:
         from highspy import cb
     except ImportError:  # pragma: no cover - old highspy without callbacks
         return
+    T = cb.HighsCallbackType
 
-    def callback(_type: Any, _message: str, _out: Any, data_in: Any, _user: Any) -> None:
-        if data_in is not None and time.perf_counter() > hard_end:
+    def callback(kind: Any, _message: str, data_out: Any, data_in: Any, _user: Any) -> None:
+        if kind == T.kCallbackMipImprovingSolution:
+            if on_solution is not None and data_out is not None:
+                on_solution(np.array(data_out.mip_solution, dtype=np.float64))
+            return
+        if data_in is None:
+            return
+        if (hard_end is not None and time.perf_counter() > hard_end) or (
+            stop_dual is not None
+            and kind == T.kCallbackMipInterrupt
+            and data_out is not None
+            and stop_dual(float(data_out.mip_dual_bound))
+        ):
             data_in.user_interrupt = True
 
     try:
         h.setCallback(callback, None)
-        for kind in (
-            cb.HighsCallbackType.kCallbackSimplexInterrupt,
-            cb.HighsCallbackType.kCallbackIpmInterrupt,
-            cb.HighsCallbackType.kCallbackMipInterrupt,
-        ):
+        for kind in (T.kCallbackSimplexInterrupt, T.kCallbackIpmInterrupt, T.kCallbackMipInterrupt):
             h.startCallback(kind)
+        if on_solution is not None:
+            h.startCallback(T.kCallbackMipImprovingSolution)
     except (AttributeError, TypeError):  # pragma: no cover - highspy without core callbacks
         return
 

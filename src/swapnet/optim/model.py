@@ -17,6 +17,7 @@ Example
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -250,6 +251,8 @@ class LinearModel:
         start: NDArray[np.float64] | None = None,
         relax: bool = False,
         deadline: float | None = None,
+        bound_target: float | None = None,
+        on_solution: Callable[[NDArray[np.float64]], None] | None = None,
     ) -> Solution:
         """Solve with HiGHS.
 
@@ -265,6 +268,17 @@ class LinearModel:
             Absolute :func:`time.perf_counter` time by which the solver must stop:
             HiGHS gets ``min(options.time_limit, deadline - now)`` measured just
             before it starts, so the time spent handing over the model counts.
+        bound_target
+            MIP only: solutions no better than ``bound_target`` are of no interest.
+            HiGHS prunes every node that cannot beat it and stops as soon as its
+            dual bound proves that none does. The returned bound is then the
+            weaker of the dual bound and ``bound_target`` (``max`` of the two when
+            maximising), valid for the whole model; when no solution beats the
+            target and none was found, the status is ``NO_SOLUTION`` with
+            ``bound = bound_target``.
+        on_solution
+            MIP only: called with the full column vector of every improving
+            solution HiGHS finds.
         """
         import highspy
 
@@ -320,17 +334,36 @@ class LinearModel:
         if deadline is not None:
             left = max(deadline - t1, 1e-3) if left is None else min(max(deadline - t1, 1e-3), float(left))
             h.setOptionValue("time_limit", float(left))
-        if left is not None:
-            _interrupt_after(h, t1 + float(left) + _GRACE_ABS + _GRACE_REL * float(left))
+        stop_dual = None
+        if bound_target is not None and integ.any():
+            target = float(bound_target) * (sign / sigma)  # in HiGHS's minimisation sense (offset included)
+
+            def stop_dual(dual: float) -> bool:
+                return dual >= target
+
+            h.setOptionValue("objective_bound", target)  # prune every node that cannot beat the target
+
+        hard_end = None if left is None else t1 + float(left) + _GRACE_ABS + _GRACE_REL * float(left)
+        if hard_end is not None or stop_dual is not None or (on_solution is not None and integ.any()):
+            _interrupt_after(h, hard_end, stop_dual, on_solution if integ.any() else None)
         h.run()
         t2 = time.perf_counter()
         sol = self._read(h, integ, build=t1 - t0, solve=t2 - t1, nnz=int(A.nnz), sigma=sigma, row_scale=rs)
+        if stop_dual is not None and bound_target is not None:
+            sol = _with_target(sol, float(bound_target))
         sol = _settle(sol, opts.mip_gap)
         if sol.x is not None and not _consistent(sol, cost, A, rlo, rhi, lb, ub, self.offset):
             if start is not None:
                 # HiGHS 1.x can mis-map a MIP start through presolve (it then reports the objective of a
                 # different point than the one it returns). Solve again from scratch.
-                return self.solve(options, start=None, relax=relax, deadline=deadline)
+                return self.solve(
+                    options,
+                    start=None,
+                    relax=relax,
+                    deadline=deadline,
+                    bound_target=bound_target,
+                    on_solution=on_solution,
+                )
             raise SolverError(f"HiGHS returned an inconsistent solution for {self.name!r}")
         return sol
 
@@ -476,6 +509,20 @@ def _consistent(
     rep = sol.report.objective
     size = float(np.abs(cost) @ np.abs(x)) + abs(offset)
     return abs(obj - rep) <= 1e-6 * max(abs(obj), abs(rep)) + 1e-12 * size
+
+
+def _with_target(sol: Solution, target: float) -> Solution:
+    """The bound of a MIP run pruned at ``target``: no better than the target (nodes were cut off there)."""
+    r = sol.report
+    if r.status == SolveStatus.INFEASIBLE:  # every node pruned, no solution found: nothing beats the target
+        report = SolveReport(**{**r.__dict__, "status": SolveStatus.NO_SOLUTION, "bound": target})
+        return Solution(report, None, sol.model)
+    if not np.isfinite(r.bound):
+        return sol
+    bound = max(r.bound, target) if sol.model.sense == "max" else min(r.bound, target)
+    gap = rel_gap(r.objective, bound) if r.status.has_solution else float("inf")
+    report = SolveReport(**{**r.__dict__, "bound": bound, "gap": gap})
+    return Solution(report, sol.x, sol.model, sol.col_dual, sol.row_dual)
 
 
 def _settle(sol: Solution, mip_gap: float) -> Solution:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +33,14 @@ _LP_MAX_ITER = 200
 _INOUT_ALPHA = 0.5
 
 
+_MASTER_GAP_SHARE = 0.1
+"""The master MILPs run to this share of ``mip_gap`` (they stop early once their bound proves the target)."""
+
+
+_TARGET_SHARE = 0.999
+"""The master MILPs prune at ``best * (1 + _TARGET_SHARE * mip_gap)``: reaching it proves the gap with a margin."""
+
+
 _LP_SHARE = 0.3
 """Share of the time left that the LP bound may use."""
 
@@ -55,12 +64,14 @@ class _LPBound:
 class _CutPool:
     """Benders cuts ``theta_c <= b + M x`` over clusters ``c`` of flow groups, and how to make more."""
 
-    cuts_at: Callable[[FloatArray], tuple[FloatArray, FloatArray, sp.csr_matrix]]
+    cuts_at: Callable[[FloatArray, FloatArray | None], tuple[FloatArray, FloatArray, sp.csr_matrix]]
     cap: FloatArray
     """Volume of each cluster (upper bound of its theta)."""
     c: list[IntArray]
     b: list[FloatArray]
     M: list[sp.csr_matrix]
+    core: FloatArray | None = None
+    """A point inside the LP's feasible set: picks, among the cuts tight at a query point, the strongest at it."""
 
     def master(self, inst: _Instance, *, integer: bool) -> LinearModel:
         """The master problem ``max sum theta`` over the cuts so far (stations binary with ``integer``)."""
@@ -97,7 +108,7 @@ class _CutPool:
 
     def add_violated(self, xq: FloatArray, at: FloatArray, theta: FloatArray) -> tuple[float, bool]:
         """Cuts made at ``xq``, keeping those violated at ``(at, theta)``; returns ``phi(xq)`` and whether any was."""
-        phi, const, M = self.cuts_at(xq)
+        phi, const, M = self.cuts_at(xq, self.core)
         val = const + M @ at
         viol = np.flatnonzero(val < theta - 1e-9 * np.maximum(1.0, theta))
         if viol.size:
@@ -131,23 +142,28 @@ def _lp_bound(cov: _Cover, inst: _Instance, opts: SolveOptions, x0: FloatArray, 
     clus = (np.unique(origin, return_inverse=True)[1].astype(np.int64) % K) if G else origin
     V = np.bincount(clus, weights=F, minlength=K)
 
-    def cuts_at(xq: FloatArray) -> tuple[FloatArray, FloatArray, sp.csr_matrix]:
+    def cuts_at(xq: FloatArray, core: FloatArray | None) -> tuple[FloatArray, FloatArray, sp.csr_matrix]:
         sig = A @ xq
         val = sig[ps]
-        srt = np.lexsort((val, pg))
+        vcore = (A @ core)[ps] if core is not None else np.zeros(ps.size)
+        srt = np.lexsort((vcore, val, pg))
         mins = np.full(G, np.inf)
+        cmin = np.full(G, np.inf)
         star = np.zeros(G, dtype=np.int64)
-        first = gptr[:-1][has_pairs]
-        mins[has_pairs] = val[srt][first]
-        star[has_pairs] = ps[srt][first]
+        first = srt[gptr[:-1][has_pairs]]
+        mins[has_pairs] = val[first]
+        cmin[has_pairs] = vcore[first]
+        star[has_pairs] = ps[first]
         phi: FloatArray = np.bincount(clus, weights=F * np.minimum(mins, 1.0), minlength=K).astype(np.float64)
         low = mins < 1.0
+        if core is not None:  # a set hit exactly once: its station term is as tight at xq and stronger at core
+            low |= (np.abs(mins - 1.0) <= 1e-9) & (cmin < 1.0 - 1e-9)
         const: FloatArray = np.bincount(clus, weights=F * ~low, minlength=K).astype(np.float64)
         W = sp.csr_matrix((F[low], (clus[low], star[low])), shape=(K, A.shape[0]))
         return phi, const, sp.csr_matrix(W @ A)
 
     center = x0.astype(np.float64)
-    phi, const, M = cuts_at(center)
+    phi, const, M = cuts_at(center, None)
     best = float(phi.sum())
     pool = _CutPool(cuts_at, np.asarray(V, dtype=np.float64), [np.arange(K, dtype=np.int64)], [const], [M])
     ub = float(F.sum())
@@ -183,6 +199,7 @@ def _lp_bound(cov: _Cover, inst: _Instance, opts: SolveOptions, x0: FloatArray, 
         if not added:  # the master's point is exact: the bound is reached
             best = max(best, ub)
             break
+    pool.core = 0.5 * (xbar + center)
     return _LPBound(ub, xbar, center, n_iter, spent, master, rc, pool)
 
 
@@ -193,6 +210,8 @@ class _BendersMilp:
     bound: float
     iterations: int
     solve_seconds: float
+    log: list[tuple[float, float, float]]
+    """Per master MILP: its seconds, the bound and the best plan's value after it."""
 
 
 def _benders_milp(
@@ -216,7 +235,10 @@ def _benders_milp(
     fixing stay closed, forced ones open.
     """
     it, spent = 0, 0.0
+    log: list[tuple[float, float, float]] = []
     reserve = 0.0 if opts.time_limit is None else min(0.5, 0.05 * opts.time_limit)
+    m = inst.n_cands
+    mopts = dataclasses.replace(opts, mip_gap=_MASTER_GAP_SHARE * opts.mip_gap)
     while deadline is None or deadline - time.perf_counter() > reserve:
         if bound - best_val <= opts.mip_gap * max(abs(best_val), 1e-9):
             break
@@ -226,25 +248,36 @@ def _benders_milp(
         lm.set_bounds(x[~keep], ub=0.0)
         lm.set_bounds(x[force], lb=1.0)
         x0 = best_open.astype(np.float64)
-        sol = lm.solve(opts, start=np.concatenate([x0, pool.theta_at(x0)]), deadline=deadline)
+        found: list[FloatArray] = []
+        target = best_val * (1.0 + _TARGET_SHARE * opts.mip_gap)
+        sol = lm.solve(
+            mopts,
+            start=np.concatenate([x0, pool.theta_at(x0)]),
+            deadline=deadline,
+            bound_target=target,
+            on_solution=found.append,
+        )
         spent += sol.report.solve_seconds
-        if np.isfinite(sol.report.bound):
+        if np.isfinite(sol.report.bound):  # with the target, already no better than it
             bound = min(bound, max(sol.report.bound, best_val))
         if not sol.status.has_solution:
             break
-        xs = sol.values("x") > 0.5
-        val = value_of(xs)
-        if val > best_val:
-            best_open, best_val = xs, val
-        xf = xs.astype(np.float64)
-        _, added = pool.add_violated(xf, xf, sol.values("theta"))
-        if not added:  # the master's plan is worth what the master says: its bound is reached
+        # score every plan the master found, and cut each off where the master over-rates it
+        assert sol.x is not None
+        added = False
+        for v in [*found, sol.x]:
+            xs = np.round(v[:m]) > 0.5
+            val = value_of(xs)
+            if val > best_val:
+                best_open, best_val = xs, val
+            xf = xs.astype(np.float64)
+            added |= pool.add_violated(xf, xf, v[m:])[1]
+        log.append((sol.report.solve_seconds, bound, best_val))
+        if not added:  # the master's plans are worth what the master says: its bound is reached
             if sol.status == SolveStatus.OPTIMAL:
                 bound = min(bound, max(sol.report.bound, best_val))
             break
-        if sol.status != SolveStatus.OPTIMAL:
-            break
-    return _BendersMilp(best_open, best_val, bound, it, spent)
+    return _BendersMilp(best_open, best_val, bound, it, spent, log)
 
 
 def _mask_of(idx: IntArray, like: BoolArray) -> BoolArray:

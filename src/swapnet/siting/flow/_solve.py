@@ -191,7 +191,11 @@ def _exact(
         if bm.best_val > best_val:
             best_open, best_val = bm.best_open, bm.best_val
         bound = min(bound, bm.bound)
-        details.update(benders_milp_iterations=bm.iterations, benders_milp_seconds=time.perf_counter() - t_phase)
+        details.update(
+            benders_milp_iterations=bm.iterations,
+            benders_milp_seconds=time.perf_counter() - t_phase,
+            benders_milp_log=bm.log,
+        )
         t_phase = time.perf_counter()
     if gap_ok() or budget.expired(reserve):
         lm, info = _build_model(inst, cov, name)  # sizes of the full model, for the record
