@@ -41,7 +41,8 @@ class SitingPlan:
     assignment
         One row per demand point or flow (the model's docstring lists the columns).
     build_seconds, solve_seconds
-        Time to build the model (including reductions and heuristics) and in the solver.
+        Time to build the model (including reductions and primal heuristics) and in the solver (the
+        MILP solver; for the p-median also its Lagrangian bound, branch-and-bound tree and restarts).
     method
         ``"milp"`` (exact) or the heuristic's name.
     details
