@@ -30,11 +30,14 @@ from swapnet.optim import LinearModel, SolveOptions
 from swapnet.siting._sizing_lagrange import IntArray, SizingData
 from swapnet.siting._sizing_primal import Plan, _settle, plan_cost
 
-WINDOW_SITES = 120
+WINDOW_SITES = 100
 """Sites per window."""
 
 WINDOW_SECONDS = 6.0
 """Time limit of one window's MILP."""
+
+WINDOW_GAP = 1e-3
+"""Relative gap at which a window's MILP stops (a window is a small share of the whole plan)."""
 
 
 def site_graph(d: SizingData) -> sp.csr_matrix:
@@ -135,7 +138,7 @@ def improve_window(d: SizingData, plan: Plan, sites: IntArray, seconds: float) -
     start[x.index] = plan.x[pairs]
     start[u.index] = np.maximum(d.h[nodes] - np.bincount(row_of[d.ii[pairs]], weights=plan.x[pairs],
                                                          minlength=nodes.size), 0.0)  # fmt: skip
-    sol = lm.solve(SolveOptions(time_limit=max(seconds, 0.1), mip_gap=1e-4, threads=1), start=start)
+    sol = lm.solve(SolveOptions(time_limit=max(seconds, 0.1), mip_gap=WINDOW_GAP, threads=1), start=start)
     if sol.x is None:
         return plan
     xn = plan.x.copy()
