@@ -52,6 +52,7 @@ PHASES = (
     "heuristic_objective",
     "drain_seconds",
     "lns_seconds",
+    "core_mip_gain",
     "lns_windows",
     "lns_improved",
     "sites_fixed_closed",

@@ -45,6 +45,12 @@ def test_a_partial_window_keeps_the_plan_feasible_and_never_worse(seed: int, fir
     searched, _, _ = lns.search(d, new, time.perf_counter() + 2.0, size=2)
     check_plan(d, searched, opt)
     assert searched.cost <= new.cost
+    hint = np.zeros(d.m, dtype=bool)
+    hint[first % d.m] = True
+    core = lns.improve_core(d, searched, hint, seconds=30.0)
+    check_plan(d, core, opt)
+    assert core.cost <= searched.cost
+    assert not (core.is_open & ~(searched.is_open | hint)).any()  # only the plan's and the hint's sites
 
 
 def test_windows_are_breadth_first_balls() -> None:

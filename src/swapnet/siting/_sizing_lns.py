@@ -17,6 +17,10 @@ A frozen open site :math:`k` keeps its packs and chargers; :math:`s_k` is the lo
 change and its flows from :math:`N` are free. The current plan, restricted to the window, starts the
 MILP, so the window's optimum is never worse; the new plan is accepted when its exact cost
 (:func:`~swapnet.siting._sizing_primal.plan_cost`, sizes re-rounded) is lower.
+
+The *core* window (:func:`improve_core`) is the country's open sites plus those the relaxation opens
+at the best multipliers: it re-balances every site's load onto whole packs and chargers, closes sites
+and opens the relaxation's choices in one MILP.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import time
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import NDArray
 
 from swapnet.optim import LinearModel, SolveOptions
 from swapnet.siting._sizing_lagrange import IntArray, SizingData
@@ -151,6 +156,12 @@ def improve_window(d: SizingData, plan: Plan, sites: IntArray, seconds: float) -
     if cost < plan.cost - 1e-9 * abs(plan.cost):
         return Plan(is_open, xn, un, cost)
     return plan
+
+
+def improve_core(d: SizingData, plan: Plan, hint: NDArray[np.bool_], seconds: float) -> Plan:
+    """One window over the whole country: the plan's open sites and the sites ``hint`` opens (the
+    relaxation's open sites at the best multipliers); every other site stays closed."""
+    return improve_window(d, plan, np.flatnonzero((plan.is_open | hint) & (d.cap > 0)), seconds)
 
 
 def search(

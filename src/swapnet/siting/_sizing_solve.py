@@ -8,8 +8,10 @@
    :data:`PLAN_SHARE` of the time.
 2. The best plan's sites are closed, least used first, by pushing their flows along augmenting paths to
    open sites with spare capacity (:func:`~swapnet.siting._sizing_primal.drain_sites`).
-   Then a large-neighbourhood search re-solves the plan window by window with HiGHS, everything outside
-   the window frozen (:func:`~swapnet.siting._sizing_lns.search`). These two get the time the first
+   Then a large-neighbourhood search re-solves the plan with HiGHS: first one window of all open sites
+   and those the relaxation opens (:func:`~swapnet.siting._sizing_lns.improve_core`), then small
+   windows of neighbouring sites, everything outside the window frozen
+   (:func:`~swapnet.siting._sizing_lns.search`). These two get the time the first
    phase leaves (it stops early once its step size converges), so the budget is used.
 3. The subgradient resumes from the best multipliers with a small step towards the better plan.
 4. Reduced-cost fixing at the best multipliers: a site whose opening (closing) lifts the bound above
@@ -32,6 +34,7 @@ from swapnet.optim import LinearModel, SolveOptions, SolveStatus
 from swapnet.optim.model import Solution
 from swapnet.optim.status import SolveReport, proven, rel_gap
 from swapnet.siting._sizing_lagrange import FloatArray, Levels, SizingData, evaluate, initial_multipliers, levels
+from swapnet.siting._sizing_lns import improve_core
 from swapnet.siting._sizing_lns import search as lns_search
 from swapnet.siting._sizing_primal import Plan, build_plan, drain_sites, plan_cost
 
@@ -43,6 +46,9 @@ LAGRANGE_SHARE = 0.4
 
 DRAIN_SHARE = 0.15
 """After the first subgradient phase, the closing along augmenting paths gets this share of what is left."""
+
+CORE_SHARE = 0.6
+"""Share of the plan-search time (after the closing) for the core window's MILP, before the small windows."""
 
 LNS_SHARE = 0.85
 """The window search (:mod:`~swapnet.siting._sizing_lns`) runs until this share of what is left after
@@ -107,7 +113,12 @@ def solve_lagrangian(
     drain_seconds = time.perf_counter() - t1
     t1 = time.perf_counter()
     windows = improved = 0
+    core_gain = 0.0
     if rel_gap(best.cost, best_lb) > opts.mip_gap:
+        core_end = min(lns_end, t1 + CORE_SHARE * (lns_end - t1)) if np.isfinite(lns_end) else t1 + UNTIMED_SECONDS
+        hint = evaluate(d, lev, best_lam).is_open
+        core = improve_core(d, best, hint, max(core_end - time.perf_counter(), 1.0))
+        core_gain, best = best.cost - core.cost, core
         best, windows, improved = lns_search(d, best, lns_end, seed=opts.seed)
     lns_seconds = time.perf_counter() - t1
     t1 = time.perf_counter()
@@ -137,6 +148,7 @@ def solve_lagrangian(
         "heuristic_objective": best.cost,
         "drain_seconds": drain_seconds,
         "lns_seconds": lns_seconds,
+        "core_mip_gain": core_gain,
         "lns_windows": windows,
         "lns_improved": improved,
         "sites_fixed_closed": int(fix0.sum()),
