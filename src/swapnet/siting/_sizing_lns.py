@@ -168,19 +168,24 @@ def search(
     d: SizingData, plan: Plan, deadline: float, seed: int = 0, size: int = WINDOW_SITES
 ) -> tuple[Plan, int, int]:
     """Improve ``plan`` window by window until ``deadline``: seeds drawn (seeded) among the sites no
-    window of the current pass has covered yet; returns the plan, the windows solved and the improved."""
+    window of the current pass has covered yet; stops early after a pass in which no window improved.
+    Returns the plan, the windows solved and the improved."""
     rng = np.random.default_rng(seed)
     graph = site_graph(d)
     covered = np.zeros(d.m, dtype=bool)
     tried = improved = 0
+    gained = False
     usable = d.cap > 0
     while True:
         left = deadline - time.perf_counter()
         if left < 1.0:
             break
         pool = np.flatnonzero(~covered & usable)
-        if pool.size == 0:
+        if pool.size == 0:  # a pass over every site is done
+            if not gained:
+                break  # no window improved: another pass would re-solve the same windows
             covered[:] = False
+            gained = False
             continue
         s = int(rng.choice(pool))
         w = window(graph, s, size)
@@ -188,5 +193,5 @@ def search(
         new = improve_window(d, plan, w, min(WINDOW_SECONDS, left - 0.5))
         tried += 1
         if new.cost < plan.cost:
-            plan, improved = new, improved + 1
+            plan, improved, gained = new, improved + 1, True
     return plan, tried, improved
