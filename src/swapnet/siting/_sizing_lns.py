@@ -76,6 +76,8 @@ def window(graph: sp.csr_matrix, seed: int, size: int) -> IntArray:
 
 def improve_window(d: SizingData, plan: Plan, sites: IntArray, seconds: float) -> Plan:
     """Re-solve the plan inside the window ``sites`` (module docstring); the better of the two plans."""
+    if sites.size == 0:
+        return plan
     in_w = np.zeros(d.m, dtype=bool)
     in_w[sites] = True
     in_n = np.zeros(d.n, dtype=bool)
