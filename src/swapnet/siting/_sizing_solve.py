@@ -8,6 +8,11 @@
    :data:`PLAN_SHARE` of the time.
 2. The best plan's sites are closed, least used first, by pushing their flows along augmenting paths to
    open sites with spare capacity (:func:`~swapnet.siting._sizing_primal.drain_sites`).
+   Then a large-neighbourhood search re-solves the plan with HiGHS: first one window of all open sites
+   and those the relaxation opens (:func:`~swapnet.siting._sizing_lns.improve_core`), then small
+   windows of neighbouring sites, everything outside the window frozen
+   (:func:`~swapnet.siting._sizing_lns.search`). These two get the time the first
+   phase leaves (it stops early once its step size converges), so the budget is used.
 3. The subgradient resumes from the best multipliers with a small step towards the better plan.
 4. Reduced-cost fixing at the best multipliers: a site whose opening (closing) lifts the bound above
    the best plan is closed (opened). When at most :data:`MIP_MAX_FREE` sites stay free, HiGHS solves
@@ -29,16 +34,25 @@ from swapnet.optim import LinearModel, SolveOptions, SolveStatus
 from swapnet.optim.model import Solution
 from swapnet.optim.status import SolveReport, proven, rel_gap
 from swapnet.siting._sizing_lagrange import FloatArray, Levels, SizingData, evaluate, initial_multipliers, levels
+from swapnet.siting._sizing_lns import improve_core
+from swapnet.siting._sizing_lns import search as lns_search
 from swapnet.siting._sizing_primal import Plan, build_plan, drain_sites, plan_cost
 
 LARGE_CELLS = 5_000_000
 """``size_stations`` takes this path when demand nodes x candidate sites reaches this many cells."""
 
-LAGRANGE_SHARE = 0.45
-"""Share of the budget for the first subgradient phase."""
+LAGRANGE_SHARE = 0.4
+"""Share of the budget for the first subgradient phase (it may stop earlier once its step converges)."""
 
-DRAIN_SHARE = 0.85
-"""The closing of sites along augmenting paths runs until this share of the budget."""
+DRAIN_SHARE = 0.15
+"""After the first subgradient phase, the closing along augmenting paths gets this share of what is left."""
+
+CORE_SHARE = 0.6
+"""Share of the plan-search time (after the closing) for the core window's MILP, before the small windows."""
+
+LNS_SHARE = 0.85
+"""The window search (:mod:`~swapnet.siting._sizing_lns`) runs until this share of what is left after
+the first subgradient phase; the second phase gets the rest."""
 
 RESERVE_SHARE = 0.02
 """Share of the budget kept back at the end (the second subgradient phase stops before it)."""
@@ -80,20 +94,33 @@ def solve_lagrangian(
     t_start = time.perf_counter()
     lev = levels(d)
     if deadline is None:
-        sub_end, drain_end, deadline = t_start + UNTIMED_SECONDS, t_start + 2 * UNTIMED_SECONDS, np.inf
-        end2 = drain_end + 0.5 * UNTIMED_SECONDS
+        u = UNTIMED_SECONDS
+        sub_end, drain_end, lns_end, deadline = t_start + u, t_start + 1.5 * u, t_start + 2.5 * u, np.inf
+        end2 = lns_end + 0.5 * u
     else:
         total = deadline - t_start
-        sub_end, drain_end = t_start + LAGRANGE_SHARE * total, t_start + DRAIN_SHARE * total
-        end2 = deadline - RESERVE_SHARE * total
+        sub_end, end2 = t_start + LAGRANGE_SHARE * total, deadline - RESERVE_SHARE * total
     best_lb, best_lam, best, rounds, plans = subgradient(d, lev, sub_end, deadline, opts.mip_gap)
     lag_seconds = time.perf_counter() - t_start
     t1 = time.perf_counter()
+    if np.isfinite(deadline):  # the subgradient may converge early: the plan search gets what is left
+        rest = end2 - t1
+        drain_end, lns_end = t1 + DRAIN_SHARE * rest, t1 + LNS_SHARE * rest
     if rel_gap(best.cost, best_lb) > opts.mip_gap:
         drained = drain_sites(d, best, drain_end)
         if drained.cost < best.cost:
             best = drained
     drain_seconds = time.perf_counter() - t1
+    t1 = time.perf_counter()
+    windows = improved = 0
+    core_gain = 0.0
+    if rel_gap(best.cost, best_lb) > opts.mip_gap:
+        core_end = min(lns_end, t1 + CORE_SHARE * (lns_end - t1)) if np.isfinite(lns_end) else t1 + UNTIMED_SECONDS
+        hint = evaluate(d, lev, best_lam).is_open
+        core = improve_core(d, best, hint, max(core_end - time.perf_counter(), 1.0))
+        core_gain, best = best.cost - core.cost, core
+        best, windows, improved = lns_search(d, best, lns_end, seed=opts.seed)
+    lns_seconds = time.perf_counter() - t1
     t1 = time.perf_counter()
     if rel_gap(best.cost, best_lb) > opts.mip_gap and time.perf_counter() < end2:
         lb2, lam2, best, rounds2, plans2 = subgradient(
@@ -120,6 +147,10 @@ def solve_lagrangian(
         "heuristic_plans": plans,
         "heuristic_objective": best.cost,
         "drain_seconds": drain_seconds,
+        "lns_seconds": lns_seconds,
+        "core_mip_gain": core_gain,
+        "lns_windows": windows,
+        "lns_improved": improved,
         "sites_fixed_closed": int(fix0.sum()),
         "sites_fixed_open": int(fix1.sum()),
     }
