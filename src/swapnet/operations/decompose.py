@@ -68,12 +68,15 @@ def solve_stations(
     bounds: bool = True,
     deadline: float | None = None,
     effort: float = STATION_EFFORT,
+    window: bool = False,
 ) -> list[StationResult]:
     """Every station's MIP within ``seconds`` in all (``None``: no limit), at relative ``gap``.
 
     Each station gets an equal share of the time the workers have; a station that solves early
     leaves its share to the ones still queued (sequentially, the share is recomputed per station).
-    ``effort`` is HiGHS's ``mip_heuristic_effort`` of each station's MIP.
+    ``effort`` is HiGHS's ``mip_heuristic_effort`` of each station's MIP; ``window`` adds the window
+    step to each station's greedy schedule before its MIP (see
+    :func:`~swapnet.operations.heuristics.solve_station`).
     """
     N = inst.N
     start = time.perf_counter()
@@ -86,11 +89,11 @@ def solve_stations(
         out: list[StationResult] = []
         for s, (one, lb) in enumerate(args):
             if seconds is None:
-                out.append(solve_station((one, lb, station_options(options, None, gap, effort))))
+                out.append(solve_station((one, lb, station_options(options, None, gap, effort), True, False, window)))
                 continue
             share = (seconds - (time.perf_counter() - start)) / (N - s) - GREEDY_S
             opts = station_options(options, share, gap, effort) if share >= MIN_MIP_S else None  # else greedy only
-            out.append(solve_station((one, lb, opts)))
+            out.append(solve_station((one, lb, opts, True, False, window)))
         return out
     end = None if seconds is None else time.monotonic() + POOL_SAFETY * seconds  # the tasks' common deadline
     import multiprocessing as mp
@@ -99,10 +102,13 @@ def solve_stations(
     try:
         pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method))
     except Exception:
-        return solve_stations(inst, served_lb, options, seconds=seconds, gap=gap, effort=effort)
+        return solve_stations(inst, served_lb, options, seconds=seconds, gap=gap, effort=effort, window=window)
     try:
         opt = station_options(options, None, gap, effort)
-        futs = [pool.submit(solve_station_by, (one, lb, opt, end, k, N, workers)) for k, (one, lb) in enumerate(args)]
+        futs = [
+            pool.submit(solve_station_by, (one, lb, opt, end, k, N, workers, window))
+            for k, (one, lb) in enumerate(args)
+        ]
         timeout = None if seconds is None else max(seconds - COLLECT_S - (time.perf_counter() - start), 0.0)
         done, _late = cf.wait(futs, timeout=timeout)
         out = []
@@ -122,19 +128,21 @@ def solve_station_by(args: tuple[Any, ...]) -> StationResult:
 
     ``args`` is (one-station instance, lower bounds on swaps served or ``None``, options, deadline
     (:func:`time.monotonic`, system-wide) or ``None``, this task's place ``k`` in the queue, the number
-    of tasks ``N``, workers ``W``). Tasks start in queue order, so when task ``k`` starts the ``N - k``
-    tasks left share the ``W`` workers until the deadline: its MIP gets ``W (deadline - now) / (N - k)``
-    seconds (at most the time left), less :data:`GREEDY_S`. A busy machine or a slow start shrinks the
-    shares of the later tasks instead of overrunning, and time a station leaves unused goes to the
+    of tasks ``N``, workers ``W``[, the window step (default false)]). Tasks start in queue order, so
+    when task ``k`` starts the ``N - k`` tasks left share the ``W`` workers until the deadline: its MIP
+    gets ``W (deadline - now) / (N - k)`` seconds (at most the time left), less :data:`GREEDY_S`. A
+    busy machine or a slow start shrinks the shares of the later tasks instead of overrunning, and
+    time a station leaves unused goes to the
     rest. Below :data:`MIN_MIP_S` the greedy schedule alone is returned.
     """
-    one, lb, opts, end, k, n, workers = args
+    one, lb, opts, end, k, n, workers = args[:7]
+    window = len(args) > 7 and bool(args[7])
     if end is None:
-        return solve_station((one, lb, opts))
+        return solve_station((one, lb, opts, True, False, window))
     left = end - time.monotonic()
     share = min(workers * left / max(n - k, 1), left) - GREEDY_S
     sub = dataclasses.replace(opts, time_limit=share) if share >= MIN_TASK_MIP_S else None
-    return solve_station((one, lb, sub))
+    return solve_station((one, lb, sub, True, False, window))
 
 
 def greedy_all(
@@ -181,6 +189,7 @@ def polish(
     seconds: float,
     gap: float,
     effort: float = STATION_EFFORT,
+    window: bool = False,
 ) -> list[StationResult]:
     """Re-solve the stations with the largest absolute gaps first, from their schedules, within ``seconds``.
 
@@ -199,6 +208,9 @@ def polish(
                 _station_slice(inst, int(s)),
                 _row(served_lb, int(s)),
                 station_options(options, min(POLISH_S, left), gap, effort),
+                True,
+                False,
+                window,
             )
         )
         old = out[s]

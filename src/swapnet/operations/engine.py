@@ -132,14 +132,21 @@ def _by_station(run: _Run) -> _Out:
     workers = workers_for(inst.N, secs) if processes_allowed() else 1
     if workers > 1 or secs is None:
         res = solve_stations(
-            inst, served_lb, opts, seconds=secs, gap=opts.mip_gap, workers=workers, effort=DECOUPLED_EFFORT
+            inst,
+            served_lb,
+            opts,
+            seconds=secs,
+            gap=opts.mip_gap,
+            workers=workers,
+            effort=DECOUPLED_EFFORT,
+            window=True,
         )
     else:  # greedy schedules with their LP bounds at once, then the largest gaps first
         cut = None if deadline is None else deadline - 0.5
         res = solve_stations(inst, served_lb, opts, seconds=0.0, gap=opts.mip_gap, deadline=cut)
         _raise_if_station_infeasible(inst, res, opts, where)
         left = _left(deadline, margin=0.3) or 0.0
-        res = polish(inst, res, served_lb, opts, seconds=left, gap=opts.mip_gap, effort=DECOUPLED_EFFORT)
+        res = polish(inst, res, served_lb, opts, seconds=left, gap=opts.mip_gap, effort=DECOUPLED_EFFORT, window=True)
     _raise_if_station_infeasible(inst, res, opts, where)
     if any(not np.isfinite(r.objective) for r in res):
         s = next(i for i, r in enumerate(res) if not np.isfinite(r.objective))

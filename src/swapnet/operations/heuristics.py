@@ -17,17 +17,25 @@ Two layers:
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Any
 
 import numpy as np
 
 from swapnet.operations.formulation import build_model
 from swapnet.operations.instance import FloatArray, IntArray, _energy_cost, _Instance
+from swapnet.operations.station_window import window_applies, window_starts
 from swapnet.optim import LinearModel, SolveOptions, SolveStatus
 
 __all__ = ["StationResult", "feasible", "idle_start", "solve_station", "station_starts"]
 
 _TIE = 1e-9
+WINDOW_ROUNDS = 3
+"""Rounds of the window step (each cuts the day at another period; see :func:`greedy_station`)."""
+WINDOW_SECONDS = 0.04
+"""Cap on each window round's exact MIP (the interval LP before it takes milliseconds)."""
+WINDOW_SHARE = 0.15
+"""Cap on each window round's exact MIP as a share of the station's time limit."""
 _BLOCKS = ("start", "served", "charged", "depleted", "history")
 
 
@@ -92,17 +100,30 @@ def solve_station(args: tuple[Any, ...]) -> StationResult:
     """One station's schedule (no trucks); picklable for a process pool.
 
     ``args`` is (one-station instance, lower bounds on swaps served or ``None``, options or ``None``[,
-    whether to compute the station's LP bound (default true)[, quick greedy (default false)]]).
-    First the greedy schedule (:func:`greedy_station`, milliseconds); with options, the station's MIP
-    from it within their time limit. Without either the idle schedule is returned (status
+    whether to compute the station's LP bound (default true)[, quick greedy (default false)[, the
+    window step (default false)]]]). First the greedy schedule (:func:`greedy_station`, milliseconds),
+    with the window step improved by :data:`WINDOW_ROUNDS` rounds of
+    :func:`~swapnet.operations.station_window.window_starts` (each round's exact MIP within
+    :data:`WINDOW_SECONDS`, at most :data:`WINDOW_SHARE` of the time limit); with options, the
+    station's MIP from it within what is left of their time limit. Without either the idle schedule is returned (status
     ``no_solution``; an infinite objective if even that is infeasible); a proven infeasibility has
     status ``infeasible``.
     """
     one, served_lb, opts = args[:3]
     flags = args[3:]
+    t0 = time.perf_counter()
+    window = len(flags) > 2 and bool(flags[2])
+    limit = None if opts is None else opts.time_limit
     greedy = greedy_station(
-        one, served_lb, bound=bool(flags[0]) if flags else True, quick=len(flags) > 1 and bool(flags[1])
+        one,
+        served_lb,
+        bound=bool(flags[0]) if flags else True,
+        quick=len(flags) > 1 and bool(flags[1]),
+        window_rounds=WINDOW_ROUNDS if window else 0,
+        window_seconds=None if limit is None else min(WINDOW_SECONDS, WINDOW_SHARE * limit),
     )
+    if window and opts is not None and limit is not None:  # the MIP gets what the window step left
+        opts = dataclasses.replace(opts, time_limit=max(limit - (time.perf_counter() - t0), 0.05))
     if greedy is not None and greedy.status == SolveStatus.INFEASIBLE:
         return greedy
     if opts is None:
@@ -296,7 +317,12 @@ def greedy_starts(one: _Instance, passes: int = 1, late: bool = True, cheapest: 
 
 
 def greedy_station(
-    one: _Instance, served_lb: FloatArray | None = None, bound: bool = True, quick: bool = False
+    one: _Instance,
+    served_lb: FloatArray | None = None,
+    bound: bool = True,
+    quick: bool = False,
+    window_rounds: int = 0,
+    window_seconds: float | None = None,
 ) -> StationResult | None:
     """One station's schedule from :func:`greedy_starts`: the starts fixed, swaps and stock by LP.
 
@@ -316,17 +342,44 @@ def greedy_station(
         lower = relaxed.objective if relaxed.status == SolveStatus.OPTIMAL else -np.inf
     best: StationResult | None = None
     for late, cheapest in ((True, True), (False, True), (True, False)):
-        n = greedy_starts(one, passes=1 if cheapest else 0, late=late, cheapest=cheapest)
-        m = build_model(one, relax=True)
-        m.set_bounds(m.block("start").index, lb=n[None, :], ub=n[None, :])
-        if served_lb is not None:
-            m.set_bounds(m.block("served").index, lb=served_lb)
         if quick and best is not None:
             break
-        sol = m.solve(SolveOptions(), relax=True)
-        if sol.x is None or (best is not None and sol.objective >= best.objective):
-            continue
-        vals = {b: sol.values(b) for b in _BLOCKS if b in m.blocks}
-        vals["start"] = np.round(vals["start"])
-        best = StationResult(vals, sol.objective, min(lower, sol.objective), SolveStatus.FEASIBLE)
+        n = greedy_starts(one, passes=1 if cheapest else 0, late=late, cheapest=cheapest)
+        best = _better(one, n, served_lb, lower, best)
+    if best is not None and window_rounds > 0 and window_applies(one):
+        still = 0  # rounds in a row without a better schedule
+        for k in range(window_rounds):  # each round cuts the day at another period (see station_window)
+            v = best.values
+            cand = window_starts(one, v["start"][0], v["served"][0], v["charged"][0], _cut(k, one.T), window_seconds)
+            new = (
+                None
+                if cand is None or np.array_equal(cand, v["start"][0])
+                else _better(one, cand, served_lb, lower, best)
+            )
+            still = 0 if new is not None and new is not best else still + 1
+            best = best if new is None else new
+            if still >= 2:
+                break
     return best
+
+
+def _cut(k: int, T: int) -> int:
+    """The ``k``-th cut period: midnight, noon, then the quarters and eighths of the day."""
+    order = (0, 4, 2, 6, 1, 5, 3, 7)
+    return (order[k % 8] * T) // 8
+
+
+def _better(
+    one: _Instance, n: FloatArray, served_lb: FloatArray | None, lower: float, best: StationResult | None
+) -> StationResult | None:
+    """The station's schedule with integer starts ``n`` fixed (swaps and stock by LP) if it beats ``best``."""
+    m = build_model(one, relax=True)
+    m.set_bounds(m.block("start").index, lb=n[None, :], ub=n[None, :])
+    if served_lb is not None:
+        m.set_bounds(m.block("served").index, lb=served_lb)
+    sol = m.solve(SolveOptions(), relax=True)
+    if sol.x is None or (best is not None and sol.objective >= best.objective - 1e-9):
+        return best
+    vals = {b: sol.values(b) for b in _BLOCKS if b in m.blocks}
+    vals["start"] = np.round(vals["start"])
+    return StationResult(vals, sol.objective, min(lower, sol.objective), SolveStatus.FEASIBLE)
