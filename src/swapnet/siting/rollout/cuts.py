@@ -33,10 +33,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from swapnet.optim import LinearModel, SolveOptions, SolveStatus
+from swapnet.optim import LinearModel, SolveOptions, SolveStatus, VarBlock
 from swapnet.siting.rollout.instance import RolloutInstance
 
-__all__ = ["Cut", "master_bound", "round_first_stage"]
+__all__ = ["Cut", "master_bound", "master_model", "round_first_stage"]
 
 FloatArray = NDArray[np.float64]
 FirstStage = tuple[FloatArray, FloatArray, FloatArray]
@@ -58,6 +58,19 @@ def master_bound(inst: RolloutInstance, k: int, cuts: list[Cut], floor: FloatArr
 
     ``floor``: each scenario's unlocked LP optimum :math:`\\underline V_s` (finite).
     """
+    lm = master_model(inst, k, cuts, floor)[0]
+    sol = lm.solve(options, relax=True, deadline=deadline)
+    if sol.x is None or sol.status != SolveStatus.OPTIMAL:
+        return float("nan"), None
+    return float(sol.objective), (sol.values("open"), sol.values("batteries"), sol.values("chargers"))
+
+
+def master_model(inst: RolloutInstance, k: int, cuts: list[Cut], floor: FloatArray, *,
+                 theta_cost: bool = True) -> tuple[LinearModel, VarBlock]:  # fmt: skip
+    """The master LP (see the module docstring) and its ``theta`` block; the states are blocks ``open`` etc.
+
+    ``theta_cost=False``: the same rows with a zero objective (for a projection onto a level set).
+    """
     m, S = inst.m, inst.S
     lm = LinearModel("rollout_master")
     init = [np.asarray(a[0], dtype=np.float64) for a in inst.initial]
@@ -66,7 +79,7 @@ def master_bound(inst: RolloutInstance, k: int, cuts: list[Cut], floor: FloatArr
     Y = lm.add_vars("open", (k, m), lb=lo_y, ub=1.0)
     B = lm.add_vars("batteries", (k, m), ub=np.broadcast_to(inst.maxb, (k, m)))
     C = lm.add_vars("chargers", (k, m), ub=np.broadcast_to(inst.maxc, (k, m)))
-    theta = lm.add_vars("theta", S, lb=floor, cost=inst.prob)
+    theta = lm.add_vars("theta", S, lb=floor, cost=inst.prob if theta_cost else 0.0)
     r = np.arange(k * m)
     for name, blk, cap in (("battery_limit", B, inst.maxb), ("charger_limit", C, inst.maxc)):
         lm.add_constraints(name, rows=np.concatenate([r, r]), cols=np.concatenate([blk.index.ravel(), Y.index.ravel()]),
@@ -100,10 +113,7 @@ def master_bound(inst: RolloutInstance, k: int, cuts: list[Cut], floor: FloatArr
             lo.append(c.value - float(g @ c.point.ravel()))
         lm.add_constraints("cuts", rows=np.concatenate(rows), cols=np.concatenate(cols), vals=np.concatenate(vals),
                            lo=np.array(lo), n=len(cuts))  # fmt: skip
-    sol = lm.solve(options, relax=True, deadline=deadline)
-    if sol.x is None or sol.status != SolveStatus.OPTIMAL:
-        return float("nan"), None
-    return float(sol.objective), (sol.values("open"), sol.values("batteries"), sol.values("chargers"))
+    return lm, theta
 
 
 def round_first_stage(inst: RolloutInstance, z: FirstStage) -> FirstStage:
