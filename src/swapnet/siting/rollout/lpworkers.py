@@ -253,6 +253,8 @@ class LPPool:
         """Start :meth:`solve` in the workers (the caller may work meanwhile; then :meth:`collect`)."""
         wall_end = None if deadline is None else time.time() + max(deadline - time.perf_counter(), 0.0)
         self._pending = (points, wall_end)
+        if self.local:
+            return
         for g, (_, conn) in zip(self.groups, self.procs, strict=True):
             conn.send(({s: points[s] for s in g if s in points}, wall_end))
 

@@ -264,16 +264,8 @@ def two_stage_years(inst: RolloutInstance) -> int | None:
 
 
 def _scenario_task(sub: RolloutInstance, options: SolveOptions, seconds: float | None) -> Solved:
-    """One scenario's MILP within ``seconds`` (a worker-process task), with its LP's reduced costs when locked."""
-    deadline = None if seconds is None else time.perf_counter() + seconds
-    sv = solve_extensive(sub, options, deadline)
-    if sub.lock is None or sv.cut is not None or (deadline is not None and deadline <= time.perf_counter()):
-        return sv
-    rm = build_model(sub)  # small models (solved by HiGHS directly): the LP for the cut
-    lp = rm.lm.solve(options, relax=True, deadline=deadline)
-    if lp.status != SolveStatus.OPTIMAL or lp.col_dual is None:
-        return sv
-    return replace(sv, stats={**sv.stats, "cut_value": float(lp.objective)}, cut=_state_duals(rm, lp.col_dual))
+    """One scenario's MILP within ``seconds`` (a worker-process task)."""
+    return solve_extensive(sub, options, None if seconds is None else time.perf_counter() + seconds)
 
 
 def _wait_and_see_task(item: tuple[RolloutInstance, Solved], options: SolveOptions, seconds: float | None) -> Solved:
