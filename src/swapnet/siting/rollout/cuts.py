@@ -17,9 +17,9 @@ FloatArray = NDArray[np.float64]
 FirstStage = tuple[FloatArray, FloatArray, FloatArray]
 
 
-def round_first_stage(inst: RolloutInstance, z: FirstStage) -> FirstStage:
-    """A master first stage made integral: opening above 1/2, sizes rounded up within the limits, monotone."""
-    Y = np.maximum.accumulate((np.asarray(z[0]) > 0.5).astype(np.float64), axis=0)
+def round_first_stage(inst: RolloutInstance, z: FirstStage, threshold: float = 0.5) -> FirstStage:
+    """A relaxed first stage made integral: open above ``threshold``, sizes rounded up within the limits, monotone."""
+    Y = np.maximum.accumulate((np.asarray(z[0]) > threshold).astype(np.float64), axis=0)
     B = np.minimum(np.ceil(np.asarray(z[1]) - 1e-7), inst.maxb) * Y
     C = np.minimum(np.ceil(np.asarray(z[2]) - 1e-7), inst.maxc) * Y
     if inst.c_ge_b:

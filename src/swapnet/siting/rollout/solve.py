@@ -344,6 +344,9 @@ EVAL_MARGIN = 1.2
 BOUND_SHARE = 0.5
 """Share of the decomposition's time for the bound phase (the Benders rounds); the rest evaluates candidates."""
 
+ROUNDING = (0.5, 0.25)
+"""Opening thresholds of the bound's LP first stage rounded to candidates (in this order)."""
+
 
 def _key(fs: tuple[FloatArray, FloatArray, FloatArray]) -> bytes:
     return np.concatenate([np.asarray(a, dtype=np.float64).ravel() for a in fs]).tobytes()
@@ -374,7 +377,7 @@ def _bound_phase(inst: RolloutInstance, k: int, options: SolveOptions, budget: B
                     shared=True)  # fmt: skip
         each = np.array([r[0] for r in lps])
         bound = float(inst.prob @ each) if np.isfinite(each).all() else float("nan")
-    cands = [] if br.z is None else [round_first_stage(inst, (br.z[0], br.z[1], br.z[2]))]
+    cands = [] if br.z is None else [round_first_stage(inst, (br.z[0], br.z[1], br.z[2]), t) for t in ROUNDING]
     return bound, cands, stats
 
 
