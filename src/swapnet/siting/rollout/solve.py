@@ -31,6 +31,7 @@ from swapnet.siting.rollout.cuts import Cut, master_bound, round_first_stage
 from swapnet.siting.rollout.heuristic import lp_guided, run_tasks, workers_for
 from swapnet.siting.rollout.instance import RolloutInstance
 from swapnet.siting.rollout.model import RolloutModel, build_model
+from swapnet.siting.rollout.polish import polish_sizes
 
 __all__ = ["Solved", "solve", "solve_extensive"]
 
@@ -486,6 +487,10 @@ def solve_decomposed(
     stats["cuts"] = float(len(cuts))
     if best is None:
         raise InfeasibleError("rollout: no candidate first stage is feasible in every scenario")
+    pol = polish_sizes(inst, best.Y, best.B, best.C, best.x, best.u, k, options, budget.end)
+    if pol is not None:  # the integer-sizes polish (siting/rollout/polish.py)
+        best = replace(best, B=pol.B, C=pol.C, x=pol.x, u=pol.u, objective=pol.objective)
+        stats.update(pol.stats)
     best = replace(best, bound=bound, method="decompose", solve_seconds=time.perf_counter() - t0)
     return replace(best, status=_status(best.gap, options.mip_gap, True)), stats
 
