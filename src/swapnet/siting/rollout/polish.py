@@ -48,21 +48,41 @@ from swapnet.siting.rollout.heuristic import feasible, run_tasks, workers_for
 from swapnet.siting.rollout.instance import RolloutInstance
 from swapnet.siting.rollout.model import RolloutModel, build_model
 
-__all__ = ["Polished", "expected_cost", "polish_sizes"]
+__all__ = ["Polished", "expected_cost", "polish_sizes", "reserve_seconds"]
 
 FloatArray = NDArray[np.float64]
 
 WINDOW = 1
 """How far below the plan's own size (batteries, chargers) a piece may go."""
 
-PIECE_SECONDS = 1.0
+PIECE_SECONDS = 0.5
 """Longest HiGHS run of one piece (one tree node's year), seconds."""
 
 PIECE_GAP = 1e-4
 """Relative MIP gap of a piece (its bound is tight: the window leaves little to branch on)."""
 
-MIN_SECONDS = 1.0
+MIN_SECONDS = 5.0
 """No polish with less time than this left."""
+
+POOL_SECONDS = 3.0
+"""Time kept back for starting the worker processes (the tasks' own clocks start after it)."""
+
+RESERVE_SHARE = 0.1
+"""Most of a solve's time limit :func:`reserve_seconds` asks for."""
+
+
+def reserve_seconds(inst: RolloutInstance, k: int, options: SolveOptions) -> float:
+    """Seconds a caller should leave for the polish: pieces at their time limit, over the workers (with slack).
+
+    :data:`POOL_SECONDS` plus 1.5 x :data:`PIECE_SECONDS` per shared year and per later
+    scenario-year per worker, at most :data:`RESERVE_SHARE` of ``options.time_limit``
+    (about 19 s for the benchmark's 10 scenarios x 4 later years on 2 workers; it takes ~17 s).
+    """
+    w = workers_for(options, inst.S)
+    est = (POOL_SECONDS if w > 1 else 0.0) + 1.5 * PIECE_SECONDS * (k + inst.S * (inst.T - k) / w)
+    limit = options.time_limit
+    return est if limit is None else min(est, RESERVE_SHARE * float(limit))
+
 
 NAN = float("nan")
 
@@ -221,7 +241,7 @@ def polish_sizes(inst: RolloutInstance, Y: FloatArray, B: FloatArray, C: FloatAr
         w = workers_for(options, len(items))
         opts = replace(options, threads=1)
         waves = -(-len(items) // max(w, 1))
-        secs = max(end - time.perf_counter(), 0.0) / waves * 0.9
+        secs = max(end - time.perf_counter() - (POOL_SECONDS if w > 1 else 0.0), 0.0) / waves * 0.9
         out = run_tasks(_scenario_task, [(it, opts, secs) for it in items], w)
         for s, (arr, n, rev) in enumerate(out):
             pieces += n

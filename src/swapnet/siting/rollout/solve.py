@@ -31,7 +31,7 @@ from swapnet.siting.rollout.cuts import Cut, master_bound, round_first_stage
 from swapnet.siting.rollout.heuristic import lp_guided, run_tasks, workers_for
 from swapnet.siting.rollout.instance import RolloutInstance
 from swapnet.siting.rollout.model import RolloutModel, build_model
-from swapnet.siting.rollout.polish import polish_sizes
+from swapnet.siting.rollout.polish import polish_sizes, reserve_seconds
 
 __all__ = ["Solved", "solve", "solve_extensive"]
 
@@ -456,7 +456,7 @@ def solve_decomposed(
         return _combine(inst, parts, "decompose", bound, t0, options.mip_gap)
 
     queue = list(cands)
-    rounds, last_eval = 0, 0.0
+    rounds, last_eval, reserve = 0, 0.0, reserve_seconds(inst, k, options)
     while True:
         fs = queue.pop(0) if queue else None
         if fs is None and k and np.isfinite(bound) and cuts and rounds < MASTER_ROUNDS:
@@ -468,8 +468,8 @@ def solve_decomposed(
             fs = None if z is None else round_first_stage(inst, z)
         if fs is None or (best is not None and budget.expired(reserve=0.02 * max(budget.left(), 0.0))):
             break
-        if best is not None and np.isfinite(budget.left()) and budget.left() < EVAL_MARGIN * last_eval:
-            break  # another evaluation would overrun the time limit
+        if best is not None and np.isfinite(budget.left()) and budget.left() < EVAL_MARGIN * last_eval + reserve:
+            break  # another evaluation would overrun the time limit (and leave no time for the polish)
         if best is not None and (best.objective - bound) <= options.mip_gap * abs(best.objective):
             break
         key = _key(fs)
