@@ -76,15 +76,12 @@ def reserve_seconds(inst: RolloutInstance, k: int, options: SolveOptions) -> flo
 
     :data:`POOL_SECONDS` plus 1.5 x :data:`PIECE_SECONDS` per shared year and per later
     scenario-year per worker, at most :data:`RESERVE_SHARE` of ``options.time_limit``
-    (about 19 s for the benchmark's 10 scenarios x 4 later years on 2 workers; it takes ~17 s).
+    (18.75 s for the benchmark's 10 scenarios x 4 later years on 2 workers; measured 12-17 s).
     """
     w = workers_for(options, inst.S)
     est = (POOL_SECONDS if w > 1 else 0.0) + 1.5 * PIECE_SECONDS * (k + inst.S * (inst.T - k) / w)
     limit = options.time_limit
     return est if limit is None else min(est, RESERVE_SHARE * float(limit))
-
-
-NAN = float("nan")
 
 
 @dataclass(frozen=True, eq=False)
