@@ -33,6 +33,7 @@ from swapnet.siting.rollout.heuristic import lp_guided, run_tasks, workers_for
 from swapnet.siting.rollout.instance import RolloutInstance
 from swapnet.siting.rollout.lpworkers import LPPool
 from swapnet.siting.rollout.model import RolloutModel, build_model
+from swapnet.siting.rollout.polish import polish_sizes, reserve_seconds
 
 __all__ = ["Solved", "solve", "solve_extensive"]
 
@@ -427,13 +428,13 @@ def solve_decomposed(
         return _combine(inst, parts, "decompose", own, t0, options.mip_gap)
 
     queue = list(cands)
-    last_eval = 0.0
+    last_eval, reserve = 0.0, reserve_seconds(inst, k, options)
     while queue:
         fs = queue.pop(0)
         if best is not None and budget.expired(reserve=0.02 * max(budget.left(), 0.0)):
             break
-        if best is not None and np.isfinite(budget.left()) and budget.left() < EVAL_MARGIN * last_eval:
-            break  # another evaluation would overrun the time limit
+        if best is not None and np.isfinite(budget.left()) and budget.left() < EVAL_MARGIN * last_eval + reserve:
+            break  # another evaluation would overrun the time limit (and leave no time for the polish)
         if best is not None and (best.objective - bound) <= options.mip_gap * abs(best.objective):
             break
         key = _key(fs)
@@ -449,6 +450,10 @@ def solve_decomposed(
             best = res
     if best is None:
         raise InfeasibleError("rollout: no candidate first stage is feasible in every scenario")
+    pol = polish_sizes(inst, best.Y, best.B, best.C, best.x, best.u, k, options, budget.end)
+    if pol is not None:  # the integer-sizes polish (siting/rollout/polish.py)
+        best = replace(best, B=pol.B, C=pol.C, x=pol.x, u=pol.u, objective=pol.objective)
+        stats.update(pol.stats)
     best = replace(best, bound=bound, method="decompose", solve_seconds=time.perf_counter() - t0)
     return replace(best, status=_status(best.gap, options.mip_gap, True)), stats
 
