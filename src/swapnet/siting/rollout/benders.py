@@ -37,7 +37,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from swapnet.optim._highs import _objective_scale, _row_scales, new_highs
+from swapnet.optim._highs import _objective_scale, _row_scales, _use_threads, new_highs
 from swapnet.siting.rollout.instance import RolloutInstance
 from swapnet.siting.rollout.lpworkers import LPOut, LPPool, run_time, stop_after
 from swapnet.siting.rollout.model import build_model
@@ -95,7 +95,6 @@ class Master:
         lp.a_matrix_.index_ = csc.indices.astype(np.int32)
         lp.a_matrix_.value_ = csc.data
         h = new_highs()
-        h.setOptionValue("threads", 1)
         h.setOptionValue("solver", "simplex")
         h.passModel(lp)
         n0 = cost.size
@@ -146,6 +145,7 @@ class Master:
         limit = 1e9 if seconds is None else max(float(seconds), 1e-3)
         h.setOptionValue("time_limit", run_time(h) + limit)  # HiGHS's clock runs over all runs of an instance
         self._end[0] = time.perf_counter() + limit * 1.05 + 0.5
+        _use_threads(h, 1)  # one thread; resets the process-wide scheduler if another solve changed it
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return float("nan"), float("nan"), None

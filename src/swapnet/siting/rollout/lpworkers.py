@@ -38,7 +38,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from swapnet.optim._highs import _objective_scale, _row_scales, new_highs
+from swapnet.optim._highs import _objective_scale, _row_scales, _use_threads, new_highs
 from swapnet.siting.rollout.heuristic import workers_for
 from swapnet.siting.rollout.instance import RolloutInstance
 from swapnet.siting.rollout.model import build_model
@@ -101,7 +101,6 @@ class ScenarioLP:
         lp.a_matrix_.index_ = csc.indices.astype(np.int32)
         lp.a_matrix_.value_ = csc.data
         h = new_highs()
-        h.setOptionValue("threads", 1)
         h.setOptionValue("solver", "simplex")
         h.passModel(lp)
         self._end = [float("inf")]
@@ -128,6 +127,7 @@ class ScenarioLP:
         limit = 1e9 if seconds is None else max(float(seconds), 1e-3)
         h.setOptionValue("time_limit", run_time(h) + limit)  # HiGHS's clock runs over all runs of an instance
         self._end[0] = t0 + limit * 1.05 + 0.5
+        _use_threads(h, 1)  # one thread; resets the process-wide scheduler if another solve changed it
         h.run()
         zero = np.zeros((3, self.m))
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
