@@ -58,6 +58,7 @@ def main() -> None:
           f"lies in [{d.get('benders_bound', float('nan')):,.0f}, {d.get('lp_relaxation_upper', float('nan')):,.0f}]), "
           f"{int(d.get('first_stages', 0))} first stages evaluated; wait-and-see {c.wait_and_see:,.0f} "
           f"(bound {c.wait_and_see_bound:,.0f})")  # fmt: skip
+    print(f"  integer-sizes polish: -{d.get('polish_gain', 0.0):,.0f} CNY in {d.get('polish_seconds', 0.0):.1f} s")
     for name, q in (("myopic", c.myopic), ("mean value", c.mean_value)):
         print(f"{name:>15}: expected cost {q.objective:,.0f} ({q.objective / p.objective - 1:+.2%} vs stochastic), "
               f"{q.solve_seconds:.1f} s [{load()}]")  # fmt: skip

@@ -339,7 +339,7 @@ def _within_budget(inst: RolloutInstance, fs: tuple[FloatArray, FloatArray, Floa
     return True
 
 
-EVAL_MARGIN = 1.2
+EVAL_MARGIN = 1.3
 """No further candidate evaluation with less time left than this times the last one took."""
 
 BOUND_SHARE = 0.5
