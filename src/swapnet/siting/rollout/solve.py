@@ -4,13 +4,15 @@
   when small, the LP-guided plan of :mod:`~swapnet.siting.rollout.heuristic` with the LP bound
   (then HiGHS from it for the time left) when large.
 * ``"decompose"``: scenario decomposition for two-stage trees (years ``1..k`` shared by every
-  scenario, later years per scenario). The bound is the probability-weighted optimum of the
-  scenarios' LP relaxations (dropping non-anticipativity and integrality are relaxations, so it is
-  valid; undefined, and the gap infinite, if one LP does not finish). Candidate first stages (the
-  rounded probability-weighted LP first stage, those given, e.g. the mean-scenario plan's) are
-  evaluated exactly: with the first stage fixed the scenarios separate; the best expected cost,
-  among them and the feasible plans given as starts, is the plan. Scenario sub-problems run in
-  worker processes when ``options.threads > 1``.
+  scenario, later years per scenario). The bound keeps non-anticipativity: multi-cut Benders with
+  the shared years' extensive LP in the master and the later years' LPs kept warm in worker
+  processes (:mod:`~swapnet.siting.rollout.benders`); it falls back to the scenario-LP bound
+  (probability-weighted optimum of the scenarios' LP relaxations) when the rounds give none.
+  Candidate first stages (the bound's LP first stage rounded, those given, e.g. the
+  mean-scenario plan's) are evaluated exactly: with the first stage fixed the scenarios
+  separate; the best expected cost, among them and the feasible plans given as starts, is the
+  plan, whose sizes are then polished (:mod:`~swapnet.siting.rollout.polish`). Scenario
+  sub-problems run in worker processes when ``options.threads > 1``.
 * ``"auto"``: ``"decompose"`` when the tree is two-stage with several scenarios and the extensive
   form is large, else ``"extensive"``.
 """
