@@ -1,7 +1,7 @@
 r"""Integer-sizes polish: re-optimise the batteries and chargers of a plan with its openings fixed.
 
-The large rollout solves (:func:`~swapnet.siting.rollout.heuristic.lp_guided`, the hedging and
-master first stages of the decomposition) make batteries and chargers integral by rounding
+The large rollout solves (:func:`~swapnet.siting.rollout.heuristic.lp_guided`, the rounded
+first stages of the decomposition) make batteries and chargers integral by rounding
 each station's relaxed size up. Every station then carries up to one battery and one charger it
 does not need, about 0.35 % of the expected cost on the benchmark. The polish takes a feasible
 plan and, with every opening :math:`Y` kept, solves small MILPs over the sizes only, one tree
