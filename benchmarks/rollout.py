@@ -53,9 +53,12 @@ def main() -> None:
     d = p.details
     print(f"reduction: {d['demand_nodes']} demand nodes -> {d['groups']} groups, {d['pairs']} candidate-demand pairs")
     print(f"stochastic plan: {p.summary()} [{load()}]")
-    print(f"  method {p.method}: bound (scenario LPs) {p.bound:,.0f} in {d.get('lp_seconds', float('nan')):.1f} s, "
-          f"{int(d.get('first_stages', 0))} further first stages evaluated; wait-and-see {c.wait_and_see:,.0f} "
+    print(f"  method {p.method}: bound (Benders master, non-anticipative LP) {p.bound:,.0f} in "
+          f"{d.get('bound_seconds', float('nan')):.1f} s ({int(d.get('benders_rounds', 0))} rounds; the LP relaxation "
+          f"lies in [{d.get('benders_bound', float('nan')):,.0f}, {d.get('lp_relaxation_upper', float('nan')):,.0f}]), "
+          f"{int(d.get('first_stages', 0))} first stages evaluated; wait-and-see {c.wait_and_see:,.0f} "
           f"(bound {c.wait_and_see_bound:,.0f})")  # fmt: skip
+    print(f"  integer-sizes polish: -{d.get('polish_gain', 0.0):,.0f} CNY in {d.get('polish_seconds', 0.0):.1f} s")
     for name, q in (("myopic", c.myopic), ("mean value", c.mean_value)):
         print(f"{name:>15}: expected cost {q.objective:,.0f} ({q.objective / p.objective - 1:+.2%} vs stochastic), "
               f"{q.solve_seconds:.1f} s [{load()}]")  # fmt: skip

@@ -4,13 +4,15 @@
   when small, the LP-guided plan of :mod:`~swapnet.siting.rollout.heuristic` with the LP bound
   (then HiGHS from it for the time left) when large.
 * ``"decompose"``: scenario decomposition for two-stage trees (years ``1..k`` shared by every
-  scenario, later years per scenario). The bound is the probability-weighted optimum of the
-  scenarios' LP relaxations (dropping non-anticipativity and integrality are relaxations, so it is
-  valid; undefined, and the gap infinite, if one LP does not finish). Candidate first stages (the
-  rounded probability-weighted LP first stage, those given, e.g. the mean-scenario plan's) are
-  evaluated exactly: with the first stage fixed the scenarios separate; the best expected cost,
-  among them and the feasible plans given as starts, is the plan. Scenario sub-problems run in
-  worker processes when ``options.threads > 1``.
+  scenario, later years per scenario). The bound keeps non-anticipativity: multi-cut Benders with
+  the shared years' extensive LP in the master and the later years' LPs kept warm in worker
+  processes (:mod:`~swapnet.siting.rollout.benders`); it falls back to the scenario-LP bound
+  (probability-weighted optimum of the scenarios' LP relaxations) when the rounds give none.
+  Candidate first stages (the bound's LP first stage rounded, those given, e.g. the
+  mean-scenario plan's) are evaluated exactly: with the first stage fixed the scenarios
+  separate; the best expected cost, among them and the feasible plans given as starts, is the
+  plan, whose sizes are then polished (:mod:`~swapnet.siting.rollout.polish`). Scenario
+  sub-problems run in worker processes when ``options.threads > 1``.
 * ``"auto"``: ``"decompose"`` when the tree is two-stage with several scenarios and the extensive
   form is large, else ``"extensive"``.
 """
@@ -27,10 +29,13 @@ from numpy.typing import NDArray
 from swapnet.errors import InfeasibleError, InvalidInputError
 from swapnet.optim import SolveOptions, SolveStatus
 from swapnet.siting._budget import Budget
-from swapnet.siting.rollout.cuts import Cut, master_bound, round_first_stage
+from swapnet.siting.rollout.benders import BendersResult, Master, benders_bound
+from swapnet.siting.rollout.cuts import round_first_stage
 from swapnet.siting.rollout.heuristic import lp_guided, run_tasks, workers_for
 from swapnet.siting.rollout.instance import RolloutInstance
+from swapnet.siting.rollout.lpworkers import LPPool
 from swapnet.siting.rollout.model import RolloutModel, build_model
+from swapnet.siting.rollout.polish import polish_sizes, reserve_seconds
 
 __all__ = ["Solved", "solve", "solve_extensive"]
 
@@ -262,16 +267,8 @@ def two_stage_years(inst: RolloutInstance) -> int | None:
 
 
 def _scenario_task(sub: RolloutInstance, options: SolveOptions, seconds: float | None) -> Solved:
-    """One scenario's MILP within ``seconds`` (a worker-process task), with its LP's reduced costs when locked."""
-    deadline = None if seconds is None else time.perf_counter() + seconds
-    sv = solve_extensive(sub, options, deadline)
-    if sub.lock is None or sv.cut is not None or (deadline is not None and deadline <= time.perf_counter()):
-        return sv
-    rm = build_model(sub)  # small models (solved by HiGHS directly): the LP for the cut
-    lp = rm.lm.solve(options, relax=True, deadline=deadline)
-    if lp.status != SolveStatus.OPTIMAL or lp.col_dual is None:
-        return sv
-    return replace(sv, stats={**sv.stats, "cut_value": float(lp.objective)}, cut=_state_duals(rm, lp.col_dual))
+    """One scenario's MILP within ``seconds`` (a worker-process task)."""
+    return solve_extensive(sub, options, None if seconds is None else time.perf_counter() + seconds)
 
 
 def _wait_and_see_task(item: tuple[RolloutInstance, Solved], options: SolveOptions, seconds: float | None) -> Solved:
@@ -330,49 +327,6 @@ def _combine(inst: RolloutInstance, parts: list[Solved], method: str, bound: flo
     return replace(s, status=_status(s.gap, mip_gap, ok))
 
 
-def _lp_first_stage(inst: RolloutInstance, lps: list[LPResult], k: int,
-                    ) -> tuple[FloatArray, FloatArray, FloatArray]:  # fmt: skip
-    """The scenario LPs' probability-weighted first stage, rounded (openings at 1/2, sizes up)."""
-
-    def mean(i: int) -> FloatArray:
-        return np.asarray(
-            np.einsum("s,stj->tj", inst.prob, np.stack([np.asarray(r[i])[:k] for r in lps])), dtype=np.float64
-        )
-
-    Y = (mean(1) > 0.5).astype(np.float64)
-    B, C = mean(2), mean(3)
-    B = np.minimum(np.ceil(B - 1e-7), inst.maxb) * Y
-    C = np.minimum(np.ceil(C - 1e-7), inst.maxc) * Y
-    return Y, np.maximum.accumulate(B, axis=0), np.maximum.accumulate(C, axis=0)
-
-
-def _quantile_first_stage(inst: RolloutInstance, lps: list[LPResult], k: int, q: float,
-                          ) -> tuple[FloatArray, FloatArray, FloatArray]:  # fmt: skip
-    r"""A hedging first stage: per site and year, the probability-weighted ``q``-quantile over the scenario LPs.
-
-    Opening where the quantile of the relaxed :math:`Y` exceeds 1/2, batteries and chargers the
-    quantile of the relaxed sizes rounded up (within the site limits), made monotone. With
-    uncertain early demand a shared first stage sized for the mean scenario loses the swaps of the
-    high ones in year 1; ``q`` near 1 sizes it for the high scenarios instead.
-    """
-    order_p = np.asarray(inst.prob, dtype=np.float64)
-
-    def quant(i: int) -> FloatArray:
-        v = np.stack([np.asarray(r[i], dtype=np.float64)[:k] for r in lps])  # (S, k, m)
-        idx = np.argsort(v, axis=0, kind="stable")
-        sv = np.take_along_axis(v, idx, axis=0)
-        cum = np.cumsum(order_p[idx], axis=0)
-        pick = np.minimum((cum < q - 1e-12).sum(axis=0), v.shape[0] - 1)
-        return np.asarray(np.take_along_axis(sv, pick[None], axis=0)[0], dtype=np.float64)
-
-    Y = np.maximum.accumulate((quant(1) > 0.5).astype(np.float64), axis=0)
-    B = np.minimum(np.ceil(quant(2) - 1e-7), inst.maxb) * Y
-    C = np.minimum(np.ceil(quant(3) - 1e-7), inst.maxc) * Y
-    if inst.c_ge_b:
-        C = np.maximum(C, B)
-    return Y, np.maximum.accumulate(B, axis=0), np.maximum.accumulate(C, axis=0)
-
-
 def _within_budget(inst: RolloutInstance, fs: tuple[FloatArray, FloatArray, FloatArray]) -> bool:
     """Whether a first stage ((k, m) states from the initial state) keeps every shared year's cash budget."""
     if inst.budget is None or fs[0].shape[0] == 0:
@@ -387,18 +341,47 @@ def _within_budget(inst: RolloutInstance, fs: tuple[FloatArray, FloatArray, Floa
     return True
 
 
-MASTER_ROUNDS = 3
-"""Most master-LP rounds (each: a bound and one more candidate first stage) of the decomposition."""
-
-EVAL_MARGIN = 1.2
+EVAL_MARGIN = 1.3
 """No further candidate evaluation with less time left than this times the last one took."""
 
-HEDGE_QUANTILES = (1.0, 0.9, 0.75)
-"""Quantiles of the scenario LPs' first stages evaluated as candidates (see :func:`_quantile_first_stage`)."""
+BOUND_SHARE = 0.5
+"""Share of the decomposition's time for the bound phase (the Benders rounds); the rest evaluates candidates."""
+
+ROUNDING = (0.5, 0.25)
+"""Opening thresholds of the bound's LP first stage rounded to candidates (in this order)."""
 
 
 def _key(fs: tuple[FloatArray, FloatArray, FloatArray]) -> bytes:
     return np.concatenate([np.asarray(a, dtype=np.float64).ravel() for a in fs]).tobytes()
+
+
+def _bound_phase(inst: RolloutInstance, k: int, options: SolveOptions, budget: Budget,
+                 ) -> tuple[float, list[tuple[FloatArray, FloatArray, FloatArray]], dict[str, float]]:  # fmt: skip
+    """The decomposition's bound (``nan`` if none) and first candidate (:mod:`~swapnet.siting.rollout.benders`).
+
+    Falls back to the scenario-LP bound (no non-anticipativity) when the Benders rounds give none.
+    """
+    t0 = time.perf_counter()
+    stats: dict[str, float] = {"first_stages": 0.0}
+    if k == 0:
+        return float("nan"), [], stats
+    deadline = budget.share(BOUND_SHARE)
+    if k == inst.T:  # every year shared: the master alone is the whole LP relaxation
+        mv, _, z = Master(inst, k).solve(None if deadline is None else deadline - time.perf_counter())
+        br = BendersResult(mv, float("nan"), z, 1, time.perf_counter() - t0)
+    else:
+        with LPPool(inst, k, options.threads) as pool:
+            br = benders_bound(inst, k, pool, deadline)
+    bound = br.bound
+    stats.update({"bound_seconds": time.perf_counter() - t0, "benders_rounds": float(br.rounds),
+                  "lp_relaxation_upper": br.upper, "benders_bound": br.bound})  # fmt: skip
+    if not np.isfinite(bound):
+        lps = _each(_scenario_lp, [inst.restrict([s]) for s in range(inst.S)], options, budget.share(LP_PHASE),
+                    shared=True)  # fmt: skip
+        each = np.array([r[0] for r in lps])
+        bound = float(inst.prob @ each) if np.isfinite(each).all() else float("nan")
+    cands = [] if br.z is None else [round_first_stage(inst, (br.z[0], br.z[1], br.z[2]), t) for t in ROUNDING]
+    return bound, cands, stats
 
 
 def solve_decomposed(
@@ -419,10 +402,7 @@ def solve_decomposed(
         raise InvalidInputError("method", "decompose", "needs a two-stage tree (years 1..k shared by every scenario)")
     t0 = time.perf_counter()
     S, T = inst.S, inst.T
-    lps = _each(_scenario_lp, [inst.restrict([s]) for s in range(S)], options, budget.share(LP_PHASE), shared=True)
-    lp_each = np.array([r[0] for r in lps])
-    bound = float(inst.prob @ lp_each) if np.isfinite(lp_each).all() else float("nan")
-    stats = {"wait_and_see_lp_bound": bound, "first_stages": 0.0, "lp_seconds": time.perf_counter() - t0}
+    bound, cands, stats = _bound_phase(inst, k, options, budget)
     best: Solved | None = None
     seen: set[bytes] = set()
     for st in starts or []:
@@ -430,14 +410,9 @@ def solve_decomposed(
             seen.add(_key((st.Y[0, :k], st.B[0, :k], st.C[0, :k])))
             if best is None or st.objective < best.objective:
                 best = replace(st, bound=bound, method="decompose")
-    cands = list(first_stages or [])
-    if k and np.isfinite(bound):
-        cands.insert(0, _lp_first_stage(inst, lps, k))
-        hedges = [_quantile_first_stage(inst, lps, k, q) for q in HEDGE_QUANTILES]
-        cands = [cands[0], *hedges, *cands[1:]]
+    cands += list(first_stages or [])
     if k == 0:
         cands = [(np.zeros((0, inst.m)),) * 3]
-    cuts: list[Cut] = []
 
     def evaluate(fs: tuple[FloatArray, FloatArray, FloatArray]) -> Solved | None:
         lock = None if k == 0 else tuple(
@@ -449,43 +424,38 @@ def solve_decomposed(
         except InfeasibleError:
             return None
         stats["first_stages"] += 1
-        point = np.stack([np.asarray(a, dtype=np.float64) for a in fs])
-        cuts.extend(Cut(s, float(p.stats["cut_value"]), p.cut[:, :k], point) for s, p in enumerate(parts)
-                    if k and p.cut is not None and np.isfinite(p.stats.get("cut_value", np.nan)))  # fmt: skip
-        return _combine(inst, parts, "decompose", bound, t0, options.mip_gap)
+        own = bound
+        if k == 0:  # no shared years: the scenarios are independent, their MILP bounds add up
+            own = float(sum(q * p.bound for q, p in zip(inst.prob, parts, strict=True)))
+        return _combine(inst, parts, "decompose", own, t0, options.mip_gap)
 
     queue = list(cands)
-    rounds, last_eval = 0, 0.0
-    while True:
-        fs = queue.pop(0) if queue else None
-        if fs is None and k and np.isfinite(bound) and cuts and rounds < MASTER_ROUNDS:
-            rounds += 1  # the master LP: a bound with non-anticipativity and the next candidate
-            mb, z = master_bound(inst, k, cuts, lp_each, replace(options, threads=1), budget.share(0.2))
-            if np.isfinite(mb) and mb > bound:
-                bound = mb
-                stats["master_bound"] = mb
-            fs = None if z is None else round_first_stage(inst, z)
-        if fs is None or (best is not None and budget.expired(reserve=0.02 * max(budget.left(), 0.0))):
+    last_eval, reserve = 0.0, reserve_seconds(inst, k, options)
+    while queue:
+        fs = queue.pop(0)
+        if best is not None and budget.expired(reserve=0.02 * max(budget.left(), 0.0)):
             break
-        if best is not None and np.isfinite(budget.left()) and budget.left() < EVAL_MARGIN * last_eval:
-            break  # another evaluation would overrun the time limit
+        if best is not None and np.isfinite(budget.left()) and budget.left() < EVAL_MARGIN * last_eval + reserve:
+            break  # another evaluation would overrun the time limit (and leave no time for the polish)
         if best is not None and (best.objective - bound) <= options.mip_gap * abs(best.objective):
             break
         key = _key(fs)
         if key in seen or not _within_budget(inst, fs):
-            if not queue and rounds >= MASTER_ROUNDS:
-                break
             continue
         seen.add(key)
         t_eval = time.perf_counter()
         res = evaluate(fs)
         last_eval = time.perf_counter() - t_eval
+        if res is not None and k == 0:
+            bound = res.bound
         if res is not None and res.status.has_solution and (best is None or res.objective < best.objective):
             best = res
-    stats["master_rounds"] = float(rounds)
-    stats["cuts"] = float(len(cuts))
     if best is None:
         raise InfeasibleError("rollout: no candidate first stage is feasible in every scenario")
+    pol = polish_sizes(inst, best.Y, best.B, best.C, best.x, best.u, k, options, budget.end)
+    if pol is not None:  # the integer-sizes polish (siting/rollout/polish.py)
+        best = replace(best, B=pol.B, C=pol.C, x=pol.x, u=pol.u, objective=pol.objective)
+        stats.update(pol.stats)
     best = replace(best, bound=bound, method="decompose", solve_seconds=time.perf_counter() - t0)
     return replace(best, status=_status(best.gap, options.mip_gap, True)), stats
 
