@@ -352,7 +352,8 @@ ROUNDING = (0.5, 0.25)
 
 
 def _key(fs: tuple[FloatArray, FloatArray, FloatArray]) -> bytes:
-    return np.concatenate([np.asarray(a, dtype=np.float64).ravel() for a in fs]).tobytes()
+    """A first stage's identity: its values rounded (``-0.0`` and float noise do not make a new stage)."""
+    return (np.round(np.concatenate([np.asarray(a, dtype=np.float64).ravel() for a in fs]), 6) + 0.0).tobytes()
 
 
 def _bound_phase(inst: RolloutInstance, k: int, options: SolveOptions, budget: Budget,
