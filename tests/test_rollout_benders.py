@@ -17,6 +17,7 @@ from swapnet.siting.rollout.api import prepare
 from swapnet.siting.rollout.benders import TOLERANCE, Master, benders_bound
 from swapnet.siting.rollout.lpworkers import LPPool, ScenarioLP
 from swapnet.siting.rollout.model import build_model
+from swapnet.siting.rollout.solve import _key
 
 EXACT = SolveOptions(mip_gap=0.0, seed=1)
 DESIGN = StationDesign.choco_swap()
@@ -115,3 +116,12 @@ def test_decompose_without_later_or_without_shared_years_keeps_a_valid_bound(sha
     tol = 1e-7 * abs(ext.objective)
     assert np.isfinite(dec.bound) and dec.bound <= ext.objective + tol
     assert dec.objective >= ext.objective - tol
+
+
+def test_first_stage_key_ignores_signed_zero_and_float_noise() -> None:
+    """The candidate loop's "already seen" key: -0.0, 0.0 and 1e-12 noise give one stage; a real change does not."""
+    a = (np.array([1.0, 0.0]), np.array([3.0, -0.0]), np.array([2.0, 0.0]))
+    b = (np.array([1.0, -0.0]), np.array([3.0 + 1e-12, 0.0]), np.array([2.0, 0.0]))
+    c = (np.array([1.0, 0.0]), np.array([4.0, 0.0]), np.array([2.0, 0.0]))
+    assert _key(a) == _key(b)
+    assert _key(a) != _key(c)
