@@ -32,10 +32,9 @@ from swapnet.optim._highs import (
     MAX_MAGNITUDE,
     _check_magnitudes,
     _interrupt_after,
-    _objective_scale,
-    _row_scales,
     _use_threads,
     new_highs,
+    scaled_lp,
 )
 from swapnet.optim.blocks import ModelArrays, VarBlock, _Family
 from swapnet.optim.options import SolveOptions
@@ -288,26 +287,8 @@ class LinearModel:
         if relax:
             integ = np.zeros_like(integ)
         _check_magnitudes(self.name, cost, lb, ub, A, rlo, rhi, self.offset)
-        # HiGHS's tolerances are absolute (feasibility 1e-7, dual 1e-7, MIP gap 1e-6): scale the
-        # objective and badly scaled rows by powers of two (exact) so that they act as relative ones
-        sigma = _objective_scale(cost)
-        rs = _row_scales(A)
-        As = sp.diags(1.0 / rs) @ A if (rs != 1.0).any() else A
-        csc = sp.csc_matrix(As)
-        lp = highspy.HighsLp()
-        lp.num_col_ = self.n_cols
-        lp.num_row_ = self.n_rows
         sign = 1.0 if self.sense == "min" else -1.0
-        lp.col_cost_ = cost * (sign / sigma)
-        lp.col_lower_ = lb
-        lp.col_upper_ = ub
-        lp.row_lower_ = rlo / rs
-        lp.row_upper_ = rhi / rs
-        lp.offset_ = self.offset * (sign / sigma)
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
-        lp.a_matrix_.index_ = csc.indices.astype(np.int32)
-        lp.a_matrix_.value_ = csc.data
+        lp, sigma, rs = scaled_lp(cost, lb, ub, A, rlo, rhi, sign=sign, offset=self.offset)
         if integ.any():
             lp.integrality_ = [highspy.HighsVarType.kInteger if b else highspy.HighsVarType.kContinuous for b in integ]
         h = new_highs(log=opts.log)

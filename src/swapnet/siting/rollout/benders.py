@@ -34,10 +34,9 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from swapnet.optim._highs import _objective_scale, _row_scales, _use_threads, new_highs
+from swapnet.optim._highs import _use_threads, new_highs, scaled_lp
 from swapnet.siting.rollout.instance import RolloutInstance
 from swapnet.siting.rollout.lpworkers import LPOut, LPPool, run_time, stop_after
 from swapnet.siting.rollout.model import build_model
@@ -73,7 +72,6 @@ class Master:
     """The master LP in a persistent HiGHS instance (cuts are added as rows; re-solves start from the last basis)."""
 
     def __init__(self, inst: RolloutInstance, k: int) -> None:
-        import highspy
 
         head = inst.restrict(years=list(range(k)))
         rm = build_model(head)
@@ -81,19 +79,7 @@ class Master:
         self.S, self.k, self.m = inst.S, k, inst.m
         self.prob = inst.prob
         self.offset = float(rm.lm.offset)
-        self.sigma = _objective_scale(cost)
-        rs = _row_scales(A)
-        As = sp.diags(1.0 / rs) @ A if (rs != 1.0).any() else A
-        csc = sp.csc_matrix(As)
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = cost.size, rlo.size
-        lp.col_cost_ = cost / self.sigma
-        lp.col_lower_, lp.col_upper_ = lb, ub
-        lp.row_lower_, lp.row_upper_ = rlo / rs, rhi / rs
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
-        lp.a_matrix_.index_ = csc.indices.astype(np.int32)
-        lp.a_matrix_.value_ = csc.data
+        lp, self.sigma, _ = scaled_lp(cost, lb, ub, A, rlo, rhi)
         h = new_highs()
         h.setOptionValue("solver", "simplex")
         h.passModel(lp)

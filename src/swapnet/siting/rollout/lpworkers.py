@@ -35,10 +35,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from swapnet.optim._highs import _objective_scale, _row_scales, _use_threads, new_highs
+from swapnet.optim._highs import _use_threads, new_highs, scaled_lp
 from swapnet.siting.rollout.heuristic import workers_for
 from swapnet.siting.rollout.instance import RolloutInstance
 from swapnet.siting.rollout.model import build_model
@@ -68,7 +67,6 @@ class ScenarioLP:
     """The LP of one scenario's later years (a one-scenario instance of years ``k+1..T``) in a persistent HiGHS."""
 
     def __init__(self, sub: RolloutInstance, k: int, scenario: int) -> None:
-        import highspy
 
         rm = build_model(sub)
         cost, lb, ub, _, A, rlo, rhi = rm.lm.arrays()
@@ -86,20 +84,7 @@ class ScenarioLP:
         xi, ui = rm.x.index.ravel(), rm.u.index.ravel()
         self.ub_safe[xi] = np.minimum(self.ub_safe[xi], H[:, sub.pair_g].ravel())
         self.ub_safe[ui] = np.minimum(self.ub_safe[ui], H.ravel())
-        self.sigma = _objective_scale(cost)
-        self.rs = _row_scales(self.A)
-        As = sp.diags(1.0 / self.rs) @ self.A if (self.rs != 1.0).any() else self.A
-        csc = sp.csc_matrix(As)
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = cost.size, rlo.size
-        lp.col_cost_ = cost / self.sigma
-        lp.col_lower_, lp.col_upper_ = lb, ub
-        lp.row_lower_, lp.row_upper_ = rlo / self.rs, rhi / self.rs
-        lp.offset_ = 0.0
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
-        lp.a_matrix_.index_ = csc.indices.astype(np.int32)
-        lp.a_matrix_.value_ = csc.data
+        lp, self.sigma, self.rs = scaled_lp(cost, lb, ub, self.A, rlo, rhi)
         h = new_highs()
         h.setOptionValue("solver", "simplex")
         h.passModel(lp)
