@@ -40,6 +40,7 @@ from swapnet.siting.rollout.instance import RolloutInstance
 
 __all__ = ["RolloutModel", "build_model"]
 
+FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
 
@@ -54,6 +55,16 @@ class RolloutModel:
     C: VarBlock
     x: VarBlock
     u: VarBlock
+
+    def vector(self, Y: FloatArray, B: FloatArray, C: FloatArray, x: FloatArray, u: FloatArray) -> FloatArray:
+        """The full column vector at a plan: ``(S, T, m)`` states of the instance's scenarios and years, its flows."""
+        year, _, _, rep = self.inst.tree()
+        v = np.zeros(self.lm.n_cols)
+        for blk, arr in ((self.Y, Y), (self.B, B), (self.C, C)):
+            v[blk.index.ravel()] = arr[rep, year].ravel()
+        v[self.x.index.ravel()] = x.ravel()
+        v[self.u.index.ravel()] = u.ravel()
+        return v
 
 
 def define_variables(lm: LinearModel, inst: RolloutInstance, *, integer_sizes: bool = True) -> tuple[VarBlock, ...]:

@@ -46,7 +46,7 @@ from numpy.typing import NDArray
 from swapnet.optim import SolveOptions
 from swapnet.siting.rollout.heuristic import feasible, run_tasks, workers_for
 from swapnet.siting.rollout.instance import RolloutInstance
-from swapnet.siting.rollout.model import RolloutModel, build_model
+from swapnet.siting.rollout.model import build_model
 
 __all__ = ["Polished", "expected_cost", "polish_sizes", "reserve_seconds"]
 
@@ -117,18 +117,6 @@ def expected_cost(inst: RolloutInstance, Y: FloatArray, B: FloatArray, C: FloatA
     return float((w * (year + (inst.lost * u).sum(axis=2) + inst.const)).sum())
 
 
-def _vector(rm: RolloutModel, Y: FloatArray, B: FloatArray, C: FloatArray, x: FloatArray,
-            u: FloatArray) -> FloatArray:  # fmt: skip
-    """The column vector of ``rm`` at a plan (``(S', T', m)`` states of its scenarios and years)."""
-    year, _, _, rep = rm.inst.tree()
-    v = np.zeros(rm.lm.n_cols)
-    for blk, arr in ((rm.Y, Y), (rm.B, B), (rm.C, C)):
-        v[blk.index.ravel()] = arr[rep, year].ravel()
-    v[rm.x.index.ravel()] = x.ravel()
-    v[rm.u.index.ravel()] = u.ravel()
-    return v
-
-
 Piece = tuple[FloatArray, FloatArray, FloatArray, FloatArray]
 """A polished year: batteries, chargers, flows and unserved swaps."""
 
@@ -151,7 +139,7 @@ def _piece(sub: RolloutInstance, Y: FloatArray, B: FloatArray, C: FloatArray, x:
     for blk, hi, prev in ((rm.B, hiB, prevB), (rm.C, hiC, prevC)):
         top = hi[rep, 0]
         rm.lm.set_bounds(blk.index.ravel(), lb=np.maximum(prev[rep, 0], top - WINDOW), ub=top)
-    start = _vector(rm, Y, hiB, hiC, x, u)
+    start = rm.vector(Y, hiB, hiC, x, u)
     opts = replace(options, mip_gap=PIECE_GAP, time_limit=min(PIECE_SECONDS, left))
     sol = rm.lm.solve(opts, start=start, deadline=deadline)
     if sol.x is None or not sol.status.has_solution:
@@ -191,7 +179,7 @@ def _scenario_task(item: tuple[RolloutInstance, int, ScenarioArrays], options: S
         pieces += 1
         nB[:, t], nC[:, t], nx[:, t], nu[:, t] = got[0][:, 0], got[1][:, 0], got[2][:, 0], got[3][:, 0]
     rm = build_model(sub)
-    if not feasible(rm, _vector(rm, Y, nB, nC, nx, nu)):
+    if not feasible(rm, rm.vector(Y, nB, nC, nx, nu)):
         return (Y, B, C, x, u), pieces, True
     return (Y, nB, nC, nx, nu), pieces, False
 
@@ -246,7 +234,7 @@ def polish_sizes(inst: RolloutInstance, Y: FloatArray, B: FloatArray, C: FloatAr
             nB[s], nC[s], nx[s], nu[s] = arr[1][0], arr[2][0], arr[3][0], arr[4][0]
             if rev and shared_changed:  # its original later years after the polished shared years
                 rm = build_model(inst.restrict([s]))
-                if not feasible(rm, _vector(rm, Y[[s]], nB[[s]], nC[[s]], nx[[s]], nu[[s]])):
+                if not feasible(rm, rm.vector(Y[[s]], nB[[s]], nC[[s]], nx[[s]], nu[[s]])):
                     return None
     after = expected_cost(inst, Y, nB, nC, nu)
     stats = {"polish_seconds": time.perf_counter() - t0, "polish_gain": before - after,

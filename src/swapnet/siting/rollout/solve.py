@@ -112,18 +112,6 @@ def _status(gap: float, mip_gap: float, ok: bool) -> SolveStatus:
     return SolveStatus.OPTIMAL if gap <= mip_gap + 1e-9 else SolveStatus.FEASIBLE
 
 
-def _start_vector(rm: RolloutModel, start: Solved) -> FloatArray:
-    """The full column vector of a known plan of the same instance (a MIP start)."""
-    inst = rm.inst
-    year, _, _, rep = inst.tree()
-    v = np.zeros(rm.lm.n_cols)
-    for blk, arr in ((rm.Y, start.Y), (rm.B, start.B), (rm.C, start.C)):
-        v[blk.index.ravel()] = arr[rep, year].ravel()
-    v[rm.x.index.ravel()] = start.x.ravel()
-    v[rm.u.index.ravel()] = start.u.ravel()
-    return v
-
-
 def _state_duals(rm: RolloutModel, duals: FloatArray | None) -> FloatArray | None:
     """The reduced costs of scenario 0's states, (3, T, m), from the column duals of ``rm``'s LP."""
     if duals is None:
@@ -204,7 +192,9 @@ def solve_extensive(
     """
     t0 = time.perf_counter()
     rm = build_model(inst, linking=linking)
-    x0 = _start_vector(rm, start) if start is not None and start.status.has_solution else None
+    x0 = None
+    if start is not None and start.status.has_solution:
+        x0 = rm.vector(start.Y, start.B, start.C, start.x, start.u)
     lp_bound = float("nan")
     duals: FloatArray | None = None
     cost = rm.lm.arrays()[0]
