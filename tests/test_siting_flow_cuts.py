@@ -6,8 +6,8 @@ import itertools
 
 import numpy as np
 import pytest
+from _flow_cases import line_with_chords
 
-from swapnet import ODFlows, RoadNetwork
 from swapnet.optim import LinearModel, SolveOptions, SolveStatus
 from swapnet.siting.flow import _benders, _instance, _reduce
 
@@ -15,13 +15,7 @@ from swapnet.siting.flow import _benders, _instance, _reduce
 def random_instance(seed: int) -> tuple[_instance._Instance, _reduce._Cover, int]:
     """A random road network (a line plus chords) with random flows, range 14, p = 3."""
     rng = np.random.default_rng(seed)
-    n = 12
-    edges = [(i, i + 1, float(rng.integers(1, 6))) for i in range(n - 1)]
-    edges += [(int(a), int(b), float(rng.integers(2, 12))) for a, b in rng.integers(0, n, (8, 2)) if a != b]
-    net = RoadNetwork.from_edges(edges)
-    o = rng.integers(0, n, 40)
-    d = (o + rng.integers(1, n, 40)) % n
-    flows = ODFlows(o.tolist(), d.tolist(), rng.integers(1, 20, 40).astype(float))
+    net, flows = line_with_chords(rng, 12, 8, (2, 12), 40, volumes=(1, 20))
     p = 3
     fi = _instance._prepare(net, flows, p, None, None, None, None, round_trip=True)
     return fi, _reduce._reduce(fi, _instance._frlm_intervals(fi, 14.0)), p

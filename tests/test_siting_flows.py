@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _flow_cases import line_with_chords
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -463,13 +464,7 @@ def test_verify_catches_tampering() -> None:
 
 def test_time_limit_returns_the_best_solution_with_its_gap() -> None:
     rng = np.random.default_rng(3)
-    n = 60
-    edges = [(i, i + 1, float(rng.integers(1, 6))) for i in range(n - 1)]
-    edges += [(int(a), int(b), float(rng.integers(3, 15))) for a, b in rng.integers(0, n, (90, 2)) if a != b]
-    net = RoadNetwork.from_edges(edges)
-    o = rng.integers(0, n, 1500)
-    d = (o + rng.integers(1, n, 1500)) % n
-    flows = ODFlows(o.tolist(), d.tolist(), rng.random(1500))
+    net, flows = line_with_chords(rng, 60, 90, (3, 15), 1500)
     plan = flow_refueling(net, flows, 12.0, 8, options=SolveOptions(time_limit=0.05)).verify()
     assert plan.status in (SolveStatus.TIME_LIMIT, SolveStatus.OPTIMAL)
     greedy = flow_refueling(net, flows, 12.0, 8, method="greedy")
@@ -629,13 +624,7 @@ def test_reduced_cost_fixing_closes_only_useless_stations(inst: tuple[RoadNetwor
 def test_total_time_budget_covers_the_whole_call() -> None:
     # the decomposition path (LP bound, restricted MILP, fixing, master MILPs) must share one budget
     rng = np.random.default_rng(5)
-    n = 150
-    edges = [(i, i + 1, float(rng.integers(1, 6))) for i in range(n - 1)]
-    edges += [(int(a), int(b), float(rng.integers(2, 12))) for a, b in rng.integers(0, n, (400, 2)) if a != b]
-    net = RoadNetwork.from_edges(edges)
-    o = rng.integers(0, n, 6000)
-    d = (o + rng.integers(1, n, 6000)) % n
-    flows = ODFlows(o.tolist(), d.tolist(), rng.random(6000))
+    net, flows = line_with_chords(rng, 150, 400, (2, 12), 6000)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(_solve, "_LARGE_PAIRS", -1)
         t = time.perf_counter()
