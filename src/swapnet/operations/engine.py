@@ -7,9 +7,11 @@ The time limit is a budget for the whole call, split up front:
    every station's greedy schedule without trucks (:func:`~swapnet.operations.heuristics.greedy_starts`,
    milliseconds each; past :data:`GREEDY_SHARE` of the budget a quicker variant, then idle);
 3. **a bound at once**: the floor and the pooled relaxation (:mod:`~swapnet.operations.bounds`,
-   milliseconds, before anything else) and, with trucks, the root LP by interior point: in a process
-   of its own beside the heuristics when the budget is at least :data:`BACKGROUND_LP_MIN_S`, else
-   here within :data:`LP_SHARE` of the budget;
+   milliseconds, before anything else); with trucks, the road-pool relaxation's LP
+   (:mod:`~swapnet.operations.road_pool`, about a second, within :data:`ROAD_POOL_SHARE` of the
+   budget) and the root LP by interior point in a process of its own beside the heuristics when
+   the budget is at least :data:`BACKGROUND_LP_MIN_S` (else here within :data:`LP_SHARE` of the
+   budget, only if the road-pool bound did not come);
 4. the stations' MIPs from their greedy schedules (all of them if the share allows, else the largest
    gaps first), then the full MIP from the best plan for what is left.
 
@@ -44,6 +46,7 @@ from swapnet.operations.heuristics import (
     station_starts,
 )
 from swapnet.operations.instance import FloatArray, _Instance, _station_slice
+from swapnet.operations.road_pool import road_pool_bound
 from swapnet.optim import LinearModel, SolveOptions, SolveReport, SolveStatus
 from swapnet.optim.model import Solution
 
@@ -59,6 +62,10 @@ LP_SHARE = 0.4
 """Cap on the share of the budget for the root LP bound (with trucks)."""
 POOLED_SECONDS = 1.0
 """Cap on the pooled-relaxation bound (it usually takes milliseconds)."""
+ROAD_POOL_SHARE = 0.25
+"""Cap on the share of the budget for the road-pool bound (with trucks; it usually takes a second)."""
+ROAD_POOL_SECONDS = 30.0
+"""Cap on the road-pool bound's seconds (and its time without a time limit)."""
 MIN_STATION_SECONDS = 0.5
 """Below this share per station the stations' MIPs are skipped (they rarely beat the greedy)."""
 STATION_SECONDS = 2.0
@@ -250,15 +257,20 @@ def _monolithic(run: _Run) -> _Out:
 
     bounds["pooled"] = pooled_bound(inst, opts, POOLED_SECONDS if limit is None else min(POOLED_SECONDS, 0.05 * limit))
     when["pooled"] = time.perf_counter() - ts
+    if has_trucks:  # the stations apart, the trucks relaxed to a pool: about the root LP's value, in a second
+        rp_cap = ROAD_POOL_SECONDS if limit is None else min(ROAD_POOL_SECONDS, ROAD_POOL_SHARE * limit)
+        bounds["road_pool"], details["road_pool_note"] = road_pool_bound(inst, opts, rp_cap)
+        when["road_pool"] = time.perf_counter() - ts
     gap = max(opts.mip_gap, 0.002)
     cut = None if limit is None else ts + GREEDY_SHARE * limit
-    greedy = solve_stations(inst, served_lb, opts, seconds=0.0, gap=gap, bounds=not has_trucks, deadline=cut)
+    # the stations' LP bounds (valid without trucks, and with them the order in which to polish)
+    greedy = solve_stations(inst, served_lb, opts, seconds=0.0, gap=gap, deadline=cut)
     consider(greedy, "greedy")
     heur_obj, heur_s = best_obj, time.perf_counter() - ts
     if proven():  # early stop: the start and a valid bound agree to the requested gap
         return finish("greedy")
     # 2. the LP bound (here, unless it runs in the background)
-    if has_trucks and background is None:
+    if has_trucks and background is None and not np.isfinite(bounds["road_pool"]):
         cap = lp_cap if deadline is None else min(lp_cap or np.inf, _left(deadline, 1.0) or 0.05)
         lp = lp_bound(lm, opts, cap)
         bounds["lp"] = -np.inf if lp is None else lp

@@ -328,8 +328,12 @@ def define_racks(lm: LinearModel, inst: _Instance, cols: Columns) -> None:
     Without trucks a station's packs are constant (the balances conserve them and
     :func:`define_conservation` fixes the total), so the rack limit holds by itself.
     """
-    if not cols.trucks:
-        return
+    if cols.trucks:
+        _add_racks(lm, inst, cols)
+
+
+def _add_racks(lm: LinearModel, inst: _Instance, cols: Columns) -> None:
+    """The rows of :func:`define_racks` (also those of relaxations that move packs between stations)."""
     N, T = inst.N, inst.T
     row = _grid(inst)[2]
     r, c, v = _lagged(inst, cols.start.index, None, cols.history)

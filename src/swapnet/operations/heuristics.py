@@ -346,6 +346,8 @@ def greedy_station(
             break
         n = greedy_starts(one, passes=1 if cheapest else 0, late=late, cheapest=cheapest)
         best = _better(one, n, served_lb, lower, best)
+    if best is not None and not quick:
+        best = _one_more_charge(one, best, served_lb, lower)
     if best is not None and window_rounds > 0 and window_applies(one):
         still = 0  # rounds in a row without a better schedule
         for k in range(window_rounds):  # each round cuts the day at another period (see station_window)
@@ -360,6 +362,53 @@ def greedy_station(
             best = best if new is None else new
             if still >= 2:
                 break
+    return best
+
+
+ADD_TRIES = 8
+"""Cheapest free start periods :func:`_one_more_charge` tries for a charge the greedy left out."""
+
+
+def _one_more_charge(one: _Instance, best: StationResult, served_lb: FloatArray | None, lower: float) -> StationResult:
+    """Add the charges the greedy schedule left out while it loses whole servable swaps.
+
+    The list scheduling keeps each pack's first-in-first-out order, so on a busy day a charge whose
+    window is full is dropped (or started late, which a cyclic day cannot absorb: every charge
+    started must serve a swap) and a whole swap is lost that a reordered schedule serves. Here each
+    of the :data:`ADD_TRIES` cheapest starts where a charger and the grid are free for the whole
+    charge and a depleted pack is at hand is tried as one more charge (the fixed-start LP says
+    whether the stock allows it and what it serves); the best is kept, and this is repeated while a
+    whole swap is still lost and a try helps.
+    """
+    T, L = one.T, int(one.L[0])
+    prof = one.prof[0, :L]
+    cost = _energy_cost(one)[0]
+    servable = float(np.minimum(one.demand[0], one.swap_cap[0]).sum())
+    for _ in range(int(np.floor(servable + 1e-9))):
+        n = best.values["start"][0]
+        if servable - float(best.values["served"][0].sum()) < 1.0 - 1e-6:
+            break
+        lag = (np.arange(T)[:, None] + np.arange(L)[None, :]) % T  # periods a start in t occupies
+        used, kw = np.zeros(T), np.zeros(T)
+        for j in range(L):  # chargers and kW in use per period
+            rolled = np.roll(n, j)
+            if not one.cyclic:
+                rolled[:j] = 0
+            used += rolled
+            kw += prof[j] * rolled
+        ok = (used[lag] + 1 <= one.chargers[0] + 1e-9).all(axis=1) & (kw[lag] + prof <= one.grid[0] + 1e-6).all(axis=1)
+        if not one.cyclic:
+            ok &= np.arange(T) + L <= T
+        ok &= np.roll(best.values["depleted"][0], 1) >= 1.0 - 1e-6  # a depleted pack at hand
+        tries = np.flatnonzero(ok)[np.argsort(cost[ok], kind="stable")][:ADD_TRIES]
+        found = best
+        for t in tries:
+            more = n.copy()
+            more[t] += 1
+            found = _better(one, more, served_lb, lower, found) or found
+        if found is best:
+            break
+        best = found
     return best
 
 

@@ -210,6 +210,30 @@ class LinearModel:
         self.n_rows += nrows
         return range(fam.start, fam.start + nrows)
 
+    def add_entries(self, name: str, *, rows: ArrayLike, cols: ArrayLike, vals: ArrayLike) -> None:
+        """Add coefficients to rows of the existing family ``name`` (``rows`` within the family).
+
+        Entries on the same row and column add up (as in :meth:`arrays`). Used to extend a model's
+        rows with columns added after them, e.g. a relaxation that adds flows to built balances.
+        """
+        fam = self._families.get(name)
+        if fam is None:
+            raise InvalidInputError("name", name, f"no constraint family of that name; have {sorted(self._families)}")
+        r = np.asarray(rows, dtype=np.int64).ravel()
+        c = np.asarray(cols, dtype=np.int64).ravel()
+        v = np.broadcast_to(np.asarray(vals, dtype=np.float64), r.shape).ravel()
+        if r.shape != c.shape:
+            raise InvalidInputError(f"{name}.cols", c.shape, f"needs one column per row entry ({r.shape})")
+        if r.size and (r.min() < 0 or r.max() >= fam.n):
+            raise InvalidInputError(f"{name}.rows", int(r.max()), f"row index outside 0..{fam.n - 1}")
+        if c.size and (c.min() < 0 or c.max() >= self.n_cols):
+            raise InvalidInputError(f"{name}.cols", int(c.max()), f"column index outside 0..{self.n_cols - 1}")
+        if not np.isfinite(v).all():
+            raise InvalidInputError(f"{name}.vals", "non-finite", "coefficients must be finite")
+        self._rows.append(r + fam.start)
+        self._cols.append(c)
+        self._vals.append(v.astype(np.float64, copy=True))
+
     @property
     def n_entries(self) -> int:
         """Number of constraint coefficients added so far (duplicates not yet summed)."""
