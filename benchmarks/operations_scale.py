@@ -18,7 +18,7 @@ Cases (synthetic city, Choco-swap stations, urban demand ~117 swaps/day each, Gu
 Every figure is printed with the 1-minute load average at that moment (the machine may be
 shared), and each target line says ``met`` or ``NOT met``.
 
-Run: ``python benchmarks/operations_scale.py [--quick]``.
+Run: ``python benchmarks/operations_scale.py [--quick] [--cases 1 3]`` (default: every case).
 """
 
 from __future__ import annotations
@@ -203,7 +203,9 @@ def day_instance(st: Any, dem: Any, tariff: Any) -> Any:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="small sizes, short limits (a smoke run)")
+    ap.add_argument("--cases", type=int, nargs="+", default=[1, 2, 3, 4, 5, 6], help="which cases to run (1-6)")
     args = ap.parse_args()
+    cases = set(args.cases)
     n1, n2, l1, l2, l3, days = (10, 40, 20.0, 10.0, 10.0, 2) if args.quick else (50, 200, 60.0, 30.0, 10.0, 7)
     tariff = swapnet.TouTariff.guangdong()
     print(f"{load()} on {os.cpu_count()} cores; HiGHS via highspy")
@@ -225,95 +227,103 @@ def main() -> None:
           f"{time.perf_counter() - t0:.1f} s; {load()}")  # fmt: skip
 
     # 1. trucks
-    print(f"\n1. {n1} stations x 96 periods, 5 trucks (capacity 20, hourly departures), time limit {l1:g} s")
-    p1, t1 = timed(**case1, options=SolveOptions(mip_gap=0.01, time_limit=l1))
-    d = p1.details
-    print(f"   rows {d['rows']:,}, cols {d['cols']:,}, nonzeros {d['nonzeros']:,}; heuristic {d.get('heuristic')}")
-    met["1. gap <= 1 % in <= 60 s"] = report("plan", p1, t1, l1, 0.01) and t1 <= l1 + 2
-    bs = d.get("bound_seconds", {})
-    bounds = d.get("bounds", {})
-    finite = {k: v for k, v in bounds.items() if np.isfinite(v) and v > 0}
-    first = min((bs[k] for k in finite if k in bs), default=float("inf"))
-    lp_t = bs.get("lp", float("inf")) if np.isfinite(bounds.get("lp", -np.inf)) else float("inf")
-    print(
-        "   bounds: "
-        + ", ".join(f"{k} {v:,.0f} CNY at {bs.get(k, float('nan')):.1f} s" for k, v in bounds.items() if k in bs)
-        + f"; first finite bound at {first:.1f} s, LP bound at {lp_t:.1f} s ({d.get('lp_note', 'no LP note')}); "
-        + load()
-    )
-    met["1. a bound within 10 s (finite, valid)"] = first <= 10.0
-    met["1. the LP bound within 10 s"] = lp_t <= 10.0
-    share = p1.build_seconds / t1
-    print(f"   build {p1.build_seconds:.2f} s of {t1:.1f} s: {share:.1%}; {load()}")
-    met["1. build <= 10 % of total"] = share <= 0.10
+    if 1 in cases:
+        print(f"\n1. {n1} stations x 96 periods, 5 trucks (capacity 20, hourly departures), time limit {l1:g} s")
+        p1, t1 = timed(**case1, options=SolveOptions(mip_gap=0.01, time_limit=l1))
+        d = p1.details
+        print(f"   rows {d['rows']:,}, cols {d['cols']:,}, nonzeros {d['nonzeros']:,}; heuristic {d.get('heuristic')}")
+        met["1. gap <= 1 % in <= 60 s"] = report("plan", p1, t1, l1, 0.01) and t1 <= l1 + 2
+        bs = d.get("bound_seconds", {})
+        bounds = d.get("bounds", {})
+        finite = {k: v for k, v in bounds.items() if np.isfinite(v) and v > 0}
+        first = min((bs[k] for k in finite if k in bs), default=float("inf"))
+        lp_t = bs.get("lp", float("inf")) if np.isfinite(bounds.get("lp", -np.inf)) else float("inf")
+        print(
+            "   bounds: "
+            + ", ".join(f"{k} {v:,.0f} CNY at {bs.get(k, float('nan')):.1f} s" for k, v in bounds.items() if k in bs)
+            + f"; first finite bound at {first:.1f} s, LP bound at {lp_t:.1f} s ({d.get('lp_note', 'no LP note')}); "
+            + load()
+        )
+        met["1. a bound within 10 s (finite, valid)"] = first <= 10.0
+        met["1. the LP bound within 10 s"] = lp_t <= 10.0
+        share = p1.build_seconds / t1
+        print(f"   build {p1.build_seconds:.2f} s of {t1:.1f} s: {share:.1%}; {load()}")
+        met["1. build <= 10 % of total"] = share <= 0.10
 
     # 2. no trucks
-    print(f"\n2. {n2} stations x 96 periods, no trucks, time limit {l2:g} s")
-    p2, t2 = timed(**case2, options=SolveOptions(mip_gap=0.005, time_limit=l2))
-    met["2. gap <= 0.5 % in <= 30 s"] = report("plan", p2, t2, l2, 0.005) and t2 <= l2 + 2
+    if 2 in cases:
+        print(f"\n2. {n2} stations x 96 periods, no trucks, time limit {l2:g} s")
+        p2, t2 = timed(**case2, options=SolveOptions(mip_gap=0.005, time_limit=l2))
+        met["2. gap <= 0.5 % in <= 30 s"] = report("plan", p2, t2, l2, 0.005) and t2 <= l2 + 2
 
     # 3. national car
-    print(f"\n3. national-car operations stage: {len(case3['stations'])} stations, 2 trucks, 96 periods, {l3:g} s")
-    p3, t3 = timed(**case3, options=SolveOptions(mip_gap=0.01, time_limit=l3))
-    met["3. gap <= 1 % in <= 10 s (machine as is)"] = report("as is", p3, t3, l3, 0.01) and t3 <= l3 + 2
-    ctx = mp.get_context("spawn")
-    stop = ctx.Event()
-    hogs = [ctx.Process(target=busy, args=(stop,), daemon=True) for _ in range(2)]
-    for h in hogs:
-        h.start()
-    try:
-        time.sleep(1.0)
-        p3b, t3b = timed(**case3, options=SolveOptions(mip_gap=0.01, time_limit=l3))
-        ok = report("beside two CPU-bound processes", p3b, t3b, l3, 0.01) and t3b <= l3 + 2
-        met["3. gap <= 1 % in <= 10 s (beside two CPU-bound processes)"] = ok
-    finally:
-        stop.set()
+    if 3 in cases:
+        print(f"\n3. national-car operations stage: {len(case3['stations'])} stations, 2 trucks, 96 periods, {l3:g} s")
+        p3, t3 = timed(**case3, options=SolveOptions(mip_gap=0.01, time_limit=l3))
+        met["3. gap <= 1 % in <= 10 s (machine as is)"] = report("as is", p3, t3, l3, 0.01) and t3 <= l3 + 2
+        ctx = mp.get_context("spawn")
+        stop = ctx.Event()
+        hogs = [ctx.Process(target=busy, args=(stop,), daemon=True) for _ in range(2)]
         for h in hogs:
-            h.join(5)
+            h.start()
+        try:
+            time.sleep(1.0)
+            p3b, t3b = timed(**case3, options=SolveOptions(mip_gap=0.01, time_limit=l3))
+            ok = report("beside two CPU-bound processes", p3b, t3b, l3, 0.01) and t3b <= l3 + 2
+            met["3. gap <= 1 % in <= 10 s (beside two CPU-bound processes)"] = ok
+        finally:
+            stop.set()
+            for h in hogs:
+                h.join(5)
 
     # 4. rolling week
-    print(f"\n4. rolling horizon: {n1} stations x {days} days (not cyclic), 5 trucks, windows of 96 kept 48")
-    per_window = 15.0 if not args.quick else 5.0
-    t0 = time.perf_counter()
-    roll = plan_operations(
-        **case1,
-        days=days,
-        cyclic=False,
-        horizon=96,
-        step=48,
-        options=SolveOptions(mip_gap=0.01, time_limit=per_window),
-    ).verify()
-    t4 = time.perf_counter() - t0
-    d = roll.details
-    wgaps = ", ".join(f"{w['gap']:.1%}" for w in d["windows"])
-    print(
-        f"   {len(d['windows'])} windows ({per_window:g} s each): {t4:.1f} s; cost {roll.objective:,.0f} CNY, "
-        f"monolithic bound {roll.bound:,.0f} (" + ", ".join(f"{k} {v:,.0f}" for k, v in d["bounds"].items())
-        + f"), gap vs that bound {roll.gap:.2%}; window gaps {wgaps}; {load()}"
-    )  # fmt: skip
-    met["4. week rolling <= 5 min, gap vs monolithic bound printed"] = t4 <= 300.0 and np.isfinite(roll.gap)
+    if 4 in cases:
+        print(f"\n4. rolling horizon: {n1} stations x {days} days (not cyclic), 5 trucks, windows of 96 kept 48")
+        per_window = 15.0 if not args.quick else 5.0
+        t0 = time.perf_counter()
+        roll = plan_operations(
+            **case1,
+            days=days,
+            cyclic=False,
+            horizon=96,
+            step=48,
+            options=SolveOptions(mip_gap=0.01, time_limit=per_window),
+        ).verify()
+        t4 = time.perf_counter() - t0
+        d = roll.details
+        wgaps = ", ".join(f"{w['gap']:.1%}" for w in d["windows"])
+        print(
+            f"   {len(d['windows'])} windows ({per_window:g} s each): {t4:.1f} s; cost {roll.objective:,.0f} CNY, "
+            f"monolithic bound {roll.bound:,.0f} (" + ", ".join(f"{k} {v:,.0f}" for k, v in d["bounds"].items())
+            + f"), gap vs that bound {roll.gap:.2%}; window gaps {wgaps}; {load()}"
+        )  # fmt: skip
+        met["4. week rolling <= 5 min, gap vs monolithic bound printed"] = t4 <= 300.0 and np.isfinite(roll.gap)
 
     # 5. short limits never raise
-    print("\n5. time_limit = 5 s on cases 1-3: a plan, a finite gap, within the limit + 2 s")
-    ok5 = True
-    for tag, case in (("case 1", case1), ("case 2", case2), ("case 3", case3)):
-        try:
-            p, t = timed(**case, options=SolveOptions(mip_gap=0.01, time_limit=5.0))
-            good = np.isfinite(p.gap) and t <= 7.0
-            report(tag, p, t, 5.0, None)
-        except Exception as err:
-            print(f"   {tag}: raised {type(err).__name__}: {err}; {load()}")
-            good = False
-        ok5 &= good
-    met["5. time_limit 5 s: never raises, finite gap, within limit + 2 s"] = ok5
+    if 5 in cases:
+        print("\n5. time_limit = 5 s on cases 1-3: a plan, a finite gap, within the limit + 2 s")
+        ok5 = True
+        for tag, case in (("case 1", case1), ("case 2", case2), ("case 3", case3)):
+            try:
+                p, t = timed(**case, options=SolveOptions(mip_gap=0.01, time_limit=5.0))
+                good = np.isfinite(p.gap) and t <= 7.0
+                report(tag, p, t, 5.0, None)
+            except Exception as err:
+                print(f"   {tag}: raised {type(err).__name__}: {err}; {load()}")
+                good = False
+            ok5 &= good
+        met["5. time_limit 5 s: never raises, finite gap, within limit + 2 s"] = ok5
 
     # 6. build speed
-    inst = day_instance(st1, dem1, tariff)
-    ours = statistics.median(ours_build(inst) for _ in range(5))
-    theirs = statistics.median(pyomo_build(inst) for _ in range(3))
-    print(f"\n6. build of {n1} stations x 96 periods (no trucks), median of repeats")
-    print(f"   swapnet {ours * 1000:.1f} ms, per-element Pyomo {theirs * 1000:.0f} ms: {theirs / ours:.0f}x; {load()}")
-    met["6. builder >= 10x faster than per-element Pyomo"] = theirs / ours >= 10
+    if 6 in cases:
+        inst = day_instance(st1, dem1, tariff)
+        ours = statistics.median(ours_build(inst) for _ in range(5))
+        theirs = statistics.median(pyomo_build(inst) for _ in range(3))
+        print(f"\n6. build of {n1} stations x 96 periods (no trucks), median of repeats")
+        print(
+            f"   swapnet {ours * 1000:.1f} ms, per-element Pyomo {theirs * 1000:.0f} ms: {theirs / ours:.0f}x; {load()}"
+        )
+        met["6. builder >= 10x faster than per-element Pyomo"] = theirs / ours >= 10
 
     print(f"\ntargets ({'quick sizes, not the targets' if args.quick else 'full sizes'}); {load()}")
     for k, v in met.items():
