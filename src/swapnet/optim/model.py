@@ -189,20 +189,8 @@ class LinearModel:
         if name in self._families:
             raise InvalidInputError("name", name, "constraint family already exists")
         r = np.asarray(rows, dtype=np.int64).ravel()
-        c = np.asarray(cols, dtype=np.int64).ravel()
-        v = np.broadcast_to(np.asarray(vals, dtype=np.float64), r.shape).ravel()
-        if r.shape != c.shape:
-            raise InvalidInputError(f"{name}.cols", c.shape, f"needs one column per row entry ({r.shape})")
         nrows = int(r.max(initial=-1)) + 1 if n is None else int(n)
-        if r.size and (r.min() < 0 or r.max() >= nrows):
-            raise InvalidInputError(f"{name}.rows", int(r.max()), f"row index outside 0..{nrows - 1}")
-        if c.size and (c.min() < 0 or c.max() >= self.n_cols):
-            raise InvalidInputError(f"{name}.cols", int(c.max()), f"column index outside 0..{self.n_cols - 1}")
-        if not np.isfinite(v).all():
-            raise InvalidInputError(f"{name}.vals", "non-finite", "coefficients must be finite")
-        self._rows.append(r + self.n_rows)
-        self._cols.append(c)
-        self._vals.append(v.astype(np.float64, copy=True))
+        self._append_entries(name, r, cols, vals, self.n_rows, nrows)
         self._rlo.append(np.broadcast_to(np.asarray(lo, dtype=np.float64), (nrows,)).copy())
         self._rhi.append(np.broadcast_to(np.asarray(hi, dtype=np.float64), (nrows,)).copy())
         fam = _Family(name, self.n_rows, nrows)
@@ -219,18 +207,23 @@ class LinearModel:
         fam = self._families.get(name)
         if fam is None:
             raise InvalidInputError("name", name, f"no constraint family of that name; have {sorted(self._families)}")
-        r = np.asarray(rows, dtype=np.int64).ravel()
+        self._append_entries(name, np.asarray(rows, dtype=np.int64).ravel(), cols, vals, fam.start, fam.n)
+
+    def _append_entries(
+        self, name: str, r: NDArray[np.int64], cols: ArrayLike, vals: ArrayLike, start: int, nrows: int
+    ) -> None:
+        """Check triplets against ``nrows`` rows and the columns so far; store them from row ``start``."""
         c = np.asarray(cols, dtype=np.int64).ravel()
         v = np.broadcast_to(np.asarray(vals, dtype=np.float64), r.shape).ravel()
         if r.shape != c.shape:
             raise InvalidInputError(f"{name}.cols", c.shape, f"needs one column per row entry ({r.shape})")
-        if r.size and (r.min() < 0 or r.max() >= fam.n):
-            raise InvalidInputError(f"{name}.rows", int(r.max()), f"row index outside 0..{fam.n - 1}")
+        if r.size and (r.min() < 0 or r.max() >= nrows):
+            raise InvalidInputError(f"{name}.rows", int(r.max()), f"row index outside 0..{nrows - 1}")
         if c.size and (c.min() < 0 or c.max() >= self.n_cols):
             raise InvalidInputError(f"{name}.cols", int(c.max()), f"column index outside 0..{self.n_cols - 1}")
         if not np.isfinite(v).all():
             raise InvalidInputError(f"{name}.vals", "non-finite", "coefficients must be finite")
-        self._rows.append(r + fam.start)
+        self._rows.append(r + start)
         self._cols.append(c)
         self._vals.append(v.astype(np.float64, copy=True))
 
