@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from swapnet.operations.formulation import build_model
-from swapnet.operations.instance import FloatArray, IntArray, _energy_cost, _Instance
+from swapnet.operations.instance import FloatArray, IntArray, _energy_cost, _Instance, _pipeline
 from swapnet.operations.station_window import window_applies, window_starts
 from swapnet.optim import LinearModel, SolveOptions, SolveStatus
 
@@ -384,21 +384,16 @@ def _one_more_charge(one: _Instance, best: StationResult, served_lb: FloatArray 
     prof = one.prof[0, :L]
     cost = _energy_cost(one)[0]
     servable = float(np.minimum(one.demand[0], one.swap_cap[0]).sum())
+    lag = (np.arange(T)[:, None] + np.arange(L)[None, :]) % T  # periods a start in t occupies
+    inside = np.ones(T, bool) if one.cyclic else np.arange(T) + L <= T
     for _ in range(int(np.floor(servable + 1e-9))):
         n = best.values["start"][0]
         if servable - float(best.values["served"][0].sum()) < 1.0 - 1e-6:
             break
-        lag = (np.arange(T)[:, None] + np.arange(L)[None, :]) % T  # periods a start in t occupies
-        used, kw = np.zeros(T), np.zeros(T)
-        for j in range(L):  # chargers and kW in use per period
-            rolled = np.roll(n, j)
-            if not one.cyclic:
-                rolled[:j] = 0
-            used += rolled
-            kw += prof[j] * rolled
+        charging, grid_kw = _pipeline(one, n[None, :])  # chargers and kW in use per period
+        used, kw = charging[0], grid_kw[0]
         ok = (used[lag] + 1 <= one.chargers[0] + 1e-9).all(axis=1) & (kw[lag] + prof <= one.grid[0] + 1e-6).all(axis=1)
-        if not one.cyclic:
-            ok &= np.arange(T) + L <= T
+        ok &= inside
         ok &= np.roll(best.values["depleted"][0], 1) >= 1.0 - 1e-6  # a depleted pack at hand
         tries = np.flatnonzero(ok)[np.argsort(cost[ok], kind="stable")][:ADD_TRIES]
         found = best

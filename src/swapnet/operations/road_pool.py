@@ -39,8 +39,8 @@ at least :math:`\rho` each. Every cost term of the truck model is thus matched o
 relaxation's optimum is a valid lower bound of the operations optimum.
 
 Its LP has about :math:`8NT` columns and no trip variables; on the national-car instance (30
-stations x 96 periods) it solves in well under a second, where the truck model's root LP takes tens
-of seconds.
+stations x 96 periods, 23,232 columns) it solved in 1.3-2.1 s (measured, load 1-2.4), where the
+truck model's root LP took 11.4 s.
 """
 
 from __future__ import annotations
@@ -55,9 +55,6 @@ from swapnet.operations.instance import _departure_ok, _Instance
 from swapnet.optim import LinearModel, SolveOptions, SolveStatus
 
 __all__ = ["road_pool_bound", "road_pool_model"]
-
-_POOL_FAMILIES = ("pool_charged", "pool_depleted", "conservation", "fleet_window", "fleet_total")
-"""Rows the relaxation adds to the stations' own (see the module docstring)."""
 
 
 def _without_trucks(inst: _Instance) -> _Instance:
@@ -121,6 +118,8 @@ def road_pool_model(inst: _Instance, relax: bool = True) -> LinearModel | None:
     pool = {k: lm.add_vars(f"pool_{k}", T) for k in _KINDS}
     flat = np.arange(N * T)
     t_of = np.tile(np.arange(T), N)
+    prev = np.arange(T) - 1
+    has_prev = np.ones(T, bool) if inst.cyclic else prev >= 0
     for k in _KINDS:
         lm.add_entries(
             f"{k}_balance",
@@ -129,8 +128,6 @@ def road_pool_model(inst: _Instance, relax: bool = True) -> LinearModel | None:
             vals=np.concatenate([np.ones(N * T), -np.ones(N * T)]),
         )
         # R_t - R_{t-1} - sum_s u_st + sum_s w_st = 0
-        prev = np.arange(T) - 1
-        has_prev = np.ones(T, bool) if inst.cyclic else prev >= 0
         lm.add_constraints(
             f"pool_{k}",
             rows=np.concatenate([np.arange(T), np.arange(T)[has_prev], t_of, t_of]),
@@ -178,8 +175,8 @@ def road_pool_model(inst: _Instance, relax: bool = True) -> LinearModel | None:
 def road_pool_bound(inst: _Instance, options: SolveOptions, seconds: float) -> tuple[float, str]:
     """Lower bound from the road-pool relaxation's LP within ``seconds`` (``-inf`` if none), and a note.
 
-    The LP is solved by dual simplex (a vertex, so the value is exact to HiGHS's tolerances); a
-    small relative margin covers them.
+    The LP is solved by simplex (a vertex, so the value is exact to HiGHS's tolerances); a small
+    relative margin covers them.
     """
     t0 = time.perf_counter()
     lm = road_pool_model(inst)
