@@ -22,15 +22,39 @@ def start_plan(seed: int, p: int | None = None) -> tuple[SizingData, Plan]:
     return d, build_plan(d, r.is_open, r.value, deadline=1e18)
 
 
-@settings(max_examples=40, deadline=None, derandomize=True)  # seed 6221, p None fails: see the issue-13 note
+@settings(max_examples=40, deadline=None)
 @given(st.integers(0, 100_000), st.sampled_from([None, 1, 2]))
 def test_a_window_of_every_site_reaches_the_optimum(seed: int, p: int | None) -> None:
     d, plan = start_plan(seed, p)
     opt = exact_optimum(d)
-    new = lns.improve_window(d, plan, np.arange(d.m), seconds=30.0)
-    check_plan(d, new, opt)
-    assert new.cost <= plan.cost
-    assert new.cost == pytest.approx(opt, rel=1e-6, abs=1e-6)
+    exact = lns.improve_window(d, plan, np.arange(d.m), seconds=30.0, gap=0.0)
+    check_plan(d, exact, opt)
+    assert exact.cost <= plan.cost
+    assert exact.cost == pytest.approx(opt, rel=1e-6, abs=1e-6)
+    near = lns.improve_window(d, plan, np.arange(d.m), seconds=30.0)  # stops at WINDOW_GAP
+    check_plan(d, near, opt)
+    assert near.cost <= plan.cost
+    assert near.cost <= opt + lns.WINDOW_GAP * abs(near.cost) + 1e-6
+
+
+def test_a_tolerance_overshoot_does_not_buy_one_more_pack() -> None:
+    """Hypothesis found this case: the window MILP's load needed 8.00000012 packs on 8 packs (inside
+    HiGHS's feasibility tolerance); re-rounding bought a ninth and the plan cost 210.75, not 208.17."""
+    d, plan = start_plan(363, None)
+    exact = lns.improve_window(d, plan, np.arange(d.m), seconds=30.0, gap=0.0)
+    check_plan(d, exact, exact_optimum(d))
+    assert exact.cost == pytest.approx(exact_optimum(d), rel=1e-6)
+
+
+def test_the_window_gap_is_why_seed_6221_stopped_short() -> None:
+    """Hypothesis found this case: with the default gap the window stops 0.074 % above the optimum
+    (inside WINDOW_GAP); with gap 0 it reaches it."""
+    d, plan = start_plan(6221, None)
+    opt = exact_optimum(d)
+    near = lns.improve_window(d, plan, np.arange(d.m), seconds=30.0)
+    exact = lns.improve_window(d, plan, np.arange(d.m), seconds=30.0, gap=0.0)
+    assert opt <= near.cost <= opt * (1 + lns.WINDOW_GAP)
+    assert exact.cost == pytest.approx(opt, rel=1e-9)
 
 
 @settings(max_examples=40, deadline=None)

@@ -60,11 +60,14 @@ def assign(d: SizingData, is_open: BoolArray, deadline: float) -> tuple[FloatArr
     return _settle(d, is_open, xv)
 
 
-def _settle(d: SizingData, is_open: BoolArray, x: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Clip tolerance overshoots: each site's load at most its cap, each node's flow at most its demand."""
+def _settle(
+    d: SizingData, is_open: BoolArray, x: FloatArray, cap: FloatArray | None = None
+) -> tuple[FloatArray, FloatArray]:
+    """Clip tolerance overshoots: each site's load at most its cap (``d.cap`` unless given), each node's
+    flow at most its demand."""
     x = np.where(is_open[d.jj], np.maximum(x, 0.0), 0.0)
     load = np.bincount(d.jj, weights=x, minlength=d.m)
-    cap = d.cap
+    cap = d.cap if cap is None else cap
     scale = np.where(load > cap, cap / np.maximum(load, 1e-300), 1.0)
     x = x * scale[d.jj]
     got = np.bincount(d.ii, weights=x, minlength=d.n)
