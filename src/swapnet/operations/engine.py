@@ -148,6 +148,12 @@ def _by_station(run: _Run) -> _Out:
             effort=DECOUPLED_EFFORT,
             window=True,
         )
+        left = _left(deadline, margin=0.5)
+        if workers > 1 and left is not None and left > 0.5:  # stations proved early left time: polish
+            _raise_if_station_infeasible(inst, res, opts, where)
+            res = polish(
+                inst, res, served_lb, opts, seconds=left, gap=opts.mip_gap, effort=DECOUPLED_EFFORT, window=True
+            )
     else:  # greedy schedules with their LP bounds at once, then the largest gaps first
         cut = None if deadline is None else deadline - 0.5
         res = solve_stations(inst, served_lb, opts, seconds=0.0, gap=opts.mip_gap, deadline=cut)

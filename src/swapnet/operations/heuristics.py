@@ -24,6 +24,7 @@ import numpy as np
 
 from swapnet.operations.formulation import build_model
 from swapnet.operations.instance import FloatArray, IntArray, _energy_cost, _Instance, _pipeline
+from swapnet.operations.station_cuts import Cuts, add_cuts, cut_bound
 from swapnet.operations.station_window import window_applies, window_starts
 from swapnet.optim import LinearModel, SolveOptions, SolveStatus
 
@@ -34,6 +35,8 @@ WINDOW_ROUNDS = 3
 """Rounds of the window step (each cuts the day at another period; see :func:`greedy_station`)."""
 WINDOW_SECONDS = 0.04
 """Cap on each window round's exact MIP (the interval LP before it takes milliseconds)."""
+CUT_SECONDS = 0.1
+"""Seconds at most of one station's cut loop (:func:`~swapnet.operations.station_cuts.cut_bound`)."""
 WINDOW_SHARE = 0.15
 """Cap on each window round's exact MIP as a share of the station's time limit."""
 _BLOCKS = ("start", "served", "charged", "depleted", "history")
@@ -94,6 +97,7 @@ class StationResult:
     objective: float
     bound: float
     status: SolveStatus
+    cuts: Cuts | None = None  # the interval cuts behind the bound (station_cuts), for the station's MIP
 
 
 def solve_station(args: tuple[Any, ...]) -> StationResult:
@@ -132,9 +136,13 @@ def solve_station(args: tuple[Any, ...]) -> StationResult:
         if served_lb is None or not served_lb.any():  # doing nothing is allowed: no MIP without a budget
             return idle_station(one, served_lb)
         opts = SolveOptions(time_limit=1.0, threads=1)
+    if greedy is not None and greedy.objective <= greedy.bound + opts.mip_gap * abs(greedy.objective):
+        return dataclasses.replace(greedy, status=SolveStatus.OPTIMAL)  # the bound proves the schedule
     m = build_model(one)
     if served_lb is not None:
         m.set_bounds(m.block("served").index, lb=served_lb)
+    if greedy is not None and greedy.cuts is not None:
+        add_cuts(m, greedy.cuts)  # the same columns: the cuts were found on this station's LP
     x0 = None
     if greedy is not None:
         x0 = np.zeros(m.n_cols)
@@ -335,11 +343,12 @@ def greedy_station(
     if served_lb is not None:
         lp.set_bounds(lp.block("served").index, lb=served_lb)
     lower = -np.inf
-    if bound:  # the station's LP relaxation: a valid bound (and a proof when it is infeasible)
-        relaxed = lp.solve(SolveOptions(), relax=True)
-        if relaxed.status == SolveStatus.INFEASIBLE:
+    cuts = None
+    if bound:  # the station's LP relaxation with interval cuts: a valid bound (a proof when infeasible)
+        value, cuts = cut_bound(one, lp, CUT_SECONDS)
+        if value == np.inf:
             return StationResult({}, np.inf, np.inf, SolveStatus.INFEASIBLE)
-        lower = relaxed.objective if relaxed.status == SolveStatus.OPTIMAL else -np.inf
+        lower = -np.inf if value is None else value
     best: StationResult | None = None
     for late, cheapest in ((True, True), (False, True), (True, False)):
         if quick and best is not None:
@@ -362,7 +371,7 @@ def greedy_station(
             best = best if new is None else new
             if still >= 2:
                 break
-    return best
+    return best if best is None or cuts is None else dataclasses.replace(best, cuts=cuts)
 
 
 ADD_TRIES = 8
