@@ -237,7 +237,11 @@ def main() -> None:
         bounds = d.get("bounds", {})
         finite = {k: v for k, v in bounds.items() if np.isfinite(v) and v > 0}
         first = min((bs[k] for k in finite if k in bs), default=float("inf"))
-        lp_t = bs.get("lp", float("inf")) if np.isfinite(bounds.get("lp", -np.inf)) else float("inf")
+        lp_t = (
+            bs.get("lp_first_round", bs.get("lp", float("inf")))
+            if np.isfinite(bounds.get("lp", -np.inf))
+            else float("inf")
+        )
         print(
             "   bounds: "
             + ", ".join(f"{k} {v:,.0f} CNY at {bs.get(k, float('nan')):.1f} s" for k, v in bounds.items() if k in bs)

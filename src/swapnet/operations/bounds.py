@@ -23,10 +23,12 @@ import time
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from swapnet.operations._procs import processes_allowed
 from swapnet.operations.formulation import build_model
 from swapnet.operations.instance import _Instance
+from swapnet.operations.station_cuts import add_cuts, separate_full, strengthen
 from swapnet.optim import LinearModel, SolveOptions, SolveStatus
 
 __all__ = ["floor_bound", "lp_bound", "pooled_bound", "pooled_instance"]
@@ -106,27 +108,64 @@ def lp_bound(lm: LinearModel, options: SolveOptions, seconds: float | None) -> f
 
 def _lp_with_status(lm: LinearModel, options: SolveOptions, seconds: float | None) -> tuple[float | None, str]:
     """:func:`lp_bound` and a note on how it ended (the status and HiGHS's seconds)."""
+    value, _x, note = _lp_point(lm, options, seconds)
+    return value, note
+
+
+LP_CUT_ROUNDS = 3
+"""Rounds of interval cuts the background LP adds at its own optimum (each re-solve sends a bound)."""
+
+
+def _lp_worker(inst: _Instance, options: SolveOptions, seconds: float | None, conn: Any) -> None:
+    """Process body: the LP bound of ``inst``'s model, its seconds and a note, sent back through ``conn``.
+
+    The model carries the stations' interval cuts (:func:`~swapnet.operations.station_cuts.strengthen`);
+    after each solve the bound is sent (``final`` false), more cuts violated at the LP's optimum are
+    added (:func:`~swapnet.operations.station_cuts.separate_full`) and the LP is solved again, until
+    :data:`LP_CUT_ROUNDS`, no cut or the time is up; then the best bound is sent once more as final.
+    """
+    t0 = time.perf_counter()
+    best: float | None = None
+    note = "not solved"
+    try:
+        try:
+            lm = build_model(inst)
+            added = strengthen(inst, lm)  # the stations' interval cuts, with the trucks' loads
+            for r in range(LP_CUT_ROUNDS + 1):
+                left = None if seconds is None else seconds - (time.perf_counter() - t0)
+                if left is not None and left <= 0.5:
+                    break
+                value, x, how = _lp_point(lm, options, left)
+                if value is None:
+                    break
+                best = value if best is None else max(best, value)
+                note = f"{how}, {added} interval cuts"
+                conn.send((best, time.perf_counter() - t0, note, False))
+                cuts = None if x is None or r == LP_CUT_ROUNDS else separate_full(inst, lm, x)
+                if cuts is None:
+                    break
+                add_cuts(lm, cuts, f"interval_cuts_{r + 1}")
+                added += cuts.n
+        except Exception as err:  # reported, not raised: the bound is optional
+            note = f"{type(err).__name__}: {err}"
+        conn.send((best, time.perf_counter() - t0, note, True))
+    finally:
+        conn.close()
+
+
+def _lp_point(
+    lm: LinearModel, options: SolveOptions, seconds: float | None
+) -> tuple[float | None, NDArray[np.float64] | None, str]:
+    """The LP relaxation of ``lm`` by interior point (no crossover): its value less the tolerance, the
+    (interior) point it belongs to and a note; ``(None, None, note)`` if it does not finish."""
     t0 = time.perf_counter()
     extra: dict[str, bool | int | float | str] = {"run_crossover": "off", "ipm_optimality_tolerance": LP_TOLERANCE}
     opts = dataclasses.replace(options, lp_method="ipm", time_limit=seconds, log=False, highs_options=extra)
     sol = lm.solve(opts, relax=True, deadline=None if seconds is None else t0 + seconds)
     note = f"{sol.status.value} after {sol.report.solve_seconds:.1f} s of HiGHS"
     if sol.status != SolveStatus.OPTIMAL:
-        return None, note
-    return sol.objective - 10 * LP_TOLERANCE * max(1.0, abs(sol.objective)), note
-
-
-def _lp_worker(inst: _Instance, options: SolveOptions, seconds: float | None, conn: Any) -> None:
-    """Process body: the LP bound of ``inst``'s model, its seconds and a note, sent back through ``conn``."""
-    t0 = time.perf_counter()
-    try:
-        try:
-            value, note = _lp_with_status(build_model(inst), options, seconds)
-        except Exception as err:  # reported, not raised: the bound is optional
-            value, note = None, f"{type(err).__name__}: {err}"
-        conn.send((value, time.perf_counter() - t0, note))
-    finally:
-        conn.close()
+        return None, None, note
+    return sol.objective - 10 * LP_TOLERANCE * max(1.0, abs(sol.objective)), sol.x, note
 
 
 @dataclasses.dataclass
@@ -143,7 +182,11 @@ class BackgroundLP:
     taken: bool = False
     """Whether :meth:`result` has been called (the pipe is then closed)."""
     value: float | None = None
-    """The bound the first :meth:`result` got."""
+    """The best bound received so far (what the first :meth:`result` returns)."""
+    final: bool = False
+    """Whether the worker's final message has arrived."""
+    first_seconds: float = float("nan")
+    """Seconds into the worker at which its first LP bound (before more cuts) was known."""
 
     @staticmethod
     def start(inst: _Instance, options: SolveOptions, seconds: float | None) -> BackgroundLP | None:
@@ -163,33 +206,47 @@ class BackgroundLP:
             return None
         return BackgroundLP(proc, recv, time.perf_counter())
 
+    def _drain(self) -> None:
+        """Read every message the worker has sent so far (the latest bound, and whether it is final)."""
+        while self.conn.poll(0):
+            value, self.seconds, self.note, final = self.conn.recv()
+            if value is not None and not np.isfinite(self.first_seconds):
+                self.first_seconds = self.seconds
+            self.value = value if self.value is None or value is None else max(self.value, value)
+            self.final = self.final or bool(final)
+
     def ready(self) -> bool:
-        """Whether the bound has arrived (or the worker has ended), without waiting."""
-        if self.taken:
+        """Whether the final bound has arrived (or the worker has ended), without waiting."""
+        if self.taken or self.final:
             return True
         try:
-            return bool(self.conn.poll(0))
+            self._drain()
         except (EOFError, OSError):
             return True
+        return self.final
 
     def result(self, timeout: float) -> float | None:
-        """The bound if it arrives within ``timeout`` seconds, else ``None`` (the process is stopped).
+        """The best bound the worker has sent within ``timeout`` seconds (its final one if that comes in
+        time), else ``None``; the process is then stopped.
 
         Only the first call waits and reads; later calls return what it got.
         """
         if self.taken:
             return self.value
         self.taken = True
-        value: float | None = None
+        end = time.perf_counter() + max(timeout, 0.0)
         try:
-            if self.conn.poll(max(timeout, 0.0)):
-                value, self.seconds, self.note = self.conn.recv()
+            while True:
+                self._drain()
+                left = end - time.perf_counter()
+                if self.final or left <= 0 or not self.conn.poll(left):
+                    break
         except (EOFError, OSError):
-            value, self.note = None, "the worker ended without a result"
+            if self.value is None:
+                self.note = "the worker ended without a result"
         finally:
             if self.process.is_alive():
                 self.process.terminate()
             self.process.join(1.0)
             self.conn.close()
-        self.value = value
-        return value
+        return self.value

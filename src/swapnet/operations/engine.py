@@ -227,6 +227,8 @@ def _monolithic(run: _Run) -> _Out:
         lp = background.result(timeout)
         bounds["lp"] = -np.inf if lp is None else lp
         when["lp"] = background.started - ts + background.seconds  # when it was known, in its process
+        if np.isfinite(background.first_seconds):
+            when["lp_first_round"] = background.started - ts + background.first_seconds
         details["lp_note"] = f"background: {background.note}, {background.seconds:.1f} s in its process"
 
     def finish(stage: str, sol: Solution | None = None) -> _Out:
@@ -234,9 +236,11 @@ def _monolithic(run: _Run) -> _Out:
         if background is not None and "lp" not in bounds:
             ready = background.ready()
             take_background(0.0)  # stops it
-            if not ready:
+            if not ready and background.value is None:
                 del bounds["lp"], when["lp"]  # not computed: stopped early
                 details["lp_note"] = "background: still running when the solve ended (stopped)"
+            elif not ready:
+                details["lp_note"] += " (its next round was still running: stopped)"
         if sol is not None and sol.x is not None and sol.objective <= best_obj + 1e-9 * max(1.0, abs(best_obj)):
             x, obj = sol.x, sol.objective
         elif best is not None:

@@ -41,16 +41,19 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from swapnet.operations.instance import FloatArray, IntArray, _Instance
 from swapnet.optim import LinearModel
 
-__all__ = ["CUT_ROUNDS", "Cuts", "add_cuts", "cut_bound", "cuts_apply", "separate"]
+__all__ = ["CUT_ROUNDS", "Cuts", "add_cuts", "cut_bound", "cuts_apply", "full_model_cuts", "separate", "strengthen"]
 
 CUT_ROUNDS = 12
 """Separation rounds at most."""
 CUTS_PER_ROUND = 40
 """Most violated cuts added per family and round."""
+FULL_CUTS_PER_ROUND = 10
+"""The same in the full model with trucks (its LP is large: each cut row costs more there)."""
 MIN_VIOLATION = 1e-5
 """A cut is added only if the LP point violates it by more than this."""
 _FRAC = 1e-6
@@ -65,6 +68,7 @@ class Cuts:
     vals: FloatArray
     lo: FloatArray
     hi: FloatArray
+    specs: tuple[tuple[int, str, int, int], ...] = ()  # (station, family, k, length) of each cut
 
     @property
     def n(self) -> int:
@@ -73,7 +77,8 @@ class Cuts:
 
 
 def cuts_apply(one: _Instance) -> bool:
-    """Whether the cuts are valid for ``one``: one station, cyclic, no trucks, no carried-over charges."""
+    """Whether the cuts are valid for ``one``'s own station model: one station, cyclic, no trucks, no
+    carried-over charges (with trucks, :func:`cut_bound` takes the road pool's take-overs instead)."""
     no_trucks = one.fleet is None or len(one.pa) == 0 or len(one.deps) == 0
     return one.N == 1 and one.cyclic and one.hist is None and no_trucks and one.T > int(one.L[0])
 
@@ -85,27 +90,61 @@ def _window_sums(a: FloatArray, T: int) -> FloatArray:
     return np.asarray(c[k + np.arange(1, T + 1)[None, :]] - c[k], dtype=np.float64)
 
 
-def separate(one: _Instance, n: FloatArray, x: FloatArray, F: FloatArray, E: FloatArray) -> list[tuple[str, int, int]]:
-    """The most violated cuts at the LP point ``(n, x, F, E)`` (each ``(T,)``) as (family, k, length)."""
-    T, L, B = one.T, int(one.L[0]), float(one.batteries[0])
-    dbar = np.minimum(one.demand[0], one.swap_cap[0])
-    D = _window_sums(dbar, T)
-    U = _window_sums(dbar - x, T)
-    N = _window_sums(n, T)
-    NL = _window_sums(np.roll(n, L), T)  # charges finishing in the interval: n[t - L]
+@dataclass(frozen=True)
+class _Station:
+    """What the cuts of one station need: periods, charge length, racks and servable swaps."""
+
+    T: int
+    L: int
+    B: float
+    dbar: FloatArray
+
+
+def _station(inst: _Instance, s: int) -> _Station:
+    return _Station(inst.T, int(inst.L[s]), float(inst.batteries[s]), np.minimum(inst.demand[s], inst.swap_cap[s]))
+
+
+def separate(
+    st: _Station,
+    n: FloatArray,
+    x: FloatArray,
+    F: FloatArray,
+    E: FloatArray,
+    wf: FloatArray | None = None,
+    we: FloatArray | None = None,
+    nf: FloatArray | None = None,
+    ne: FloatArray | None = None,
+    per_family: int = CUTS_PER_ROUND,
+) -> list[tuple[str, int, int]]:
+    """The most violated cuts at the LP point ``(n, x, F, E)`` (each ``(T,)``) as (family, k, length).
+
+    ``wf``, ``we``: packs the station takes over from elsewhere (the road pool's take-overs), charged
+    and depleted; they enter each family as continuous terms (module docstring). ``nf``, ``ne``: the
+    integer truck loads' net charged inflow and net depleted outflow per period (the full model);
+    they join each family's integer sum.
+    """
+    T, L, B = st.T, st.L, st.B
+    zero = np.zeros(T)
+    D = _window_sums(st.dbar, T)
+    U = _window_sums(st.dbar - x, T)
+    N = _window_sums(n, T) + (0.0 if ne is None else _window_sums(ne, T))
+    NL = _window_sums(np.roll(n, L), T) + (0.0 if nf is None else _window_sums(nf, T))  # finishing: n[t - L]
+    WF = _window_sums(zero if wf is None else wf, T)
+    WE = _window_sums(zero if we is None else we, T)
     prev = (np.arange(T) - 1) % T
     P = sum((np.roll(n, j) for j in range(L)), np.zeros(T))[prev][:, None]  # packs on charge at k - 1
     f = D - np.floor(D)
     ok = (f > _FRAC) & (f < 1 - _FRAC)
+    g = np.maximum(1 - f, _FRAC)
     viol = {
-        "A": np.where(ok, f * (np.ceil(D) - NL) - F[prev][:, None] - U, -1.0),
-        "B": np.where(ok, N - E[prev][:, None] / np.maximum(1 - f, _FRAC) - np.floor(D), -1.0),
-        "C": np.where(ok, N + P - B - np.floor(D), -1.0),
+        "A": np.where(ok, f * (np.ceil(D) - NL) - F[prev][:, None] - U - WF, -1.0),
+        "B": np.where(ok, N - (E[prev][:, None] + WE) / g - np.floor(D), -1.0),
+        "C": np.where(ok, N + P - WE / g - B - np.floor(D), -1.0),
     }
     out: list[tuple[str, int, int]] = []
     for fam, v in viol.items():
         flat = v.ravel()
-        k_top = min(CUTS_PER_ROUND, flat.size)
+        k_top = min(per_family, flat.size)
         top = np.argpartition(flat, -k_top)[-k_top:]
         for i in top[flat[top] > MIN_VIOLATION].tolist():
             k, j = divmod(int(i), T)
@@ -113,52 +152,112 @@ def separate(one: _Instance, n: FloatArray, x: FloatArray, F: FloatArray, E: Flo
     return out
 
 
-def _rows(one: _Instance, cols: dict[str, IntArray], found: list[tuple[str, int, int]], first: int) -> Cuts:
-    """The rows of the cuts ``found`` on the columns ``cols`` (start, served, charged, depleted)."""
-    T, L, B = one.T, int(one.L[0]), float(one.batteries[0])
-    dbar = np.minimum(one.demand[0], one.swap_cap[0])
-    st, sv, ch, de = cols["start"], cols["served"], cols["charged"], cols["depleted"]
+_Terms = tuple[IntArray, IntArray, FloatArray]
+"""(period, column, value) of a station's truck terms in one balance (``formulation._truck_terms``)."""
+
+
+def _rows(
+    st: _Station,
+    cols: dict[str, IntArray],
+    found: list[tuple[str, int, int]],
+    first: int,
+    trucks: tuple[_Terms, _Terms] | None = None,
+    station: int = 0,
+) -> Cuts:
+    """The rows of the cuts ``found`` on the station's columns ``cols`` (start, served, charged,
+    depleted, and the take-overs ``take_charged``, ``take_depleted`` where there are any).
+
+    ``trucks``: the station's integer truck terms in its charged and depleted balances (the full
+    model); they join the integer sum of each cut (module docstring)."""
+    T, L, B = st.T, st.L, st.B
+    stt, sv, ch, de = cols["start"], cols["served"], cols["charged"], cols["depleted"]
+    tf, te = cols.get("take_charged"), cols.get("take_depleted")
     rows, cc, vv, lo, hi = [], [], [], [], []
     for r, (fam, k, ln) in enumerate(found):
         ts = (k + np.arange(ln)) % T
-        D = float(dbar[ts].sum())
+        D = float(st.dbar[ts].sum())
         f = D - np.floor(D)
-        if fam == "A":  # F[k-1] - X_I + f N^L_I >= f ceil(D) - D   (U_I = D - X_I)
-            c = np.concatenate([[ch[(k - 1) % T]], sv[ts], st[(ts - L) % T]])
-            v = np.concatenate([[1.0], -np.ones(ln), np.full(ln, f)])
+        if fam == "A":  # F[k-1] - X_I + W^F_I + f N^L_I >= f ceil(D) - D   (U_I = D - X_I)
+            c: list[IntArray] = [ch[[(k - 1) % T]], sv[ts], stt[(ts - L) % T]]
+            v: list[FloatArray] = [np.ones(1), -np.ones(ln), np.full(ln, f)]
+            if tf is not None:
+                c.append(tf[ts])
+                v.append(np.ones(ln))
+            if trucks is not None:  # net truck inflow -sum tv * load joins the integer sum N^L_I
+                tt, tc, tv = trucks[0]
+                inside = ((tt - k) % T) < ln
+                c.append(tc[inside])
+                v.append(-f * tv[inside])
             lo.append(f * np.ceil(D) - D)
             hi.append(np.inf)
-        elif fam == "B":
-            c = np.concatenate([st[ts], [de[(k - 1) % T]]])
-            v = np.concatenate([np.ones(ln), [-1.0 / (1 - f)]])
+        else:
+            if fam == "B":  # N_I - (E[k-1] + W^E_I) / (1 - f) <= floor(D)
+                c = [stt[ts], de[[(k - 1) % T]]]
+                v = [np.ones(ln), np.full(1, -1.0 / (1 - f))]
+                hi.append(np.floor(D))
+            else:  # C: the starts in [k - L, k + ln) (twice where the two parts overlap) - W^E_I / (1 - f)
+                span = (k - L + np.arange(ln + L)) % T
+                c = [stt[span]]
+                v = [np.ones(span.size)]
+                hi.append(B + np.floor(D))
+            if te is not None:
+                c.append(te[ts])
+                v.append(np.full(ln, -1.0 / (1 - f)))
+            if trucks is not None:  # net truck outflow sum tv * load joins the integer sum N_I
+                tt, tc, tv = trucks[1]
+                inside = ((tt - k) % T) < ln
+                c.append(tc[inside])
+                v.append(tv[inside])
             lo.append(-np.inf)
-            hi.append(np.floor(D))
-        else:  # C: the starts in [k - L, k + ln) (counted twice where the two parts overlap)
-            span = (k - L + np.arange(ln + L)) % T
-            c = st[span]
-            v = np.ones(span.size)
-            lo.append(-np.inf)
-            hi.append(B + np.floor(D))
-        u, inv = np.unique(c, return_inverse=True)
+        u, inv = np.unique(np.concatenate(c), return_inverse=True)
         rows.append(np.full(u.size, first + r))
         cc.append(u)
-        vv.append(np.bincount(inv, weights=v))
+        vv.append(np.bincount(inv, weights=np.concatenate(v)))
     cat = np.concatenate
-    return Cuts(cat(rows), cat(cc), cat(vv), np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64))
+    lo_a, hi_a = np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
+    return Cuts(cat(rows), cat(cc), cat(vv), lo_a, hi_a, tuple((station, *f) for f in found))
 
 
 def add_cuts(lm: LinearModel, cuts: Cuts, name: str = "interval_cuts") -> None:
-    """Add ``cuts`` (from :func:`cut_bound` on the same station model) to ``lm`` as one family."""
+    """Add ``cuts`` (from :func:`cut_bound` on the same model) to ``lm`` as one family."""
     if cuts.n:
         lm.add_constraints(name, rows=cuts.rows, cols=cuts.cols, vals=cuts.vals, lo=cuts.lo, hi=cuts.hi, n=cuts.n)
 
 
-def cut_bound(one: _Instance, lp: LinearModel, seconds: float | None = None) -> tuple[float | None, Cuts | None]:
-    """The LP bound of the station model ``lp`` (``one``'s model) strengthened by interval cuts.
+_OWN = ("start", "served", "charged", "depleted")
+_TAKE = ("take_charged", "take_depleted")
 
-    Returns ``(bound, cuts)``: the optimum of the LP with every cut added, and the cuts; ``(None,
-    None)`` when the LP is not solved to optimality (an infeasible LP has bound ``inf``). Without
-    :func:`cuts_apply` the plain LP bound is returned with no cuts.
+
+def _point(x: FloatArray, own: dict[str, IntArray]) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """A station's starts, swaps served, charged and depleted packs at the point ``x``."""
+    return x[own["start"]], x[own["served"]], x[own["charged"]], x[own["depleted"]]
+
+
+def _stations_cut(inst: _Instance, lp: LinearModel) -> list[int]:
+    """Stations of ``lp`` whose interval cuts are valid: ``lp`` is ``inst``'s own model without trucks
+    (:func:`cuts_apply`) or its road pool (the take-over columns stand for the trucks); cyclic,
+    no carried-over charges, and a charge shorter than the day."""
+    if not inst.cyclic or inst.hist is not None:
+        return []
+    pooled = all(b in lp.blocks for b in _TAKE)
+    no_trucks = inst.fleet is None or len(inst.pa) == 0 or len(inst.deps) == 0
+    if not (pooled or no_trucks) or not all(b in lp.blocks for b in _OWN):
+        return []
+    return [s for s in range(inst.N) if inst.T > int(inst.L[s]) and not inst.hub[s]]
+
+
+def cut_bound(
+    inst: _Instance, lp: LinearModel, seconds: float | None = None, *, limit_lp: bool = False
+) -> tuple[float | None, Cuts | None]:
+    """The LP bound of ``lp`` strengthened by interval cuts at every station where they are valid.
+
+    ``lp`` is ``inst``'s model without trucks (one station or several) or its road-pool relaxation
+    (:func:`~swapnet.operations.road_pool.road_pool_model`, whose take-overs enter the cuts).
+    Returns ``(bound, cuts)``: the optimum of the LP with every cut added, and the cuts binding
+    there; ``(None, None)`` when the LP is not solved to optimality (an infeasible LP has bound
+    ``inf``). Where no cut is valid, the plain LP bound is returned with no cuts. ``seconds`` caps
+    the cut rounds, and with ``limit_lp`` the first LP too (else it has no limit, so that a small
+    station's bound does not depend on the machine's load).
     """
     import highspy
 
@@ -176,6 +275,8 @@ def cut_bound(one: _Instance, lp: LinearModel, seconds: float | None = None) -> 
         _lp(highspy, cost, np.where(np.isfinite(lb), lb, -inf), np.where(np.isfinite(ub), ub, inf), Acsc,
             np.where(np.isfinite(rlo), rlo, -inf), np.where(np.isfinite(rhi), rhi, inf), lp.offset)
     )  # fmt: skip
+    if limit_lp and seconds is not None:
+        h.setOptionValue("time_limit", max(float(seconds), 0.05))
     h.run()
     status = h.getModelStatus()
     if status == highspy.HighsModelStatus.kInfeasible:
@@ -183,33 +284,137 @@ def cut_bound(one: _Instance, lp: LinearModel, seconds: float | None = None) -> 
     if status != highspy.HighsModelStatus.kOptimal:
         return None, None
     bound = float(h.getInfo().objective_function_value)
-    if not cuts_apply(one):
-        return bound, None
-    cols = {b: np.asarray(lp.block(b).index[0], dtype=np.int64) for b in ("start", "served", "charged", "depleted")}
+    which = _stations_cut(inst, lp)
+    blocks = [b for b in _OWN + _TAKE if b in lp.blocks]
+    cols = {s: {b: np.asarray(lp.block(b).index[s], dtype=np.int64) for b in blocks} for s in which}
+    views = {s: _station(inst, s) for s in which}
     parts: list[Cuts] = []
     total = 0
-    for _ in range(CUT_ROUNDS):
+    for _ in range(CUT_ROUNDS if which else 0):
         if seconds is not None and time.perf_counter() - t0 > seconds:
             break
         xv = np.asarray(h.getSolution().col_value)
-        found = separate(one, *(xv[cols[b]] for b in ("start", "served", "charged", "depleted")))
-        if not found:
+        new: list[Cuts] = []
+        for s in which:
+            c = cols[s]
+            wf, we = (xv[c[b]] if b in c else None for b in _TAKE)
+            found = separate(views[s], *_point(xv, c), wf=wf, we=we)
+            if found:
+                new.append(_rows(views[s], c, found, total, station=s))
+                total += new[-1].n
+        if not new:
             break
-        c = _rows(one, cols, found, total)
-        local = c.rows - total
-        ptr = np.searchsorted(local, np.arange(c.n + 1))
-        h.addRows(c.n, np.where(np.isfinite(c.lo), c.lo, -inf), np.where(np.isfinite(c.hi), c.hi, inf),
-                  int(c.cols.size), ptr[:-1].astype(np.int32), c.cols.astype(np.int32), c.vals)  # fmt: skip
-        parts.append(c)
-        total += c.n
+        c_all = _join(new)
+        local = c_all.rows - (total - c_all.n)
+        ptr = np.searchsorted(local, np.arange(c_all.n + 1))
+        lo, hi = np.where(np.isfinite(c_all.lo), c_all.lo, -inf), np.where(np.isfinite(c_all.hi), c_all.hi, inf)
+        idx = c_all.cols.astype(np.int32)
+        h.addRows(c_all.n, lo, hi, int(c_all.cols.size), ptr[:-1].astype(np.int32), idx, c_all.vals)
+        parts.append(c_all)
+        if seconds is not None:
+            h.setOptionValue("time_limit", max(float(seconds) - (time.perf_counter() - t0), 0.01))
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             break  # keep the last optimal value (never claim more than was solved)
         bound = max(bound, float(h.getInfo().objective_function_value))
     if not parts:
         return bound, None
+    every = _join(parts)
+    dual = np.asarray(h.getSolution().row_dual)[lp.n_rows :]
+    if dual.size == every.n and h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+        every = _keep(every, np.abs(dual) > 1e-9)  # the binding cuts carry the bound; the rest would slow a MIP
+    return bound, every
+
+
+def _keep(cuts: Cuts, mask: NDArray[np.bool_]) -> Cuts:
+    """The cuts where ``mask`` holds, renumbered from 0."""
+    new_id = np.cumsum(mask) - 1
+    on = mask[cuts.rows]
+    return Cuts(
+        new_id[cuts.rows[on]], cuts.cols[on], cuts.vals[on], cuts.lo[mask], cuts.hi[mask],
+        tuple(sp for sp, m in zip(cuts.specs, mask.tolist(), strict=True) if m),
+    )  # fmt: skip
+
+
+def _join(parts: list[Cuts]) -> Cuts:
     cat = np.concatenate
-    return bound, Cuts(*(cat([getattr(p, a) for p in parts]) for a in ("rows", "cols", "vals", "lo", "hi")))
+    return Cuts(
+        rows=cat([p.rows for p in parts]), cols=cat([p.cols for p in parts]), vals=cat([p.vals for p in parts]),
+        lo=cat([p.lo for p in parts]), hi=cat([p.hi for p in parts]), specs=tuple(x for p in parts for x in p.specs),
+    )  # fmt: skip
+
+
+def _full_view(inst: _Instance, lm: LinearModel) -> dict[int, tuple[dict[str, IntArray], tuple[_Terms, _Terms] | None]]:
+    """Per station of the full model ``lm`` where cuts are valid: its own columns and its truck terms
+    (period, column, value) in the charged and the depleted balance (``None`` without trucks)."""
+    from swapnet.operations.formulation import Columns, _truck_terms
+    from swapnet.operations.instance import _LOADS
+
+    if not inst.cyclic or inst.hist is not None or inst.fixed_f is not None or inst.fixed_g is not None:
+        return {}
+    blocks = {b: lm.block(b) for b in _OWN}
+    trips = "trips" in lm.blocks
+    terms = []
+    if trips:
+        cols = Columns(
+            blocks["start"], blocks["served"], blocks["charged"], blocks["depleted"], None, lm.block("trips"),
+            {nm: lm.block(nm) for nm in _LOADS},
+        )  # fmt: skip
+        for kind in ("charged", "depleted"):
+            r, c, v = _truck_terms(inst, cols, kind)
+            terms.append((r // inst.T, r % inst.T, c, v))
+    out: dict[int, tuple[dict[str, IntArray], tuple[_Terms, _Terms] | None]] = {}
+    for s in range(inst.N):
+        if inst.hub[s] or inst.T <= int(inst.L[s]):
+            continue
+        own = {b: np.asarray(blk.index[s], dtype=np.int64) for b, blk in blocks.items()}
+        tr = None
+        if trips:
+            sel = [t[0] == s for t in terms]
+            tr = ((terms[0][1][sel[0]], terms[0][2][sel[0]], terms[0][3][sel[0]]),
+                  (terms[1][1][sel[1]], terms[1][2][sel[1]], terms[1][3][sel[1]]))  # fmt: skip
+        out[s] = (own, tr)
+    return out
+
+
+def full_model_cuts(inst: _Instance, lm: LinearModel, cuts: list[Cuts | None]) -> Cuts | None:
+    """The stations' cuts (``cuts[s]``, found on station ``s``'s own LP) written for ``inst``'s full
+    model ``lm`` with trucks: each cut's integer sum takes the station's truck loads in its interval.
+
+    Valid where the horizon is cyclic, nothing is carried over and the loads are integers (the
+    truck model): summing a balance over an interval, the starts and the loads together are an integer.
+    """
+    parts: list[Cuts] = []
+    total = 0
+    for s, (own, tr) in _full_view(inst, lm).items():
+        one = cuts[s]
+        if one is None or not one.specs:
+            continue
+        found = [(fam, k, ln) for _, fam, k, ln in one.specs]
+        parts.append(_rows(_station(inst, s), own, found, total, trucks=tr, station=s))
+        total += parts[-1].n
+    return _join(parts) if parts else None
+
+
+def separate_full(
+    inst: _Instance, lm: LinearModel, x: FloatArray, first: int = 0, per_family: int = FULL_CUTS_PER_ROUND
+) -> Cuts | None:
+    """Cuts of the full model ``lm`` (trucks' integer loads included) violated at its LP point ``x``,
+    at most ``per_family`` per station and family."""
+    parts: list[Cuts] = []
+    total = first
+    T = inst.T
+    for s, (own, tr) in _full_view(inst, lm).items():
+        nf = ne = None
+        if tr is not None:
+            nf = -np.bincount(tr[0][0], weights=tr[0][2] * x[tr[0][1]], minlength=T).astype(np.float64)
+            ne = np.bincount(tr[1][0], weights=tr[1][2] * x[tr[1][1]], minlength=T).astype(np.float64)
+        st = _station(inst, s)
+        found = separate(st, *_point(x, own), nf=nf, ne=ne, per_family=per_family)
+        if found:
+            parts.append(_rows(st, own, found, total, trucks=tr, station=s))
+            total += parts[-1].n
+    return _join(parts) if parts else None
 
 
 def _lp(
@@ -236,3 +441,25 @@ def _lp(
     lp.a_matrix_.index_ = A.indices  # type: ignore[attr-defined]
     lp.a_matrix_.value_ = A.data  # type: ignore[attr-defined]
     return lp
+
+
+def strengthen(inst: _Instance, lm: LinearModel) -> int:
+    """Add every station's binding interval cuts to ``inst``'s full model ``lm`` (trucks included);
+    the number of cuts added (0 where they are not valid, see :func:`full_model_cuts`).
+
+    Each station's cuts come from its own LP without trucks (:func:`cut_bound`, milliseconds each).
+    """
+    from swapnet.operations.formulation import build_model
+    from swapnet.operations.instance import _station_slice
+
+    if not inst.cyclic or inst.hist is not None:
+        return 0
+    found: list[Cuts | None] = []
+    for s in range(inst.N):
+        one = _station_slice(inst, s)
+        found.append(cut_bound(one, build_model(one, relax=True))[1] if cuts_apply(one) else None)
+    cuts = full_model_cuts(inst, lm, found)
+    if cuts is None:
+        return 0
+    add_cuts(lm, cuts)
+    return cuts.n
