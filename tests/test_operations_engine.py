@@ -197,5 +197,8 @@ def test_background_lp_result_is_read_once_and_kept() -> None:
         pytest.skip("no worker process can start here")
     first = bg.result(30.0)
     here = lp_bound(build_model(inst), SolveOptions(), 30.0)  # type: ignore[arg-type]
-    assert first is not None and here is not None and first == pytest.approx(here, rel=1e-6)
+    mip = build_model(inst).solve(SolveOptions(time_limit=30.0, threads=1))  # type: ignore[arg-type]
+    # the worker's LP carries the interval cuts: at least the plain LP, never above a feasible plan
+    assert first is not None and here is not None and mip.x is not None
+    assert here * (1 - 1e-6) <= first <= mip.objective * (1 + 1e-6)
     assert bg.ready() and bg.result(0.0) == first and "optimal" in bg.note
