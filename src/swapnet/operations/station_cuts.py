@@ -98,10 +98,12 @@ class _Station:
     L: int
     B: float
     dbar: FloatArray
+    D: FloatArray  # (T, T) servable swaps of every interval (``_window_sums`` of ``dbar``)
 
 
 def _station(inst: _Instance, s: int) -> _Station:
-    return _Station(inst.T, int(inst.L[s]), float(inst.batteries[s]), np.minimum(inst.demand[s], inst.swap_cap[s]))
+    dbar = np.minimum(inst.demand[s], inst.swap_cap[s])
+    return _Station(inst.T, int(inst.L[s]), float(inst.batteries[s]), dbar, _window_sums(dbar, inst.T))
 
 
 def separate(
@@ -125,7 +127,7 @@ def separate(
     """
     T, L, B = st.T, st.L, st.B
     zero = np.zeros(T)
-    D = _window_sums(st.dbar, T)
+    D = st.D  # fixed per station: computed once, not per round
     U = _window_sums(st.dbar - x, T)
     N = _window_sums(n, T) + (0.0 if ne is None else _window_sums(ne, T))
     NL = _window_sums(np.roll(n, L), T) + (0.0 if nf is None else _window_sums(nf, T))  # finishing: n[t - L]
