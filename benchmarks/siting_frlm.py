@@ -2,7 +2,9 @@
 
 Run with ``python benchmarks/siting_frlm.py`` (about 5 minutes on 2 cores: swapnet's
 run, then the baseline with the same time limit) or ``--no-baseline`` (about 2.5
-minutes). Reads ``networks/Chicago-Sketch`` from the shared data folder
+minutes). ``--targets`` runs the two targets of the siting issue in one run and prints
+each as met or NOT met: a gap <= 1 % within 120 s beside two CPU-bound processes started
+here, and the proof (gap <= 0.01 %, HiGHS's default relative MIP gap) within 10 minutes. Reads ``networks/Chicago-Sketch`` from the shared data folder
 (``swapnet.io.datasets.data_dir()``, else ``../shared/data`` beside the checkout).
 
 Instance: the Chicago-Sketch network (933 nodes, 2,950 directed links, length in
@@ -31,6 +33,7 @@ import argparse
 import array
 import datetime as dt
 import gc
+import multiprocessing as mp
 import os
 import platform
 import time
@@ -144,28 +147,16 @@ def baseline(net: RoadNetwork, flows: ODFlows, R: float, p: int, time_limit: flo
     return out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--range", type=float, default=30.0, help="vehicle range in miles (default 30)")
-    ap.add_argument("--p", type=int, default=20, help="number of stations (default 20)")
-    ap.add_argument("--time-limit", type=float, default=120.0, help="solver time limit in seconds (default 120)")
-    ap.add_argument("--gap", type=float, default=0.01, help="relative MIP gap target (default 0.01)")
-    ap.add_argument("--no-baseline", action="store_true", help="skip the unreduced per-arc baseline")
-    args = ap.parse_args()
+def busy(stop: Any) -> None:  # pragma: no cover - a CPU-bound neighbour
+    x = 0
+    while not stop.is_set():
+        x = (x * 31 + 7) % 1000003
 
-    print(f"# swapnet FRLM benchmark, {dt.datetime.now():%Y-%m-%d %H:%M}")
-    print(f"# {platform.platform()}, python {platform.python_version()}, {os.cpu_count()} cpu(s)")
-    t = time.perf_counter()
-    net, flows = load()
-    print(
-        f"instance: {net}, {len(flows):,} flows, total volume {flows.total:,.1f}; loaded in {time.perf_counter() - t:.1f} s"
-    )
-    print(f"FRLM: p = {args.p}, range = {args.range:g} mi, time limit {args.time_limit:g} s, gap target {args.gap:.2%}")
 
+def run_swapnet(net: RoadNetwork, flows: ODFlows, R: float, p: int, time_limit: float, gap: float) -> tuple[Any, float]:
+    """swapnet's ``flow_refueling`` timed end to end, then ``verify()``; prints the report and returns the plan and wall time."""
     t = time.perf_counter()
-    plan = flow_refueling(
-        net, flows, args.range, args.p, options=SolveOptions(time_limit=args.time_limit, mip_gap=args.gap)
-    )
+    plan = flow_refueling(net, flows, R, p, options=SolveOptions(time_limit=time_limit, mip_gap=gap))
     wall = time.perf_counter() - t
     t = time.perf_counter()
     plan.verify()
@@ -211,6 +202,69 @@ def main() -> None:
     print(f"verify() (fuel walk over all flows): {verify_s:.2f} s")
     print(f"sites: {plan.sites}")
 
+    return plan, wall
+
+
+def targets(net: RoadNetwork, flows: ODFlows, R: float, p: int) -> None:
+    """The issue's two FRLM targets in one run: <= 1 % in <= 120 s beside two CPU-bound processes, and the proof in <= 10 min."""
+    met: dict[str, bool] = {}
+    print("\n### 1. time limit 120 s, gap target 1 %, beside two CPU-bound processes started here")
+    ctx = mp.get_context("spawn")
+    stop = ctx.Event()
+    hogs = [ctx.Process(target=busy, args=(stop,), daemon=True) for _ in range(2)]
+    for h in hogs:
+        h.start()
+    try:
+        time.sleep(1.0)
+        plan, wall = run_swapnet(net, flows, R, p, 120.0, 0.01)
+        load1 = os.getloadavg()[0]
+    finally:
+        stop.set()
+        for h in hogs:
+            h.join(5)
+    met[f"gap <= 1 % in <= 120 s under load: {plan.gap:.3%} in {wall:.1f} s (load {load1:.1f})"] = (
+        plan.gap <= 0.01 and wall <= 122.0
+    )
+    print("\n### 2. time limit 600 s, gap target 0.01 % (HiGHS's default relative MIP gap)")
+    plan2, wall2 = run_swapnet(net, flows, R, p, 600.0, 1e-4)
+    load2 = os.getloadavg()[0]
+    ok = plan2.status.value == "optimal" and plan2.gap <= 1e-4 and wall2 <= 600.0
+    met[
+        f"proven optimal (gap <= 0.01 %) in <= 10 min: {plan2.gap:.4%} [{plan2.status.value}] in {wall2:.1f} s (load {load2:.1f})"
+    ] = ok
+    print(f"\ntargets; load {os.getloadavg()[0]:.1f}")
+    for k, v in met.items():
+        print(f"   {'met' if v else 'NOT met':8s} {k}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--range", type=float, default=30.0, help="vehicle range in miles (default 30)")
+    ap.add_argument("--p", type=int, default=20, help="number of stations (default 20)")
+    ap.add_argument("--time-limit", type=float, default=120.0, help="solver time limit in seconds (default 120)")
+    ap.add_argument("--gap", type=float, default=0.01, help="relative MIP gap target (default 0.01)")
+    ap.add_argument("--no-baseline", action="store_true", help="skip the unreduced per-arc baseline")
+    ap.add_argument(
+        "--targets",
+        action="store_true",
+        help="run the two targets (1 %% in 120 s beside two CPU-bound processes; the proof in 10 min) and print met / NOT met",
+    )
+    args = ap.parse_args()
+
+    print(f"# swapnet FRLM benchmark, {dt.datetime.now():%Y-%m-%d %H:%M}")
+    print(f"# {platform.platform()}, python {platform.python_version()}, {os.cpu_count()} cpu(s)")
+    t = time.perf_counter()
+    net, flows = load()
+    print(
+        f"instance: {net}, {len(flows):,} flows, total volume {flows.total:,.1f}; loaded in {time.perf_counter() - t:.1f} s"
+    )
+    print(f"FRLM: p = {args.p}, range = {args.range:g} mi, time limit {args.time_limit:g} s, gap target {args.gap:.2%}")
+
+    if args.targets:
+        targets(net, flows, args.range, args.p)
+        return
+    plan, wall = run_swapnet(net, flows, args.range, args.p, args.time_limit, args.gap)
+    d = plan.details
     if args.no_baseline:
         return
     gc.collect()

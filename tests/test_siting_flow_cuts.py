@@ -37,7 +37,7 @@ def test_core_point_cuts_never_cut_off_a_plan(seed: int) -> None:
         plans.append(x)
     rng = np.random.default_rng(seed)
     for i in rng.permutation(len(plans))[:25]:
-        pool.add_violated(plans[i], plans[i], pool.cap + 1.0)  # theta above any cut: keep all
+        pool.add_violated(plans[i], pool.z_of(plans[i]), pool.cap + 1.0)  # theta above any cut: keep all
     for x in plans:
         true = float(fi.volumes[_reduce._flow_covered(cov, x > 0.5)].sum())
         assert pool.theta_at(x).sum() >= true - 1e-6
@@ -53,10 +53,11 @@ def test_core_point_cut_is_exact_at_its_plan(seed: int) -> None:
     rng = np.random.default_rng(seed)
     x = np.zeros(fi.n_cands)
     x[rng.choice(fi.n_cands, p, replace=False)] = 1.0
-    phi, const, M = lp.pool.cuts_at(x, lp.pool.core)
+    phi, W = lp.pool.cuts_at(x, lp.pool.core)
     true = float(fi.volumes[_reduce._flow_covered(cov, x > 0.5)].sum())
     assert phi.sum() == pytest.approx(true)
-    assert (const + M @ x).sum() == pytest.approx(true)
+    assert (W @ lp.pool.z_of(x)).sum() == pytest.approx(true)
+    assert lp.pool.point(x)[fi.n_cands + cov.n_sets :].sum() >= true - 1e-6
 
 
 def knapsack(seed: int) -> LinearModel:
