@@ -123,7 +123,8 @@ class _CutPool:
 
     def z_of(self, x: FloatArray) -> FloatArray:
         """The largest feasible set covers ``z = min(1, A x)`` for stations ``x``."""
-        return np.minimum(self.sets @ x, 1.0)
+        out: FloatArray = np.minimum(self.sets @ x, 1.0)
+        return out
 
     def theta_at(self, x: FloatArray) -> FloatArray:
         """The largest feasible ``theta`` for stations ``x`` under the cuts so far."""
