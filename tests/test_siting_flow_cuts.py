@@ -116,3 +116,27 @@ def test_bound_target_minimising() -> None:
     assert above.report.bound == pytest.approx(-exact.objective * 1.05)
     below = neg.solve(SolveOptions(mip_gap=0.0), bound_target=-exact.objective * 0.9)
     assert below.status == SolveStatus.OPTIMAL and below.objective == pytest.approx(-exact.objective)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_merged_sets_master_has_the_same_optimum(seed: int) -> None:
+    # restricting the sets to the kept stations and merging identical ones changes no master's optimum
+    fi, cov, p = random_instance(seed)
+    greedy = _reduce._greedy(cov, fi)
+    lp = _benders._lp_bound(cov, fi, SolveOptions(), greedy.astype(np.float64), None)
+    assert lp.pool is not None
+    pool = lp.pool
+    rng = np.random.default_rng(seed)
+    keep = greedy | (rng.random(fi.n_cands) < 0.6)
+    sm = pool.set_map(keep)
+    assert sm.sets.shape[0] <= cov.n_sets
+    assert not sm.sets[:, ~keep].count_nonzero()
+    values = []
+    for m_sets in (None, sm):
+        lm = pool.master(fi, integer=True, sm=m_sets)
+        lm.set_bounds(lm.block("x").index[~keep], ub=0.0)
+        start = pool.point(greedy.astype(np.float64), m_sets)
+        sol = lm.solve(SolveOptions(mip_gap=0.0), start=start)
+        assert sol.status == SolveStatus.OPTIMAL
+        values.append(sol.objective)
+    assert values[1] == pytest.approx(values[0], rel=1e-9)

@@ -60,6 +60,20 @@ class _LPBound:
     """The Benders cuts, to go on with a master MILP."""
 
 
+@dataclass(frozen=True)
+class _SetMap:
+    """Cover sets restricted to the stations kept, identical ones merged: set ``s`` is ``sets[rep[s]]`` (-1: empty)."""
+
+    rep: IntArray
+    sets: sp.csr_matrix
+
+    def projection(self) -> sp.csr_matrix:
+        """The 0/1 matrix taking each set's column to its merged set's (empty sets to none)."""
+        has = np.flatnonzero(self.rep >= 0)
+        shape = (self.rep.size, self.sets.shape[0])
+        return sp.csr_matrix((np.ones(has.size), (has, self.rep[has])), shape=shape)
+
+
 @dataclass
 class _CutPool:
     r"""Benders cuts over the sets' cover variables, and how to make more.
@@ -84,17 +98,38 @@ class _CutPool:
     core: FloatArray | None = None
     """A point inside the LP's feasible set: picks, among the cuts tight at a query point, the strongest at it."""
 
-    def master(self, inst: _Instance, *, integer: bool) -> LinearModel:
-        """The master problem ``max sum theta`` over the cuts so far (stations binary with ``integer``)."""
+    def set_map(self, keep: BoolArray) -> _SetMap:
+        """The sets restricted to the stations in ``keep``, identical ones merged (their covers are equal)."""
+        A = sp.csr_matrix(self.sets.multiply(keep[None, :].astype(np.float64)))
+        A.eliminate_zeros()
+        A.sort_indices()
+        rep = np.full(A.shape[0], -1, dtype=np.int64)
+        seen: dict[bytes, int] = {}
+        for r in range(A.shape[0]):
+            lo, hi = A.indptr[r], A.indptr[r + 1]
+            if hi > lo:
+                rep[r] = seen.setdefault(A.indices[lo:hi].tobytes(), len(seen))
+        first = np.zeros(len(seen), dtype=np.int64)
+        has = rep >= 0
+        first[rep[has]] = np.flatnonzero(has)  # any row of a merged set will do: they are identical
+        return _SetMap(rep, sp.csr_matrix(A[first]))
+
+    def master(self, inst: _Instance, *, integer: bool, sm: _SetMap | None = None) -> LinearModel:
+        """The master problem ``max sum theta`` over the cuts so far (stations binary with ``integer``).
+
+        With ``sm`` the cover variables are those of the merged sets of :meth:`set_map` (the stations
+        outside its ``keep`` closed): a set left without stations has ``z = 0`` and drops from the cuts.
+        """
         m, K = inst.n_cands, self.cap.size
-        S = self.sets.shape[0]
+        sets = self.sets if sm is None else sm.sets
+        S = sets.shape[0]
         lm = LinearModel("frlm_master", sense="max")
         lb_x = np.zeros(m)
         lb_x[inst.fixed] = 1.0
         x = lm.add_vars("x", m, lb=lb_x, ub=1.0, binary=integer).index
         z = lm.add_vars("z", S, ub=1.0).index
         th = lm.add_vars("theta", K, ub=self.cap, cost=1.0).index
-        A = self.sets.tocoo()
+        A = sets.tocoo()
         lm.add_constraints(
             "zdef",
             rows=np.concatenate([np.arange(S, dtype=np.int64), A.row.astype(np.int64)]),
@@ -103,7 +138,10 @@ class _CutPool:
             hi=np.zeros(S),
             n=S,
         )
-        Wall = sp.vstack(self.W).tocoo()
+        Wcsr = sp.csr_matrix(sp.vstack(self.W))
+        if sm is not None:
+            Wcsr = sp.csr_matrix(Wcsr @ sm.projection())
+        Wall = Wcsr.tocoo()
         kall = np.concatenate(self.c)
         n = kall.size
         lm.add_constraints(
@@ -134,9 +172,10 @@ class _CutPool:
             np.minimum.at(th, c, W @ zv)
         return np.maximum(th, 0.0)
 
-    def point(self, x: FloatArray) -> FloatArray:
+    def point(self, x: FloatArray, sm: _SetMap | None = None) -> FloatArray:
         """The master's column vector ``(x, z, theta)`` at stations ``x`` (a feasible MIP start)."""
-        return np.concatenate([x, self.z_of(x), self.theta_at(x)])
+        z = self.z_of(x) if sm is None else np.minimum(sm.sets @ x, 1.0)
+        return np.concatenate([x, z, self.theta_at(x)])
 
     def add_violated(self, xq: FloatArray, z: FloatArray, theta: FloatArray) -> tuple[float, bool]:
         """Cuts made at ``xq``, keeping those violated at the master's ``(z, theta)``.
@@ -262,13 +301,14 @@ def _benders_milp(
     it, spent = 0, 0.0
     log: list[tuple[float, float, float]] = []
     reserve = 0.0 if opts.time_limit is None else min(0.5, 0.05 * opts.time_limit)
-    m, n_sets = inst.n_cands, pool.sets.shape[0]
+    sm = pool.set_map(keep)
+    m, n_sets = inst.n_cands, sm.sets.shape[0]
     mopts = dataclasses.replace(opts, mip_gap=_MASTER_GAP_SHARE * opts.mip_gap)
     while deadline is None or deadline - time.perf_counter() > reserve:
         if bound - best_val <= opts.mip_gap * max(abs(best_val), 1e-9):
             break
         it += 1
-        lm = pool.master(inst, integer=True)
+        lm = pool.master(inst, integer=True, sm=sm)
         x = lm.block("x").index
         lm.set_bounds(x[~keep], ub=0.0)
         lm.set_bounds(x[force], lb=1.0)
@@ -277,7 +317,7 @@ def _benders_milp(
         target = best_val * (1.0 + _TARGET_SHARE * opts.mip_gap)
         sol = lm.solve(
             mopts,
-            start=pool.point(x0),
+            start=pool.point(x0, sm),
             deadline=deadline,
             bound_target=target,
             on_solution=found.append,
