@@ -121,7 +121,7 @@ def test_bound_target_minimising() -> None:
 @pytest.mark.parametrize("seed", range(6))
 def test_merged_sets_master_has_the_same_optimum(seed: int) -> None:
     # restricting the sets to the kept stations and merging identical ones changes no master's optimum
-    fi, cov, p = random_instance(seed)
+    fi, cov, _ = random_instance(seed)
     greedy = _reduce._greedy(cov, fi)
     lp = _benders._lp_bound(cov, fi, SolveOptions(), greedy.astype(np.float64), None)
     assert lp.pool is not None
