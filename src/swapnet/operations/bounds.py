@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 from swapnet.operations._procs import processes_allowed
 from swapnet.operations.formulation import build_model
 from swapnet.operations.instance import _Instance
-from swapnet.operations.station_cuts import add_cuts, separate_full, strengthen
+from swapnet.operations.station_cuts import add_cuts, full_view, separate_full, strengthen
 from swapnet.optim import LinearModel, SolveOptions, SolveStatus
 
 __all__ = ["floor_bound", "lp_bound", "pooled_bound", "pooled_instance"]
@@ -130,7 +130,8 @@ def _lp_worker(inst: _Instance, options: SolveOptions, seconds: float | None, co
     try:
         try:
             lm = build_model(inst)
-            added = strengthen(inst, lm)  # the stations' interval cuts, with the trucks' loads
+            view = full_view(inst, lm)  # the stations' columns and truck terms, the same every round
+            added = strengthen(inst, lm, view)  # the stations' interval cuts, with the trucks' loads
             for r in range(LP_CUT_ROUNDS + 1):
                 left = None if seconds is None else seconds - (time.perf_counter() - t0)
                 if left is not None and left <= 0.5:
@@ -141,7 +142,7 @@ def _lp_worker(inst: _Instance, options: SolveOptions, seconds: float | None, co
                 best = value if best is None else max(best, value)
                 note = f"{how}, {added} interval cuts"
                 conn.send((best, time.perf_counter() - t0, note, False))
-                cuts = None if x is None or r == LP_CUT_ROUNDS else separate_full(inst, lm, x)
+                cuts = None if x is None or r == LP_CUT_ROUNDS else separate_full(inst, lm, x, view=view)
                 if cuts is None:
                     break
                 add_cuts(lm, cuts, f"interval_cuts_{r + 1}")
@@ -212,7 +213,8 @@ class BackgroundLP:
             value, self.seconds, self.note, final = self.conn.recv()
             if value is not None and not np.isfinite(self.first_seconds):
                 self.first_seconds = self.seconds
-            self.value = value if self.value is None or value is None else max(self.value, value)
+            if value is not None:  # a message without a bound never drops one received before
+                self.value = value if self.value is None else max(self.value, value)
             self.final = self.final or bool(final)
 
     def ready(self) -> bool:

@@ -46,7 +46,10 @@ from numpy.typing import NDArray
 from swapnet.operations.instance import FloatArray, IntArray, _Instance
 from swapnet.optim import LinearModel
 
-__all__ = ["CUT_ROUNDS", "Cuts", "add_cuts", "cut_bound", "cuts_apply", "full_model_cuts", "separate", "strengthen"]
+__all__ = [
+    "CUT_ROUNDS", "Cuts", "add_cuts", "cut_bound", "cuts_apply", "full_model_cuts", "full_view", "separate",
+    "strengthen",
+]  # fmt: skip
 
 CUT_ROUNDS = 12
 """Separation rounds at most."""
@@ -76,11 +79,24 @@ class Cuts:
         return int(self.lo.size)
 
 
+def _no_trucks(inst: _Instance) -> bool:
+    return inst.fleet is None or len(inst.pa) == 0 or len(inst.deps) == 0
+
+
+def _horizon_ok(inst: _Instance) -> bool:
+    """A cyclic horizon with no charges carried over: every interval sum of a balance is exact."""
+    return inst.cyclic and inst.hist is None
+
+
+def _station_ok(inst: _Instance, s: int) -> bool:
+    """Station ``s`` gets cuts: it is not a hub and its charge is shorter than the horizon."""
+    return inst.T > int(inst.L[s]) and not inst.hub[s]
+
+
 def cuts_apply(one: _Instance) -> bool:
     """Whether the cuts are valid for ``one``'s own station model: one station, cyclic, no trucks, no
     carried-over charges (with trucks, :func:`cut_bound` takes the road pool's take-overs instead)."""
-    no_trucks = one.fleet is None or len(one.pa) == 0 or len(one.deps) == 0
-    return one.N == 1 and one.cyclic and one.hist is None and no_trucks and one.T > int(one.L[0])
+    return one.N == 1 and _horizon_ok(one) and _no_trucks(one) and one.T > int(one.L[0])
 
 
 def _window_sums(a: FloatArray, T: int) -> FloatArray:
@@ -126,13 +142,12 @@ def separate(
     they join each family's integer sum.
     """
     T, L, B = st.T, st.L, st.B
-    zero = np.zeros(T)
     D = st.D  # fixed per station: computed once, not per round
     U = _window_sums(st.dbar - x, T)
     N = _window_sums(n, T) + (0.0 if ne is None else _window_sums(ne, T))
     NL = _window_sums(np.roll(n, L), T) + (0.0 if nf is None else _window_sums(nf, T))  # finishing: n[t - L]
-    WF = _window_sums(zero if wf is None else wf, T)
-    WE = _window_sums(zero if we is None else we, T)
+    WF = 0.0 if wf is None else _window_sums(wf, T)
+    WE = 0.0 if we is None else _window_sums(we, T)
     prev = (np.arange(T) - 1) % T
     P = sum((np.roll(n, j) for j in range(L)), np.zeros(T))[prev][:, None]  # packs on charge at k - 1
     f = D - np.floor(D)
@@ -239,13 +254,12 @@ def _stations_cut(inst: _Instance, lp: LinearModel) -> list[int]:
     """Stations of ``lp`` whose interval cuts are valid: ``lp`` is ``inst``'s own model without trucks
     (:func:`cuts_apply`) or its road pool (the take-over columns stand for the trucks); cyclic,
     no carried-over charges, and a charge shorter than the day."""
-    if not inst.cyclic or inst.hist is not None:
+    if not _horizon_ok(inst):
         return []
     pooled = all(b in lp.blocks for b in _TAKE)
-    no_trucks = inst.fleet is None or len(inst.pa) == 0 or len(inst.deps) == 0
-    if not (pooled or no_trucks) or not all(b in lp.blocks for b in _OWN):
+    if not (pooled or _no_trucks(inst)) or not all(b in lp.blocks for b in _OWN):
         return []
-    return [s for s in range(inst.N) if inst.T > int(inst.L[s]) and not inst.hub[s]]
+    return [s for s in range(inst.N) if _station_ok(inst, s)]
 
 
 def cut_bound(
@@ -346,13 +360,18 @@ def _join(parts: list[Cuts]) -> Cuts:
     )  # fmt: skip
 
 
-def _full_view(inst: _Instance, lm: LinearModel) -> dict[int, tuple[dict[str, IntArray], tuple[_Terms, _Terms] | None]]:
-    """Per station of the full model ``lm`` where cuts are valid: its own columns and its truck terms
-    (period, column, value) in the charged and the depleted balance (``None`` without trucks)."""
+_View = dict[int, tuple[dict[str, IntArray], "tuple[_Terms, _Terms] | None", _Station]]
+"""Per station of a full model where the cuts are valid: its own columns, its truck terms in the
+charged and the depleted balance (``None`` without trucks) and what its cuts need."""
+
+
+def full_view(inst: _Instance, lm: LinearModel) -> _View:
+    """The stations of ``inst``'s full model ``lm`` where cuts are valid, with their columns, truck
+    terms (period, column, value) and :class:`_Station` data, computed once for every round."""
     from swapnet.operations.formulation import Columns, _truck_terms
     from swapnet.operations.instance import _LOADS
 
-    if not inst.cyclic or inst.hist is not None or inst.fixed_f is not None or inst.fixed_g is not None:
+    if not _horizon_ok(inst) or inst.fixed_f is not None or inst.fixed_g is not None:
         return {}
     blocks = {b: lm.block(b) for b in _OWN}
     trips = "trips" in lm.blocks
@@ -365,9 +384,9 @@ def _full_view(inst: _Instance, lm: LinearModel) -> dict[int, tuple[dict[str, In
         for kind in ("charged", "depleted"):
             r, c, v = _truck_terms(inst, cols, kind)
             terms.append((r // inst.T, r % inst.T, c, v))
-    out: dict[int, tuple[dict[str, IntArray], tuple[_Terms, _Terms] | None]] = {}
+    out: _View = {}
     for s in range(inst.N):
-        if inst.hub[s] or inst.T <= int(inst.L[s]):
+        if not _station_ok(inst, s):
             continue
         own = {b: np.asarray(blk.index[s], dtype=np.int64) for b, blk in blocks.items()}
         tr = None
@@ -375,43 +394,51 @@ def _full_view(inst: _Instance, lm: LinearModel) -> dict[int, tuple[dict[str, In
             sel = [t[0] == s for t in terms]
             tr = ((terms[0][1][sel[0]], terms[0][2][sel[0]], terms[0][3][sel[0]]),
                   (terms[1][1][sel[1]], terms[1][2][sel[1]], terms[1][3][sel[1]]))  # fmt: skip
-        out[s] = (own, tr)
+        out[s] = (own, tr, _station(inst, s))
     return out
 
 
-def full_model_cuts(inst: _Instance, lm: LinearModel, cuts: list[Cuts | None]) -> Cuts | None:
+def full_model_cuts(
+    inst: _Instance, lm: LinearModel, cuts: list[Cuts | None], view: _View | None = None
+) -> Cuts | None:
     """The stations' cuts (``cuts[s]``, found on station ``s``'s own LP) written for ``inst``'s full
     model ``lm`` with trucks: each cut's integer sum takes the station's truck loads in its interval.
 
     Valid where the horizon is cyclic, nothing is carried over and the loads are integers (the
     truck model): summing a balance over an interval, the starts and the loads together are an integer.
+    ``view``: :func:`full_view` of ``lm``, if already computed.
     """
     parts: list[Cuts] = []
     total = 0
-    for s, (own, tr) in _full_view(inst, lm).items():
+    for s, (own, tr, st) in (full_view(inst, lm) if view is None else view).items():
         one = cuts[s]
         if one is None or not one.specs:
             continue
         found = [(fam, k, ln) for _, fam, k, ln in one.specs]
-        parts.append(_rows(_station(inst, s), own, found, total, trucks=tr, station=s))
+        parts.append(_rows(st, own, found, total, trucks=tr, station=s))
         total += parts[-1].n
     return _join(parts) if parts else None
 
 
 def separate_full(
-    inst: _Instance, lm: LinearModel, x: FloatArray, first: int = 0, per_family: int = FULL_CUTS_PER_ROUND
+    inst: _Instance,
+    lm: LinearModel,
+    x: FloatArray,
+    first: int = 0,
+    per_family: int = FULL_CUTS_PER_ROUND,
+    view: _View | None = None,
 ) -> Cuts | None:
     """Cuts of the full model ``lm`` (trucks' integer loads included) violated at its LP point ``x``,
-    at most ``per_family`` per station and family."""
+    at most ``per_family`` per station and family. ``view``: :func:`full_view` of ``lm`` (its
+    columns do not change as cuts are added, so one view serves every round)."""
     parts: list[Cuts] = []
     total = first
     T = inst.T
-    for s, (own, tr) in _full_view(inst, lm).items():
+    for s, (own, tr, st) in (full_view(inst, lm) if view is None else view).items():
         nf = ne = None
         if tr is not None:
             nf = -np.bincount(tr[0][0], weights=tr[0][2] * x[tr[0][1]], minlength=T).astype(np.float64)
             ne = np.bincount(tr[1][0], weights=tr[1][2] * x[tr[1][1]], minlength=T).astype(np.float64)
-        st = _station(inst, s)
         found = separate(st, *_point(x, own), nf=nf, ne=ne, per_family=per_family)
         if found:
             parts.append(_rows(st, own, found, total, trucks=tr, station=s))
@@ -445,22 +472,22 @@ def _lp(
     return lp
 
 
-def strengthen(inst: _Instance, lm: LinearModel) -> int:
+def strengthen(inst: _Instance, lm: LinearModel, view: _View | None = None) -> int:
     """Add every station's binding interval cuts to ``inst``'s full model ``lm`` (trucks included);
     the number of cuts added (0 where they are not valid, see :func:`full_model_cuts`).
 
-    Each station's cuts come from its own LP without trucks (:func:`cut_bound`, milliseconds each).
+    Each station's cuts come from its own LP without trucks (:func:`cut_bound`, milliseconds each),
+    for the stations of :func:`full_view` only.
     """
     from swapnet.operations.formulation import build_model
     from swapnet.operations.instance import _station_slice
 
-    if not inst.cyclic or inst.hist is not None:
-        return 0
-    found: list[Cuts | None] = []
-    for s in range(inst.N):
+    view = full_view(inst, lm) if view is None else view
+    found: list[Cuts | None] = [None] * inst.N
+    for s in view:
         one = _station_slice(inst, s)
-        found.append(cut_bound(one, build_model(one, relax=True))[1] if cuts_apply(one) else None)
-    cuts = full_model_cuts(inst, lm, found)
+        found[s] = cut_bound(one, build_model(one, relax=True))[1] if cuts_apply(one) else None
+    cuts = full_model_cuts(inst, lm, found, view)
     if cuts is None:
         return 0
     add_cuts(lm, cuts)
