@@ -35,10 +35,10 @@ from swapnet.optim import LinearModel, SolveOptions
 from swapnet.siting._sizing_lagrange import IntArray, SizingData
 from swapnet.siting._sizing_primal import Plan, _settle, plan_cost
 
-WINDOW_SITES = 100
+WINDOW_SITES = 30
 """Sites per window."""
 
-WINDOW_SECONDS = 6.0
+WINDOW_SECONDS = 1.0
 """Time limit of one window's MILP."""
 
 WINDOW_GAP = 1e-3

@@ -47,7 +47,7 @@ LAGRANGE_SHARE = 0.4
 DRAIN_SHARE = 0.15
 """After the first subgradient phase, the closing along augmenting paths gets this share of what is left."""
 
-CORE_SHARE = 0.6
+CORE_SHARE = 0.1
 """Share of the plan-search time (after the closing) for the core window's MILP, before the small windows."""
 
 LNS_SHARE = 0.85
