@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 import pytest
@@ -21,14 +22,20 @@ def random_instance(seed: int) -> tuple[_instance._Instance, _reduce._Cover, int
     return fi, _reduce._reduce(fi, _instance._frlm_intervals(fi, 14.0)), p
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_core_point_cuts_never_cut_off_a_plan(seed: int) -> None:
-    # cuts made with a core point at many integer plans: every p-subset keeps theta >= its true value
+def lp_pool(seed: int) -> tuple[Any, Any, int, Any, Any]:
+    """A random instance, its greedy plan and the cut pool of its Benders LP."""
     fi, cov, p = random_instance(seed)
     greedy = _reduce._greedy(cov, fi)
     lp = _benders._lp_bound(cov, fi, SolveOptions(), greedy.astype(np.float64), None)
-    assert lp.pool is not None and lp.pool.core is not None
-    pool = lp.pool
+    assert lp.pool is not None
+    return fi, cov, p, greedy, lp.pool
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_core_point_cuts_never_cut_off_a_plan(seed: int) -> None:
+    # cuts made with a core point at many integer plans: every p-subset keeps theta >= its true value
+    fi, cov, p, _, pool = lp_pool(seed)
+    assert pool.core is not None
     m = fi.n_cands
     plans = []
     for combo in itertools.combinations(range(m), p):
@@ -46,18 +53,16 @@ def test_core_point_cuts_never_cut_off_a_plan(seed: int) -> None:
 @pytest.mark.parametrize("seed", range(6))
 def test_core_point_cut_is_exact_at_its_plan(seed: int) -> None:
     # a cut made at an integer plan gives exactly the plan's value there
-    fi, cov, p = random_instance(seed)
-    greedy = _reduce._greedy(cov, fi)
-    lp = _benders._lp_bound(cov, fi, SolveOptions(), greedy.astype(np.float64), None)
-    assert lp.pool is not None
+    fi, cov, p, _, pool = lp_pool(seed)
+    assert pool.core is not None
     rng = np.random.default_rng(seed)
     x = np.zeros(fi.n_cands)
     x[rng.choice(fi.n_cands, p, replace=False)] = 1.0
-    phi, W = lp.pool.cuts_at(x, lp.pool.core)
+    phi, W = pool.cuts_at(x, pool.core)
     true = float(fi.volumes[_reduce._flow_covered(cov, x > 0.5)].sum())
     assert phi.sum() == pytest.approx(true)
-    assert (W @ lp.pool.z_of(x)).sum() == pytest.approx(true)
-    assert lp.pool.point(x)[fi.n_cands + cov.n_sets :].sum() >= true - 1e-6
+    assert (W @ pool.z_of(x)).sum() == pytest.approx(true)
+    assert pool.point(x)[fi.n_cands + cov.n_sets :].sum() >= true - 1e-6
 
 
 def knapsack(seed: int) -> LinearModel:
@@ -121,11 +126,7 @@ def test_bound_target_minimising() -> None:
 @pytest.mark.parametrize("seed", range(6))
 def test_merged_sets_master_has_the_same_optimum(seed: int) -> None:
     # restricting the sets to the kept stations and merging identical ones changes no master's optimum
-    fi, cov, _ = random_instance(seed)
-    greedy = _reduce._greedy(cov, fi)
-    lp = _benders._lp_bound(cov, fi, SolveOptions(), greedy.astype(np.float64), None)
-    assert lp.pool is not None
-    pool = lp.pool
+    fi, cov, _, greedy, pool = lp_pool(seed)
     rng = np.random.default_rng(seed)
     keep = greedy | (rng.random(fi.n_cands) < 0.6)
     sm = pool.set_map(keep)
