@@ -9,7 +9,8 @@ or pick models and sizes, e.g.
 arterials every 4; :func:`swapnet.city_grid`), demand at every node (:func:`swapnet.synthetic.city_demand`,
 12 swaps per node and day, as dense as the national-car example), 3,000 service-store candidates
 (:func:`swapnet.synthetic.service_store_sites`), Choco-swap stations, CATL #25 packs and a 3 km service
-distance (``--sizing-n``, ``--service-km``, ``--sizing-time-limit``).
+distance (``--sizing-n``, ``--service-km``, ``--sizing-time-limit``; ``--sizing-threads``, default 2, is
+how many windows of its plan search are solved at once, in separate processes with one HiGHS thread each).
 
 The instance is synthetic and seeded: a 2,000 x 1,500 km country with 80 cities (log-normal sizes);
 demand nodes are scattered around the cities in proportion to their size, stores around the cities
@@ -95,25 +96,27 @@ def sizing_instance(n: int, m: int, seed: int) -> tuple[Any, ...]:
     return network, demand, sites, swapnet.StationDesign.choco_swap(), swapnet.BatteryPack.catl_25_lfp()
 
 
-def run_sizing(n: int, m: int, service_km: float, limit: float, seed: int) -> dict[str, Any]:
+def run_sizing(n: int, m: int, service_km: float, limit: float, seed: int, threads: int) -> dict[str, Any]:
     from swapnet.siting import SolveOptions, size_stations
 
     t0 = time.perf_counter()
     network, demand, sites, design, pack = sizing_instance(n, m, seed)
     t_inst = time.perf_counter() - t0
     load = os.getloadavg()[0]
-    opts = SolveOptions(time_limit=limit, mip_gap=1e-4, threads=1)
+    opts = SolveOptions(time_limit=limit, mip_gap=1e-4, threads=threads)
     t1 = time.perf_counter()
     plan = size_stations(network, demand, sites, design, pack, service_km=service_km, options=opts)
     t2 = time.perf_counter()
     plan.verify()
     t3 = time.perf_counter()
-    return _row(f"size_stations ({network.n_nodes:,} x {m:,})", plan, t_inst, t2 - t1, t3 - t2, load)
+    name = f"size_stations ({network.n_nodes:,} x {m:,}, {threads} window worker{'s' * (threads > 1)})"
+    return _row(name, plan, t_inst, t2 - t1, t3 - t2, load)
 
 
 def _row(model: str, plan: Any, t_inst: float, wall: float, verify: float, load: float) -> dict[str, Any]:
     """One printed result: times, status, objective, bound, gap, named phases, peak memory and load."""
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # Linux: kB
+    worker_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2  # largest worker process
     return {
         "model": model,
         "instance_s": t_inst,
@@ -127,16 +130,20 @@ def _row(model: str, plan: Any, t_inst: float, wall: float, verify: float, load:
         "solve_s": plan.solve_seconds,
         "phases": {k: round(v, 2) if isinstance(v, float) else v for k, v in plan.details.items() if k in PHASES},
         "peak_gb": peak_gb,
+        "workers": int(plan.details.get("lns_workers", 1)),
+        "worker_gb": worker_gb,
         "load_start": load,
         "load_end": os.getloadavg()[0],
     }
 
 
-def run_model(model: str, n: int, m: int, p: int, radius: float, limit: float, seed: int) -> dict[str, Any]:
+def run_model(
+    model: str, n: int, m: int, p: int, radius: float, limit: float, seed: int, threads: int = 1
+) -> dict[str, Any]:
     from swapnet.siting import SolveOptions, max_coverage, p_median
 
     if model == "size_stations":
-        return run_sizing(n, m, radius, limit, seed)
+        return run_sizing(n, m, radius, limit, seed, threads)
     t0 = time.perf_counter()
     C, w = make_instance(n, m, seed)
     t_inst = time.perf_counter() - t0
@@ -171,16 +178,22 @@ def main() -> None:
     ap.add_argument("--sizing-n", type=int, default=20_164, help="size_stations: street-grid nodes (142 x 142)")
     ap.add_argument("--service-km", type=float, default=3.0, help="size_stations: service distance (km)")
     ap.add_argument("--sizing-time-limit", type=float, default=300.0, help="size_stations: budget (s)")
+    ap.add_argument(
+        "--sizing-threads", type=int, default=2, help="size_stations: windows solved at once (one HiGHS thread each)"
+    )
     args = ap.parse_args()
     print(
         f"national siting benchmark: {args.n:,} demand nodes x {args.m:,} stores, p = {args.p}, "
-        f"budget {args.time_limit:g} s per call; {platform.machine()}, {os.cpu_count()} cpus, one solver thread"
+        f"budget {args.time_limit:g} s per call; {platform.machine()}, {os.cpu_count()} cpus, one solver thread "
+        f"(size_stations: {args.sizing_threads} window workers, one HiGHS thread each)"
     )
     ctx = mp.get_context("spawn")
     for model in args.models:
         q = ctx.Queue()
         if model == "size_stations":
-            call = (model, args.sizing_n, args.m, 0, args.service_km, args.sizing_time_limit, args.seed)
+            call = (
+                model, args.sizing_n, args.m, 0, args.service_km, args.sizing_time_limit, args.seed, args.sizing_threads
+            )  # fmt: skip
         else:
             call = (model, args.n, args.m, args.p, args.radius, args.time_limit, args.seed)
         proc = ctx.Process(target=_child, args=(q, *call))
@@ -192,6 +205,11 @@ def main() -> None:
             f"status {r['status']:10s} objective {r['objective']:.6g} bound {r['bound']:.6g} gap {r['gap']:.3%} "
             f"verify {r['verify_s']:.2f} s  peak {r['peak_gb']:.2f} GB  load {r['load_start']:.2f}-{r['load_end']:.2f}"
         )
+        if r["workers"] > 1:
+            total = r["peak_gb"] + r["workers"] * r["worker_gb"]
+            print(
+                f"{'':13s} window workers {r['workers']}, each at most {r['worker_gb']:.2f} GB: {total:.2f} GB at most in all"
+            )
         print(f"{'':13s} phases {r['phases']}; instance generated in {r['instance_s']:.1f} s (not counted)")
 
 
