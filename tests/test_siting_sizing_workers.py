@@ -68,3 +68,14 @@ def test_the_parallel_search_keeps_plans_feasible_and_never_worse(seed: int) -> 
     assert tried >= 1 and 0 <= improved <= tried
     if improved:
         assert found.cost < plan.cost
+
+
+@pytest.mark.parametrize("code", ["import sys; sys.exit(3)", "import sys; sys.stdin.buffer.read(10); print('x')"])
+def test_workers_that_die_leave_the_plan_as_it_was(monkeypatch: pytest.MonkeyPatch, code: str) -> None:
+    """A worker that exits at once, or answers garbage, ends the parallel search without an error."""
+    import sys
+
+    d, plan = chain(1)
+    monkeypatch.setattr(workers, "WORKER_COMMAND", (sys.executable, "-c", code))
+    found, tried, improved = workers.parallel_search(d, plan, time.perf_counter() + 5.0, 2)
+    assert found is plan and tried == 0 and improved == 0

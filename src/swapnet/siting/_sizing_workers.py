@@ -11,17 +11,26 @@ add up. The main process merges a result (the window's openings, its nodes' flow
 demand), re-costs the whole plan exactly (:func:`~swapnet.siting._sizing_primal.plan_cost`) and
 keeps it only when it is cheaper.
 
-Workers are separate processes (``spawn``), each holding the :class:`~swapnet.siting._sizing_lagrange.
-SizingData` once; a task carries the current plan (about 1 MB on the national benchmark) and the
-window's sites. HiGHS runs one thread in each.
+Workers are fresh Python processes running this module (``python -m swapnet.siting._window_worker``,
+so the caller's script is never imported again, unlike :mod:`multiprocessing`'s ``spawn``), each
+reading the :class:`~swapnet.siting._sizing_lagrange.SizingData` once from its standard input; a
+task carries the current plan (about 1 MB on the national benchmark) and the window's sites, and the
+answer comes back as a pickle on the worker's standard output. HiGHS runs one thread in each. A worker
+that dies or stops answering ends the parallel search with the plan merged so far (the caller then
+goes on serially).
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
+import contextlib
+import os
+import pickle
+import selectors
+import subprocess
+import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -36,18 +45,103 @@ BoolArray = NDArray[np.bool_]
 SEED_TRIES = 50
 """Seeds drawn for a window whose footprint misses every window in flight before the search waits."""
 
-_DATA: list[SizingData] = []
-"""The worker process's copy of the instance (set once by :func:`_start_worker`)."""
+WORKER_COMMAND = (sys.executable, "-m", "swapnet.siting._window_worker")
+"""The command that starts one worker process."""
+
+GRACE_SECONDS = 10.0
+"""A worker that has not answered this long after its window's time limit is given up."""
 
 
-def _start_worker(d: SizingData) -> None:
-    _DATA[:] = [d]
+def serve(inp: IO[bytes], out: IO[bytes]) -> None:
+    """The worker's loop: read the instance, then answer each task ``(plan, sites, seconds)`` with the
+    window's better plan or ``None``, until a ``None`` task."""
+    d: SizingData = pickle.load(inp)
+    while True:
+        task = pickle.load(inp)
+        if task is None:
+            return
+        plan, sites, seconds = task
+        new = improve_window(d, plan, sites, seconds)
+        pickle.dump(new if new.cost < plan.cost else None, out, protocol=pickle.HIGHEST_PROTOCOL)
+        out.flush()
 
 
-def _solve(plan: Plan, sites: IntArray, seconds: float) -> Plan | None:
-    """Worker task: the window's better plan, or ``None`` when it found none."""
-    new = improve_window(_DATA[0], plan, sites, seconds)
-    return new if new.cost < plan.cost else None
+class WorkerError(RuntimeError):
+    """A worker process died or did not answer in time."""
+
+
+class Workers:
+    """Worker processes for windows (module docstring); use as a context manager."""
+
+    def __init__(self, d: SizingData, count: int) -> None:
+        env = dict(os.environ)
+        src = str(Path(__file__).resolve().parents[2])  # the directory holding the swapnet package
+        env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "") if env.get("PYTHONPATH") else src
+        cmd = [*WORKER_COMMAND]
+        self.procs = [
+            subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env) for _ in range(count)
+        ]
+        self.selector = selectors.DefaultSelector()
+        self.idle = list(range(count))
+        self.tags: dict[int, Any] = {}
+        for k, proc in enumerate(self.procs):
+            self.selector.register(proc.stdout, selectors.EVENT_READ, k)  # type: ignore[arg-type]
+        try:
+            for proc in self.procs:
+                self._send(proc, d)
+        except WorkerError:
+            self.tags = {0: None}  # stop them without waiting
+            self.__exit__()
+            raise
+
+    @staticmethod
+    def _send(proc: subprocess.Popen[bytes], obj: object) -> None:
+        try:
+            assert proc.stdin is not None
+            pickle.dump(obj, proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            proc.stdin.flush()
+        except OSError as exc:  # a broken pipe: the worker is gone
+            raise WorkerError(str(exc)) from exc
+
+    def submit(self, plan: Plan, sites: IntArray, seconds: float, tag: Any) -> None:
+        """Send a window to an idle worker (there must be one: :attr:`idle`)."""
+        k = self.idle.pop()
+        self.tags[k] = tag
+        self._send(self.procs[k], (plan, sites, seconds))
+
+    def collect(self, timeout: float) -> list[tuple[Any, Plan | None]]:
+        """The answers of the workers that finish within ``timeout`` seconds (at least one unless it
+        passes), with their tags."""
+        answers = []
+        for key, _ in self.selector.select(max(timeout, 0.0)):
+            k = int(key.data)
+            try:
+                answer = pickle.load(self.procs[k].stdout)  # type: ignore[arg-type]
+            except (EOFError, OSError, pickle.UnpicklingError) as exc:
+                raise WorkerError(f"worker {k} died") from exc
+            answers.append((self.tags.pop(k), answer))
+            self.idle.append(k)
+        return answers
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for proc in self.procs:
+            with contextlib.suppress(WorkerError):
+                self._send(proc, None)
+            with contextlib.suppress(OSError):  # the flush of a broken pipe; the file is closed all the same
+                if proc.stdin is not None:
+                    proc.stdin.close()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=GRACE_SECONDS if not self.tags else 0.5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
+        self.selector.close()
 
 
 def footprint(graph_ptr: IntArray, graph_idx: IntArray, sites: IntArray, m: int) -> BoolArray:
@@ -88,13 +182,12 @@ def parallel_search(
     usable = d.cap > 0
     tried = improved = 0
     gained = False
-    flying: dict[Future[Plan | None], tuple[IntArray, BoolArray]] = {}
+    flying = 0
     try:
-        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_start_worker,
-                                 initargs=(d,)) as pool:  # fmt: skip
+        with Workers(d, workers) as pool:
             while True:
                 left = deadline - time.perf_counter()
-                while len(flying) < workers and left >= 1.0:
+                while pool.idle and left >= 1.0:
                     if not (~covered & usable).any():  # a pass over every site is done
                         if not gained:
                             break  # nothing gained (yet): wait for the windows in flight, or stop
@@ -107,21 +200,23 @@ def parallel_search(
                     w, fp = found
                     covered[w] = True
                     busy |= fp
-                    flying[pool.submit(_solve, plan, w, min(WINDOW_SECONDS, left - 0.5))] = (w, fp)
+                    pool.submit(plan, w, min(WINDOW_SECONDS, left - 0.5), (w, fp))
+                    flying += 1
                 if not flying:
                     break
-                done, _ = wait(flying, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    w, fp = flying.pop(fut)
+                answers = pool.collect(deadline + WINDOW_SECONDS + GRACE_SECONDS - time.perf_counter())
+                if not answers:
+                    raise WorkerError("no worker answered in time")
+                for (w, fp), new in answers:
                     busy &= ~fp
+                    flying -= 1
                     tried += 1
-                    new = fut.result()
                     if new is None:
                         continue
                     cand = merge(d, plan, new, w)
                     if cand.cost < plan.cost - 1e-9 * abs(plan.cost):
                         plan, improved, gained = cand, improved + 1, True
-    except (BrokenProcessPool, OSError):  # a worker died or none could start: keep what was merged
+    except WorkerError:  # keep what was merged; the caller goes on serially
         pass
     return plan, tried, improved
 
