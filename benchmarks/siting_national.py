@@ -116,7 +116,6 @@ def run_sizing(n: int, m: int, service_km: float, limit: float, seed: int, threa
 def _row(model: str, plan: Any, t_inst: float, wall: float, verify: float, load: float) -> dict[str, Any]:
     """One printed result: times, status, objective, bound, gap, named phases, peak memory and load."""
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # Linux: kB
-    worker_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2  # largest worker process
     return {
         "model": model,
         "instance_s": t_inst,
@@ -131,7 +130,7 @@ def _row(model: str, plan: Any, t_inst: float, wall: float, verify: float, load:
         "phases": {k: round(v, 2) if isinstance(v, float) else v for k, v in plan.details.items() if k in PHASES},
         "peak_gb": peak_gb,
         "workers": int(plan.details.get("lns_workers", 1)),
-        "worker_gb": worker_gb,
+        "worker_gb": float(plan.details.get("lns_worker_peak_gb", 0.0)),  # as the workers report it
         "load_start": load,
         "load_end": os.getloadavg()[0],
     }

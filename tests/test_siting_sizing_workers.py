@@ -62,7 +62,8 @@ def test_windows_with_disjoint_footprints_merge_additively(seed: int) -> None:
 def test_the_parallel_search_keeps_plans_feasible_and_never_worse(seed: int) -> None:
     d, plan = chain(seed, m=16)
     opt = exact_optimum(d)
-    found, tried, improved = workers.parallel_search(d, plan, time.perf_counter() + 20.0, 2, seed=seed, size=3)
+    found, tried, improved, peak = workers.parallel_search(d, plan, time.perf_counter() + 20.0, 2, seed=seed, size=3)
+    assert 0.0 < peak < 4.0  # GB, as the workers report it
     check_plan(d, found, opt)
     assert found.cost <= plan.cost
     assert tried >= 1 and 0 <= improved <= tried
@@ -77,5 +78,5 @@ def test_workers_that_die_leave_the_plan_as_it_was(monkeypatch: pytest.MonkeyPat
 
     d, plan = chain(1)
     monkeypatch.setattr(workers, "WORKER_COMMAND", (sys.executable, "-c", code))
-    found, tried, improved = workers.parallel_search(d, plan, time.perf_counter() + 5.0, 2)
-    assert found is plan and tried == 0 and improved == 0
+    found, tried, improved, peak = workers.parallel_search(d, plan, time.perf_counter() + 5.0, 2)
+    assert found is plan and tried == 0 and improved == 0 and peak == 0.0

@@ -11,7 +11,9 @@
    Then a large-neighbourhood search re-solves the plan with HiGHS: first (only without a time limit,
    or with :data:`CORE_SHARE` above zero) one window of all open sites and those the relaxation opens
    (:func:`~swapnet.siting._sizing_lns.improve_core`), then small windows of neighbouring sites,
-   everything outside the window frozen (:func:`~swapnet.siting._sizing_lns.search`). These get the time the first
+   everything outside the window frozen (:func:`~swapnet.siting._sizing_lns.search`; with ``threads``
+   above one, that many windows with disjoint footprints at once in worker processes,
+   :func:`~swapnet.siting._sizing_workers.parallel_search`). These get the time the first
    phase leaves (it stops once its bound stalls, see :data:`STALL_ROUNDS`), so the budget is used.
 3. The subgradient resumes from the best multipliers with a small step towards the better plan.
 4. Reduced-cost fixing at the best multipliers: a site whose opening (closing) lifts the bound above
@@ -133,7 +135,7 @@ def solve_lagrangian(
     drain_seconds = time.perf_counter() - t1
     t1 = time.perf_counter()
     windows = improved = 0
-    core_gain = 0.0
+    core_gain = worker_gb = 0.0
     if rel_gap(best.cost, best_lb) > opts.mip_gap:
         core_end = min(lns_end, t1 + CORE_SHARE * (lns_end - t1)) if np.isfinite(lns_end) else t1 + UNTIMED_SECONDS
         if core_end > t1:  # a timed call skips the core window when CORE_SHARE is 0
@@ -142,7 +144,7 @@ def solve_lagrangian(
             core_gain, best = best.cost - core.cost, core
         workers = window_workers(opts.threads)
         if workers > 1:
-            best, windows, improved = parallel_search(d, best, lns_end, workers, seed=opts.seed)
+            best, windows, improved, worker_gb = parallel_search(d, best, lns_end, workers, seed=opts.seed)
         if workers == 1 or lns_end - time.perf_counter() > 1.0:  # serial, or the workers stopped early
             best, w1, i1 = lns_search(d, best, lns_end, seed=opts.seed)
             windows, improved = windows + w1, improved + i1
@@ -177,6 +179,7 @@ def solve_lagrangian(
         "core_mip_gain": core_gain,
         "lns_windows": windows,
         "lns_workers": window_workers(opts.threads),
+        "lns_worker_peak_gb": worker_gb,
         "lns_improved": improved,
         "sites_fixed_closed": int(fix0.sum()),
         "sites_fixed_open": int(fix1.sum()),

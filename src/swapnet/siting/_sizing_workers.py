@@ -54,7 +54,7 @@ GRACE_SECONDS = 10.0
 
 def serve(inp: IO[bytes], out: IO[bytes]) -> None:
     """The worker's loop: read the instance, then answer each task ``(plan, sites, seconds)`` with the
-    window's better plan or ``None``, until a ``None`` task."""
+    window's better plan or ``None`` and the worker's peak memory so far (GB), until a ``None`` task."""
     d: SizingData = pickle.load(inp)
     while True:
         task = pickle.load(inp)
@@ -62,8 +62,21 @@ def serve(inp: IO[bytes], out: IO[bytes]) -> None:
             return
         plan, sites, seconds = task
         new = improve_window(d, plan, sites, seconds)
-        pickle.dump(new if new.cost < plan.cost else None, out, protocol=pickle.HIGHEST_PROTOCOL)
+        answer = (new if new.cost < plan.cost else None, peak_memory_gb())
+        pickle.dump(answer, out, protocol=pickle.HIGHEST_PROTOCOL)
         out.flush()
+
+
+def peak_memory_gb() -> float:
+    """This process's peak resident memory since it started (Linux ``VmHWM``; NaN elsewhere)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return float(line.split()[1]) / 1024**2  # kB
+    except OSError:
+        pass
+    return float("nan")
 
 
 class WorkerError(RuntimeError):
@@ -84,6 +97,7 @@ class Workers:
         self.selector = selectors.DefaultSelector()
         self.idle = list(range(count))
         self.tags: dict[int, Any] = {}
+        self.peak_gb = [0.0] * count  # each worker's peak resident memory as last reported
         for k, proc in enumerate(self.procs):
             self.selector.register(proc.stdout, selectors.EVENT_READ, k)  # type: ignore[arg-type]
         try:
@@ -116,9 +130,10 @@ class Workers:
         for key, _ in self.selector.select(max(timeout, 0.0)):
             k = int(key.data)
             try:
-                answer = pickle.load(self.procs[k].stdout)  # type: ignore[arg-type]
-            except (EOFError, OSError, pickle.UnpicklingError) as exc:
-                raise WorkerError(f"worker {k} died") from exc
+                answer, peak = pickle.load(self.procs[k].stdout)  # type: ignore[arg-type]
+            except (EOFError, OSError, pickle.UnpicklingError, TypeError, ValueError) as exc:
+                raise WorkerError(f"worker {k} died or answered garbage") from exc
+            self.peak_gb[k] = max(self.peak_gb[k], float(peak))
             answers.append((self.tags.pop(k), answer))
             self.idle.append(k)
         return answers
@@ -170,10 +185,11 @@ def merge(d: SizingData, plan: Plan, new: Plan, sites: IntArray) -> Plan:
 
 def parallel_search(
     d: SizingData, plan: Plan, deadline: float, workers: int, seed: int = 0, size: int = WINDOW_SITES
-) -> tuple[Plan, int, int]:
+) -> tuple[Plan, int, int, float]:
     """:func:`~swapnet.siting._sizing_lns.search` with up to ``workers`` windows in flight (module
     docstring); the same passes over the sites and the same stop after a pass without a gain. Returns
-    the plan, the windows solved and the windows whose merge improved the plan."""
+    the plan, the windows solved, the windows whose merge improved the plan and the largest peak
+    memory a worker reported (GB; 0 when none answered)."""
     rng = np.random.default_rng(seed)
     graph = site_graph(d)
     ptr, idx = graph.indptr.astype(np.int64), graph.indices.astype(np.int64)
@@ -183,6 +199,7 @@ def parallel_search(
     tried = improved = 0
     gained = False
     flying = 0
+    peak = 0.0
     try:
         with Workers(d, workers) as pool:
             while True:
@@ -205,6 +222,7 @@ def parallel_search(
                 if not flying:
                     break
                 answers = pool.collect(deadline + WINDOW_SECONDS + GRACE_SECONDS - time.perf_counter())
+                peak = max(pool.peak_gb)
                 if not answers:
                     raise WorkerError("no worker answered in time")
                 for (w, fp), new in answers:
@@ -218,7 +236,7 @@ def parallel_search(
                         plan, improved, gained = cand, improved + 1, True
     except WorkerError:  # keep what was merged; the caller goes on serially
         pass
-    return plan, tried, improved
+    return plan, tried, improved, peak
 
 
 def _free_window(

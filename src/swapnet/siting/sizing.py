@@ -160,7 +160,9 @@ def size_stations(
         within ``service_km``. ``None`` (default): such nodes stay unserved ("no station within
         reach"). The assignment's ``beyond_service_km`` column marks the rows of such nodes.
     options
-        Solver options.
+        Solver options. On a large instance (demand nodes x candidates >= 5 M; the Lagrangian path)
+        ``threads`` is the number of plan-search windows solved at once, each in its own worker process
+        with one HiGHS thread (``None``: half the machine's cores; 1: all in this process).
 
     Returns
     -------
