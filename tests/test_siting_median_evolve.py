@@ -41,7 +41,7 @@ def test_drop_to_p_takes_the_cheapest_removal_each_time(seed: int, u: int, nfix:
     keep = np.zeros(9, dtype=bool)
     keep[sites[:nfix]] = True
     p = max(1, min(u, nfix))
-    got = evo.drop_to_p(C, w, sites, p, keep, 1e12)
+    got = evo.drop_to_p(C, w, sites, p, keep, np.full(15, 1e12))
     left = list(int(j) for j in sites)
     while len(left) > p:
         costs = [(value(C, w, [s for s in left if s != j]), k) for k, j in enumerate(left) if not keep[j]]
@@ -54,7 +54,7 @@ def test_drop_to_p_takes_the_cheapest_removal_each_time(seed: int, u: int, nfix:
 @given(st.integers(0, 2**31 - 1), st.integers(1, 4), st.booleans())
 def test_evolve_never_worse_than_its_start_and_keeps_fixed(seed: int, p: int, with_fixed: bool) -> None:
     C, w = instance(seed, 20, 9)
-    S = _Sorted.of(C)
+    S = _Sorted.of(C, w)
     fx = np.array([seed % 9], dtype=np.int64) if with_fixed else np.zeros(0, dtype=np.int64)
     start = np.zeros(9, dtype=bool)
     start[fx] = True
@@ -73,7 +73,7 @@ def test_evolve_finds_the_brute_force_optimum_where_interchange_alone_stops_shor
     for seed in range(40):
         C, w = instance(seed, 60, 16)
         p = 5
-        S = _Sorted.of(C)
+        S = _Sorted.of(C, w)
         fx = np.zeros(0, dtype=np.int64)
         best = min(value(C, w, list(s)) for s in itertools.combinations(range(16), p))
         start = heur._interchange(S, w, heur._greedy_median(S, C, w, p, fx), fx, Budget(None))
@@ -88,7 +88,7 @@ def test_evolve_finds_the_brute_force_optimum_where_interchange_alone_stops_shor
 
 def test_evolve_with_no_time_returns_the_given_plan() -> None:
     C, w = instance(3, 30, 10)
-    S = _Sorted.of(C)
+    S = _Sorted.of(C, w)
     start = np.zeros(10, dtype=bool)
     start[:3] = True
     ev = evo.evolve(S, C, w, 3, np.zeros(0, dtype=np.int64), [start], Budget(time.perf_counter() - 1.0))
@@ -117,3 +117,49 @@ def test_skipped_mip_runs_the_search_and_reports_it(monkeypatch: pytest.MonkeyPa
         assert plan.details["evolve_pool"] >= 1
         assert plan.details["evolve_pool"] >= evo.MIN_POOL or plan.details["evolve_children"] == 0
         assert plan.details["evolve_seconds"] < 5.0
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.integers(2, 4), st.sampled_from([1.0, 1e-6, 1e-9]))
+def test_evolve_keeps_every_demand_served_with_impossible_pairs(seed: int, p: int, small: float) -> None:
+    """With impossible pairs (``inf``) and weights of very different sizes, the search never trades a
+    served demand for a cheaper plan that leaves it unserved."""
+    rng = np.random.default_rng(seed)
+    n, m = 24, 9
+    C = np.round(rng.random((n, m)) * 50, 1)
+    C[rng.random((n, m)) < 0.6] = np.inf
+    start = np.zeros(m, dtype=bool)
+    start[rng.choice(m, p, replace=False)] = True
+    opened = np.flatnonzero(start)
+    C[np.arange(n), opened[rng.integers(0, p, n)]] = np.round(rng.random(n) * 50, 1)  # the start serves all
+    w = np.where(rng.random(n) < 0.3, small, rng.integers(1, 1000, n).astype(float))
+    S = _Sorted.of(C, w)
+    ev = evo.evolve(S, C, w, p, np.zeros(0, dtype=np.int64), [start], Budget(time.perf_counter() + 5.0))
+    assert np.isfinite(C[:, ev.mask].min(axis=1)).all()
+    assert ev.value <= value(C, w, opened) + 1e-9
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.integers(1, 4), st.sampled_from([1.0, 1e-3, 1e-6, 1e-9]), st.booleans())
+def test_p_median_with_impossible_pairs_and_tiny_weights_matches_brute_force(
+    seed: int, p: int, small: float, heuristic: bool
+) -> None:
+    """Impossible pairs and weights of very different sizes: the exact solve returns the brute-force
+    optimum (never an unserved demand, never 'no solution' when some plan serves everyone), and the
+    heuristic returns a plan that serves everyone."""
+    rng = np.random.default_rng(seed)
+    n, m = 20, 8
+    C = np.round(rng.random((n, m)) * 50, 1)
+    C[rng.random((n, m)) < 0.6] = np.inf
+    serve = rng.choice(m, p, replace=False)
+    C[np.arange(n), serve[rng.integers(0, p, n)]] = np.round(rng.random(n) * 50, 1)  # some plan serves all
+    w = np.where(rng.random(n) < 0.3, small, rng.integers(1, 1000, n).astype(float))
+    plans = [list(s) for s in itertools.combinations(range(m), p)]
+    want = min(value(C, w, s) for s in plans)
+    plan = p_median(C, w, p, method="heuristic" if heuristic else "milp").verify()
+    got = value(C, w, [int(j) for j in plan.sites])
+    assert np.isfinite(got)
+    assert plan.objective == pytest.approx(got, rel=1e-9)
+    if not heuristic:
+        assert plan.status == SolveStatus.OPTIMAL
+        assert got <= want * (1 + 1e-4) + 1e-12

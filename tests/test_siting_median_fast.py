@@ -58,7 +58,7 @@ def test_greedy_adds_the_best_site_each_step(case: tuple[np.ndarray, np.ndarray,
     S = heur._Sorted.of(C)
     got = heur._greedy_median(S, C, w, p, np.zeros(0, dtype=np.int64))
     assert got.sum() == p
-    Cb = np.minimum(C, S.big)
+    Cb = np.minimum(C, S.big[:, None])
     chosen: list[int] = []
     for _ in range(p):  # the plain greedy: argmax of the gain over every closed site (first on ties)
         cur = Cb[:, chosen].min(axis=1) if chosen else np.full(C.shape[0], np.inf)

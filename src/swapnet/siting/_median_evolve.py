@@ -78,15 +78,15 @@ class Evolution:
     """Wall time of the search."""
 
 
-def drop_to_p(C: FloatArray, w: FloatArray, sites: IntArray, p: int, keep: BoolArray, big: float) -> IntArray:
+def drop_to_p(C: FloatArray, w: FloatArray, sites: IntArray, p: int, keep: BoolArray, big: FloatArray) -> IntArray:
     r"""Drop sites from ``sites`` until ``p`` are left, each time the one whose removal costs least.
 
     The removal cost of site ``j`` is :math:`\sum_{i:\, near(i) = j} w_i (d2_i - d1_i)` with ``d1``,
     ``d2`` each demand's nearest and second-nearest cost among the sites left (infinite costs count as
-    ``big``). Sites with ``keep`` (fixed) are never dropped.
+    ``big``, one value per demand). Sites with ``keep`` (fixed) are never dropped.
     """
     left = list(int(j) for j in sites)
-    D = np.minimum(C[:, left], big)
+    D = np.minimum(C[:, left], big[:, None])
     while len(left) > p:
         part = np.partition(D, 1, axis=1)
         near = np.argmin(D, axis=1)

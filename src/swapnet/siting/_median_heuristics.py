@@ -43,12 +43,15 @@ class _Sorted:
     """Sorted position of each site in each row."""
     finite_lv: IntArray
     """Number of levels with a finite cost, per row."""
-    big: float
-    """A finite stand-in for infinite costs in the heuristics."""
+    big: FloatArray
+    """Per row, a finite stand-in for infinite costs in the heuristics: ``big[i] * w[i]`` is the same
+    for every row and more than twice the most any plan that serves every row can cost, so no plan
+    that leaves a row unserved ever looks cheaper than one that serves them all, whatever the weights."""
 
     @classmethod
-    def of(cls, C: FloatArray) -> _Sorted:
-        """Sort every row of ``C`` (each row needs one finite entry)."""
+    def of(cls, C: FloatArray, w: FloatArray | None = None) -> _Sorted:
+        """Sort every row of ``C`` (each row needs one finite entry); ``w`` are the rows' (positive)
+        weights, for :attr:`big` (default: 1 each)."""
         n, m = C.shape
         order = np.argsort(C, axis=1, kind="stable").astype(np.int32)
         srt = np.take_along_axis(C, order, axis=1)
@@ -61,8 +64,11 @@ class _Sorted:
         np.put_along_axis(rank, order, np.arange(m, dtype=np.int32)[None, :], axis=1)
         nfin = _row_count_below(srt, np.full(n, np.inf))
         finite_lv = lvl[np.arange(n), np.maximum(nfin - 1, 0)].astype(np.int64) + 1
-        top = float(srt[np.arange(n), np.maximum(nfin - 1, 0)].max(initial=0.0))
-        return cls(srt, order, lvl, rank, finite_lv, (top + 1.0) * 1e6)
+        top = np.abs(srt[np.arange(n), np.maximum(nfin - 1, 0)]) + 1.0  # each row's largest finite cost
+        wr = np.ones(n) if w is None else np.asarray(w, dtype=np.float64)
+        penalty = 2.0 * float(wr @ top) + 1.0  # weighted: above twice any plan serving every row
+        big = np.minimum(np.maximum(penalty / wr, 2.0 * top), np.finfo(np.float64).max / 1e6)
+        return cls(srt, order, lvl, rank, finite_lv, big)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -84,10 +90,11 @@ class _Sorted:
 
     def cost_at(self, f: IntArray) -> FloatArray:
         """Cost at sorted position ``f[i]`` of every row (``big`` for ``m`` or an infinite cost)."""
-        n, m = self.shape
-        out = np.full(n, self.big)
+        m = self.shape[1]
+        out = self.big.copy()
         ok = f < m
-        out[ok] = np.minimum(self.srt[np.flatnonzero(ok), f[ok]], self.big)
+        rows = np.flatnonzero(ok)
+        out[ok] = np.minimum(self.srt[rows, f[ok]], self.big[rows])
         return out
 
     def level_of_open(self, mask: NDArray[np.bool_]) -> IntArray:
@@ -178,7 +185,7 @@ def _greedy_median(S: _Sorted, C: FloatArray, w: FloatArray, p: int, fx: IntArra
     chosen = np.zeros(m, dtype=bool)
     chosen[fx] = True
     if not chosen.any():
-        total = w @ np.minimum(C, S.big)
+        total = w @ np.minimum(C, S.big[:, None])
         chosen[int(np.argmin(total))] = True
     n = S.shape[0]
     f1 = np.full(n, m, dtype=np.int64)  # sorted position of each demand's nearest open site
@@ -187,7 +194,7 @@ def _greedy_median(S: _Sorted, C: FloatArray, w: FloatArray, p: int, fx: IntArra
     while chosen.sum() < p:
         d1 = S.cost_at(f1)
         rows, _, flat = S.prefix(f1)
-        d = np.minimum(S.srt.ravel()[flat], S.big)
+        d = np.minimum(S.srt.ravel()[flat], S.big[rows])
         gain = _bincount(S.order.ravel()[flat], weights=w[rows] * (d1[rows] - d), minlength=m)
         gain[chosen] = -np.inf
         j = int(np.argmax(gain))
@@ -224,7 +231,7 @@ def _interchange(S: _Sorted, w: FloatArray, mask: NDArray[np.bool_], fx: IntArra
         d1, d2 = S.cost_at(f1), S.cost_at(f2)
         near = S.order[np.arange(n), np.minimum(f1, m - 1)].astype(np.int64)
         r1, _, fl1 = S.prefix(f1)
-        G = _bincount(order[fl1], weights=w[r1] * (np.minimum(srt[fl1], S.big) - d1[r1]), minlength=m)
+        G = _bincount(order[fl1], weights=w[r1] * (np.minimum(srt[fl1], S.big[r1]) - d1[r1]), minlength=m)
         loss = _bincount(near, weights=w * (d2 - d1), minlength=m)
         mv = np.flatnonzero(movable)
         rid = np.full(m, -1, dtype=np.int64)
@@ -233,7 +240,7 @@ def _interchange(S: _Sorted, w: FloatArray, mask: NDArray[np.bool_], fx: IntArra
         rr = rid[near[r2]]
         keep = rr >= 0
         r2, fl2, rr = r2[keep], fl2[keep], rr[keep]
-        val = w[r2] * (d2[r2] - np.maximum(np.minimum(srt[fl2], S.big), d1[r2]))
+        val = w[r2] * (d2[r2] - np.maximum(np.minimum(srt[fl2], S.big[r2]), d1[r2]))
         extra = _bincount(rr * m + order[fl2], weights=val, minlength=mv.size * m).reshape(mv.size, m)
         delta = G[None, :] + loss[mv][:, None] - extra
         delta[:, mask] = np.inf

@@ -56,7 +56,7 @@ def _radius_solve(
     pos = w > 0
     Cs = C[pos]
     ws = w[pos]
-    S = _Sorted.of(Cs)
+    S = _Sorted.of(Cs, ws)
     ns, m = S.shape
     t_h = time.perf_counter()
     greedy = _greedy_median(S, Cs, ws, p, fx)
@@ -119,7 +119,7 @@ def _radius_solve(
     solve_total = 0.0
     Sr = None
     if not none_better:
-        Sr = _Sorted.of(Cr)
+        Sr = _Sorted.of(Cr, ws)
         inc = best[keep] if (best[~keep].sum() == 0 and (best[keep][fxr]).all()) else None
         if inc is not None and not np.isfinite(np.where(inc[None, :], Cr, np.inf).min(axis=1)).all():
             inc = None  # the incumbent itself breaks a cap: no warm start
@@ -156,12 +156,16 @@ def _radius_solve(
     # the optimum is min(incumbent, best plan of value <= vmax); a restricted bound above vmax (or an
     # infeasible restricted model) proves that no such plan exists
     step = 1.0 if integral else 0.0
-    if none_better or bound_r > vmax + 1e-9 * max(1.0, abs(vmax)):
+    # no plan of value <= vmax = V (1 - mip_gap): the plan is optimal within the gap by construction (the
+    # bound's relative gap is then mip_gap up to rounding, which proven() alone could read as just above it)
+    no_better = none_better or bound_r > vmax + 1e-9 * max(1.0, abs(vmax))
+    if no_better:
         bound = min(true_val, vmax + step) if integral else min(true_val, max(vmax, L))
     else:
         bound = min(true_val, bound_r)
     bound = max(bound, min(lag_bound, true_val))
-    status = SolveStatus.OPTIMAL if proven(true_val, bound, opts.mip_gap) else SolveStatus.TIME_LIMIT
+    ok = proven(true_val, bound, opts.mip_gap) or (no_better and true_val <= best_val)
+    status = SolveStatus.OPTIMAL if ok else SolveStatus.TIME_LIMIT
     Kf = None if K_used is None else K_used.copy()
 
     def build() -> LinearModel:
