@@ -325,6 +325,9 @@ def main() -> None:
             versions[dist] = "missing"
     started = dt.datetime.now()
     print(f"Siting matrix benchmark, {started:%Y-%m-%d %H:%M}")
+    if not args.no_spopt and "missing" in (versions["spopt"], versions["pulp"]):
+        args.no_spopt = True  # the baseline needs the bench extra: pip install -e '.[bench]'
+        print("spopt baseline skipped: spopt or pulp is not installed (pip install -e '.[bench]')")
     print(
         f"Machine: {cpu_name()} ({platform.machine()}), {os.cpu_count()} cores, Python {platform.python_version()}; "
         + ", ".join(f"{k} {v}" for k, v in versions.items())

@@ -11,8 +11,9 @@ with costs ``c``)
 is solved in steps that each draw on the call's time budget:
 
 1. **LP bound** (rounded up when every cost is an integer) and the reduced costs ``d_j`` of the
-   sites; the greedy cover, improved by local search (:mod:`swapnet.siting._cover_search`), is the
-   first incumbent.
+   sites; the greedy cover, improved by local search, is the first incumbent: the row-weighting
+   search for the smallest cover (:mod:`swapnet.siting._cover_rwls`) when every site costs the same,
+   else add-and-drop (:mod:`swapnet.siting._cover_search`).
 2. **LP-support MILP**: the model over the sites in the LP solution's support and the
    incumbent's sites, for a strong incumbent (a share of the time left).
 3. **Reduced-cost fixing**: a site at 0 in the LP cannot be in a cover cheaper than
@@ -37,6 +38,7 @@ from numpy.typing import NDArray
 from swapnet.optim import LinearModel, SolveOptions, SolveReport, SolveStatus
 from swapnet.optim.model import proven
 from swapnet.siting._budget import Budget
+from swapnet.siting._cover_rwls import smallest_cover
 from swapnet.siting._cover_search import improve_cover
 
 FloatArray = NDArray[np.float64]
@@ -50,6 +52,12 @@ _SEARCH_SHARE = 0.1
 """Share of the time left for the local search that improves the greedy cover."""
 _SEARCH_STALL = 1000
 """Moves in a row without a cheaper cover after which the local search stops."""
+_RWLS_SHARE = 0.05
+"""Share of the time left for the row-weighting search (10k x 1k LSCP: 115 sites within 2.5-4 s of it; a
+larger share would push the heuristics' part of the call, counted as build time, above 10 %)."""
+_RWLS_STALL_PER_ENTRY = 20
+"""Without a time limit the row-weighting search stops after this many steps per row and site in a row
+without a smaller cover (10k x 1k LSCP: 55,000 steps, about 3 s)."""
 _USE_SEARCH = True
 """Whether to run the local search (tests switch it off to exercise the fixing on a weak incumbent)."""
 _USE_RESTRICTED = True
@@ -147,13 +155,20 @@ def solve_cover(
     yv = lp.values("y")
     d = lp.col_dual[lm.block("y").index]
 
-    # a better incumbent by local search from the greedy cover
+    # a better incumbent by local search from the greedy cover: with one cost for every site the
+    # row-weighting search for the smallest cover, else add-and-drop
     t4 = time.perf_counter()
-    cand = (
-        improve_cover(A, c, best, lb > 0, budget.share(_SEARCH_SHARE), _SEARCH_STALL)
-        if _USE_SEARCH and _is_cover(A, best)
-        else best
-    )
+    cand = best
+    if _USE_SEARCH and _is_cover(A, best):
+        if keep.any() and float(np.ptp(c[keep])) == 0.0 and c[keep][0] > 0:
+            end = budget.share(_RWLS_SHARE)
+            stall = None if end is not None else _RWLS_STALL_PER_ENTRY * (A.shape[0] + m)
+            target = int(np.ceil(bound / float(c[keep][0]) - 1e-9))
+            cand = smallest_cover(A, best, lb > 0, end, target=target, max_stall=stall, seed=opts.seed)
+            details["search_row_weighting"] = 1
+        else:
+            cand = improve_cover(A, c, best, lb > 0, budget.share(_SEARCH_SHARE), _SEARCH_STALL)
+            details["search_row_weighting"] = 0
     if _is_cover(A, cand) and float(c[cand].sum()) < best_val:
         best, best_val = cand, float(c[cand].sum())
     details.update(search_objective=best_val, search_seconds=time.perf_counter() - t4)
