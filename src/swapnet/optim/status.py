@@ -86,10 +86,15 @@ GAP_SLACK = 1e-6
 """A solve counts as optimal when its relative gap is at most ``max(mip_gap, GAP_SLACK)`` (solvers work
 to feasibility tolerances of about 1e-7, so a bound may miss a proven optimum by that much)."""
 
+_ROUNDING = 1e-9
+"""Relative rounding allowed on the gap limit itself: a bound set to exactly ``obj * (1 - mip_gap)`` (the
+p-median's proof that nothing is better by more than the gap) gives a computed gap a few ulps above
+``mip_gap``, e.g. 1.0000000000000116e-4 against 1e-4."""
+
 
 def proven(obj: float, bound: float, mip_gap: float, sense: str = "min") -> bool:
     """Whether ``bound`` proves ``obj`` optimal within ``mip_gap`` (see :data:`GAP_SLACK`)."""
     if not (np.isfinite(obj) and np.isfinite(bound)):
         return False
     worse = obj - bound if sense == "min" else bound - obj
-    return worse <= 0.0 or rel_gap(obj, bound) <= max(mip_gap, GAP_SLACK)
+    return worse <= 0.0 or rel_gap(obj, bound) <= max(mip_gap, GAP_SLACK) * (1.0 + _ROUNDING)

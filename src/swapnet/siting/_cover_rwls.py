@@ -168,9 +168,8 @@ def smallest_cover(
             continue
         if deadline is not None and time.perf_counter() >= deadline:
             break
-        out = [k for k in movable if k != last_added] or list(movable)
-        if out:
-            j = max(out, key=lambda k: (st.score[k], -st.stamp[k]))
+        if movable:  # not the site opened last, unless it is the only one
+            j = max(movable, key=lambda k: (k != last_added, st.score[k], -st.stamp[k]))
             st.remove(j, step)
             opened.discard(j)
             movable.discard(j)

@@ -36,8 +36,8 @@ IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 
 POOL_SIZE = 20
-"""Plans in the pool (20 and 40 reached the same best plan on the benchmark instance within 70 s; 10 stalled
-0.2 % higher)."""
+"""Plans in the pool. 120 s runs on the 10,000 x 1,000, p = 20 benchmark instance: pool 20 reached
+4,323,508 at 45 s (seed 1) and 4,325,157 (seed 2), pool 40 reached 4,323,508 at 71 s (seed 3)."""
 
 POOL_SHARE = 0.4
 """Share of the search's time the pool may take; with fewer than :data:`MIN_POOL` plans by then the
@@ -143,8 +143,6 @@ def evolve(
 
     for s in starts:
         add(s)
-    best = int(np.argmin(values))
-    given, given_value = pool[best], values[best]
     t_pool = time.perf_counter()
     pool_end = Budget(budget.share(POOL_SHARE))
     free = np.flatnonzero(~fixed)
@@ -181,7 +179,5 @@ def evolve(
         if value < values[worst] and not any(np.array_equal(child, q) for q in pool):
             improved += value < min(values)
             pool[worst], values[worst], stale = child, value, 0
-    best = int(np.argmin(values))
-    if values[best] >= given_value:
-        pool[best], values[best] = given, given_value
+    best = int(np.argmin(values))  # a member leaves only for a better child, so the best never gets worse
     return Evolution(pool[best], values[best], len(pool), children, improved, time.perf_counter() - t0)
