@@ -11,6 +11,10 @@ cost matrix) and pmedcap01-10 (capacitated p-median, ``capacity=`` and ``loads=`
 the plain sum of distances). Each instance is one call timed end to end (reading excluded) with the
 time limit as the whole call's budget; every plan is re-checked with ``verify()``.
 
+Every instance file found in those folders runs (``pmed<k>.txt``, ``scp<set><k>.txt``,
+``pmedcap<k>.txt``), so added OR-Library files (e.g. scpc1-scpnrh with their rows in ``optima.csv``)
+run too; a set-cover instance with no proven optimum is compared with its best known value.
+
 Per instance the script prints the published optimum, ours, the status, the gap, the seconds and
 the 1-minute load average; then a summary per set (matched optimum, proven, within the target
 seconds) and overall.
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,13 +35,30 @@ from swapnet.siting import SitingPlan, SolveOptions, p_median, set_cover
 
 SETS = ("pmed", "scp", "pmedcap")
 TARGET_SECONDS = {"pmed": 20.0, "scp": 10.0, "pmedcap": 30.0}
-SCP_NAMES = (
-    [f"scp4{k}" for k in range(1, 11)]
-    + [f"scp5{k}" for k in range(1, 11)]
-    + [f"scp6{k}" for k in range(1, 6)]
-    + [f"scpa{k}" for k in range(1, 6)]
-    + [f"scpb{k}" for k in range(1, 6)]
-)
+PATTERNS = {
+    "pmed": re.compile(r"pmed\d+"),
+    "scp": re.compile(r"scp(?!info)[a-z]*\d+"),
+    "pmedcap": re.compile(r"pmedcap\d+"),
+}
+"""The file stems (``<stem>.txt`` in the set's folder) that are instances of each set."""
+
+
+def natural(name: str) -> tuple[str, int]:
+    """Sort key: ``scp41 < scp42 < scp410``, ``pmed2 < pmed10`` (OR-Library's order)."""
+    m = re.fullmatch(r"(\D+)(\d+)", name)
+    if m is None:
+        return (name, 0)
+    head, digits = m.groups()
+    if head == "scp" and len(digits) > 1:  # scp41 .. scp410: set 4, instances 1 .. 10
+        return (head + digits[0], int(digits[1:]))
+    return (head, int(digits))
+
+
+def discover(set_: str) -> list[str]:
+    """Every instance of the set found in its folder, in OR-Library's order (so added files run too)."""
+    d = orlib_dir() / set_
+    stems = [f.stem for f in d.glob("*.txt") if PATTERNS[set_].fullmatch(f.stem)]
+    return sorted(stems, key=natural)
 
 
 @dataclass(frozen=True)
@@ -50,10 +72,27 @@ class Row:
     gap: float
     seconds: float
     load: float
+    optimum_known: bool = True
+    """False when ``published`` is only the best known value (the instance was never proven optimal)."""
 
     @property
     def matched(self) -> bool:
-        return abs(self.ours - self.published) <= 1e-6 * max(1.0, abs(self.published))
+        tol = 1e-6 * max(1.0, abs(self.published))
+        if self.optimum_known:
+            return abs(self.ours - self.published) <= tol
+        return self.ours <= self.published + tol
+
+    @property
+    def verdict(self) -> str:
+        if not self.matched:
+            return "MISMATCH"
+        if not self.optimum_known:
+            return (
+                "ok (best known)"
+                if self.ours >= self.published - 1e-6 * max(1.0, abs(self.published))
+                else "below best known"
+            )
+        return "ok"
 
     @property
     def proven(self) -> bool:
@@ -77,6 +116,9 @@ def run_pmed(names: list[str], limit: float | None) -> list[Row]:
     opt = read_pmed_optima(d / "pmedopt.txt")
     out = []
     for name in names:
+        if name not in opt:
+            print(f"pmed     {name:10s} skipped: not in pmedopt.txt", flush=True)
+            continue
         inst = read_pmed(d / f"{name}.txt")
         opts = SolveOptions(time_limit=limit, mip_gap=0.0, threads=1)
         plan, sec = timed(lambda inst=inst, opts=opts: p_median(inst.cost, None, inst.p, options=opts))  # type: ignore[misc]
@@ -87,13 +129,17 @@ def run_pmed(names: list[str], limit: float | None) -> list[Row]:
 def run_scp(names: list[str], limit: float | None) -> list[Row]:
     d = orlib_dir() / "scp"
     opt = read_scp_optima(d / "optima.csv")
+    best = read_scp_optima(d / "optima.csv", best_known=True)
     out = []
     for name in names:
+        if name not in best:
+            print(f"scp      {name:10s} skipped: no optimum or best known value in optima.csv", flush=True)
+            continue
         inst = read_scp(d / f"{name}.txt")
         opts = SolveOptions(time_limit=limit, mip_gap=0.0, threads=1)
         C = inst.cost_matrix()
         plan, sec = timed(lambda C=C, inst=inst, opts=opts: set_cover(C, 0.0, site_costs=inst.costs, options=opts))  # type: ignore[misc]
-        out.append(row("scp", name, f"{C.shape[0]}x{C.shape[1]}", opt[name], plan, sec))
+        out.append(row("scp", name, f"{C.shape[0]}x{C.shape[1]}", best[name], plan, sec, proven_value=name in opt))
     return out
 
 
@@ -112,11 +158,13 @@ def run_pmedcap(names: list[str], limit: float | None) -> list[Row]:
     return out
 
 
-def row(set_: str, name: str, size: str, published: float, plan: SitingPlan, sec: float) -> Row:
-    r = Row(set_, name, size, published, plan.objective, plan.status.value, plan.gap, sec, load1())
+def row(
+    set_: str, name: str, size: str, published: float, plan: SitingPlan, sec: float, *, proven_value: bool = True
+) -> Row:
+    r = Row(set_, name, size, published, plan.objective, plan.status.value, plan.gap, sec, load1(), proven_value)
     print(
         f"{r.set:8s} {r.name:10s} {r.size:24s} {r.published:>10.0f} {r.ours:>12.6g} {r.status:>11s} "
-        f"{r.gap:>8.3%} {r.seconds:>8.2f} {r.load:>5.2f}  {'ok' if r.matched else 'MISMATCH'}",
+        f"{r.gap:>8.3%} {r.seconds:>8.2f} {r.load:>5.2f}  {r.verdict}",
         flush=True,
     )
     return r
@@ -165,11 +213,11 @@ def main() -> None:
     for s in args.sets:
         limit = args.time_limit if args.time_limit is not None else TARGET_SECONDS[s]
         if s == "pmed":
-            rows += run_pmed(pick([f"pmed{k}" for k in range(1, 41)]), limit)
+            rows += run_pmed(pick(discover(s)), limit)
         elif s == "scp":
-            rows += run_scp(pick(list(SCP_NAMES)), limit)
+            rows += run_scp(pick(discover(s)), limit)
         else:
-            rows += run_pmedcap(pick([f"pmedcap{k:02d}" for k in range(1, 11)]), limit)
+            rows += run_pmedcap(pick(discover(s)), limit)
     if rows:
         summary(rows)
 

@@ -204,7 +204,6 @@ def test_fixing_from_the_greedy_cover_keeps_the_set_cover_optimum(seed: int) -> 
     A[np.arange(30), rng.integers(0, 12, 30)] = True
     c = rng.integers(1, 40, 12).astype(float)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(_cover_lscp, "_USE_RESTRICTED", False)
         mp.setattr(_cover_lscp, "_USE_SEARCH", False)
         plan = set_cover(np.where(A, 0.0, 1.0), 0.0, site_costs=c, options=EXACT).verify()
     assert plan.objective == pytest.approx(brute_cover(A, c), rel=1e-12)
@@ -220,7 +219,6 @@ def test_the_fixing_path_is_taken() -> None:
         w = rng.integers(1, 30, 40).astype(float)
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(_cover_mclp, "_USE_RESTRICTED", False)
-            mp.setattr(_cover_lscp, "_USE_RESTRICTED", False)
             mp.setattr(_cover_lscp, "_USE_SEARCH", False)
             d = max_coverage(np.where(A, 0.0, 1.0), w, 0.0, 3, options=EXACT, unreachable="drop").details
             seen_mclp |= "n_closed_by_fixing" in d and "milp_seconds" in d

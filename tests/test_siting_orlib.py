@@ -76,6 +76,18 @@ def test_optima_tables(orlib: Path) -> None:
     assert len(sc) == 35 and sc["scp41"] == 429 and sc["scpb1"] == 69
 
 
+def test_scp_optima_unproven_rows(tmp_path: Path) -> None:
+    head = "Path,Best known solution value,Optimum"
+    f = write(tmp_path / "optima.csv", [head, "a/scpc1.txt,227,227", "b/scpnrg1.txt,176,", "b/scpx1.txt,,"])
+    assert read_scp_optima(f) == {"scpc1": 227.0}
+    assert read_scp_optima(f, best_known=True) == {"scpc1": 227.0, "scpnrg1": 176.0}
+    bad = write(tmp_path / "bad.csv", [head, "a/scpc1.txt,227,two"])
+    with pytest.raises(FileFormatError, match="bad optimum 'two'"):
+        read_scp_optima(bad)
+    with pytest.raises(FileFormatError, match="no 'Optimum' column"):
+        read_scp_optima(write(tmp_path / "none.csv", ["Path,Best", "a/scpc1.txt,1"]))
+
+
 @pytest.mark.parametrize("name", ["pmed1", "pmed2", "pmed6"])
 def test_pmed_published_optimum(orlib: Path, name: str) -> None:
     inst = read_pmed(orlib / "pmed" / f"{name}.txt")

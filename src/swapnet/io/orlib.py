@@ -222,19 +222,37 @@ def read_scp(path: PathLike) -> SetCoverInstance:
     return SetCoverInstance(p.stem, costs, A)
 
 
-def read_scp_optima(path: PathLike) -> dict[str, float]:
-    """The table ``optima.csv``: instance name (``"scp41"``) -> optimum (column ``Optimum``)."""
+def read_scp_optima(path: PathLike, *, best_known: bool = False) -> dict[str, float]:
+    """The table ``optima.csv``: instance name (``"scp41"``) -> optimum (column ``Optimum``).
+
+    Rows whose ``Optimum`` cell is empty (instances never proven optimal) are left out, or, with
+    ``best_known=True``, given the column ``Best known solution value`` when that cell is filled.
+
+    Raises
+    ------
+    FileFormatError
+        When the file is missing, has no ``Optimum`` column, or a filled cell is not a number.
+    """
     p = Path(path)
     if not p.is_file():
         raise FileFormatError(p, None, "file not found")
     out: dict[str, float] = {}
     with p.open(newline="") as fh:
-        for k, row in enumerate(csv.DictReader(fh), start=2):
-            name = Path(row.get("Path", "")).stem
+        reader = csv.DictReader(fh)
+        if "Optimum" not in (reader.fieldnames or []):
+            raise FileFormatError(p, 1, "no 'Optimum' column")
+        for k, row in enumerate(reader, start=2):
+            name = Path(row.get("Path") or "").stem
+            cells = [row.get("Optimum") or ""]
+            if best_known:
+                cells.append(row.get("Best known solution value") or "")
+            cell = next((c.strip() for c in cells if c.strip()), "")
+            if not name or not cell:
+                continue
             try:
-                out[name] = float(row["Optimum"])
-            except (KeyError, ValueError):
-                raise FileFormatError(p, k, "missing or bad 'Optimum' column") from None
+                out[name] = float(cell)
+            except ValueError:
+                raise FileFormatError(p, k, f"bad optimum {cell!r}") from None
     return out
 
 

@@ -4,7 +4,7 @@ r"""Coverage location models on a demand x site cost matrix.
   dominance reductions and Chvátal's greedy as the warm start.
 * :func:`max_coverage` — maximal covering location (MCLP, Church & ReVelle 1974).
 
-The exact solves (LP bound, a MILP on the LP's support, reduced-cost fixing and a reduced MILP) live in
+The exact solves (LP bound, a MILP on the LP's support for the MCLP, reduced-cost fixing and a reduced MILP) live in
 :mod:`swapnet.siting._cover_lscp` and :mod:`swapnet.siting._cover_mclp`; sparse cost inputs in
 :mod:`swapnet.siting._cover_sparse`.
 """
