@@ -73,3 +73,19 @@ def test_batched_subproblem_matches_one_node_at_a_time() -> None:
         assert L[b] == pytest.approx(want_L)
         want_served = ((w[:, None] * C < lam[b][:, None]) & chosen[b][None, :]).sum(axis=1)
         assert np.array_equal(served[b], want_served)
+
+
+def test_radius_nonzero_count_matches_the_built_model() -> None:
+    """The count that decides whether the MIP after an unfinished tree can run (and so the tree's share)
+    equals the built radius model's nonzeros, ties in the costs and partial level prefixes included."""
+    from swapnet.siting._median_radius import _radius_model, _radius_nonzeros
+
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        n, m = int(rng.integers(3, 40)), int(rng.integers(2, 25))
+        C = np.round(rng.random((n, m)) * rng.choice([3.0, 10.0, 100.0]))  # few levels: many ties
+        w = rng.integers(1, 5, n).astype(float)
+        S = heur._Sorted.of(C, w)
+        K = rng.integers(1, S.finite_lv + 1)
+        lm = _radius_model(S, w, K, min(2, m), np.array([], dtype=np.int64))
+        assert _radius_nonzeros(S, K) == lm.n_entries
