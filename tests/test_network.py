@@ -185,7 +185,9 @@ def random_graphs(draw: st.DrawFn) -> tuple[nx.Graph, bool]:  # type: ignore[typ
     G: nx.Graph = nx.DiGraph() if directed else nx.Graph()  # type: ignore[type-arg]
     G.add_nodes_from(range(n))
     for u, v in chosen:
-        G.add_edge(u, v, length=draw(st.floats(0.0, 100.0, allow_nan=False)))
+        # zero or a road-like length (10 m .. 100 km): a median edge below 1 m rightly raises a UnitWarning
+        # (10 edges of 1e-5 km and less did, 2026-12-08), which is the unit check's test, not these
+        G.add_edge(u, v, length=draw(st.one_of(st.just(0.0), st.floats(0.01, 100.0, allow_nan=False))))
     return G, directed
 
 
