@@ -76,22 +76,21 @@ class Row:
     """False when ``published`` is only the best known value (the instance was never proven optimal)."""
 
     @property
+    def tol(self) -> float:
+        return 1e-6 * max(1.0, abs(self.published))
+
+    @property
     def matched(self) -> bool:
-        tol = 1e-6 * max(1.0, abs(self.published))
         if self.optimum_known:
-            return abs(self.ours - self.published) <= tol
-        return self.ours <= self.published + tol
+            return abs(self.ours - self.published) <= self.tol
+        return self.ours <= self.published + self.tol
 
     @property
     def verdict(self) -> str:
         if not self.matched:
             return "MISMATCH"
         if not self.optimum_known:
-            return (
-                "ok (best known)"
-                if self.ours >= self.published - 1e-6 * max(1.0, abs(self.published))
-                else "below best known"
-            )
+            return "ok (best known)" if self.ours >= self.published - self.tol else "below best known"
         return "ok"
 
     @property
@@ -139,7 +138,7 @@ def run_scp(names: list[str], limit: float | None) -> list[Row]:
         opts = SolveOptions(time_limit=limit, mip_gap=0.0, threads=1)
         C = inst.cost_matrix()
         plan, sec = timed(lambda C=C, inst=inst, opts=opts: set_cover(C, 0.0, site_costs=inst.costs, options=opts))  # type: ignore[misc]
-        out.append(row("scp", name, f"{C.shape[0]}x{C.shape[1]}", best[name], plan, sec, proven_value=name in opt))
+        out.append(row("scp", name, f"{C.shape[0]}x{C.shape[1]}", best[name], plan, sec, optimum_known=name in opt))
     return out
 
 
@@ -159,9 +158,9 @@ def run_pmedcap(names: list[str], limit: float | None) -> list[Row]:
 
 
 def row(
-    set_: str, name: str, size: str, published: float, plan: SitingPlan, sec: float, *, proven_value: bool = True
+    set_: str, name: str, size: str, published: float, plan: SitingPlan, sec: float, *, optimum_known: bool = True
 ) -> Row:
-    r = Row(set_, name, size, published, plan.objective, plan.status.value, plan.gap, sec, load1(), proven_value)
+    r = Row(set_, name, size, published, plan.objective, plan.status.value, plan.gap, sec, load1(), optimum_known)
     print(
         f"{r.set:8s} {r.name:10s} {r.size:24s} {r.published:>10.0f} {r.ours:>12.6g} {r.status:>11s} "
         f"{r.gap:>8.3%} {r.seconds:>8.2f} {r.load:>5.2f}  {r.verdict}",

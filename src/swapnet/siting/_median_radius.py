@@ -128,7 +128,7 @@ def _radius_solve(
         # the MIP after an unfinished tree gets what the tree leaves; when its first model is too large for
         # that (at the rate that gates it), the tree keeps the whole budget instead of stopping early
         nnz = _radius_nonzeros(Sr, _first_levels(Sr, ws, lam, inc, Sr.finite_lv))
-        share = _BB_SHARE if nnz / _MIP_NNZ_PER_SECOND <= (1.0 - _BB_SHARE) * budget.left() else _BB_ALONE_SHARE
+        share = _BB_SHARE if _mip_fits(nnz, (1.0 - _BB_SHARE) * budget.left()) else _BB_ALONE_SHARE
         info["bb_share"] = share
         t_bb = time.perf_counter()
         bb = lagrangian_bb(
@@ -356,7 +356,7 @@ def _radius_mip(
             K = np.maximum(K, np.minimum(S.level_of_open(x0) + 1, lim))
         lm = _radius_model(S, ws, K, p, fx, lim)
         nnz = lm.n_entries
-        if budget.left() < nnz / _MIP_NNZ_PER_SECOND:
+        if not _mip_fits(nnz, budget.left()):
             return (
                 best,
                 bound,
@@ -424,6 +424,11 @@ extraction). A 1,500-node graph p-median, p = 10, at 60 s: the tree stopped at 5
 was skipped (873,224 nonzeros)."""
 _MIP_NNZ_PER_SECOND = 10_000.0
 """The p-median MIP is only attempted with at least ``nonzeros / this`` seconds left in the budget."""
+
+
+def _mip_fits(nnz: int, seconds: float) -> bool:
+    """Whether a radius model of ``nnz`` nonzeros may be attempted in ``seconds`` (:data:`_MIP_NNZ_PER_SECOND`)."""
+    return nnz / _MIP_NNZ_PER_SECOND <= seconds
 
 
 def _radius_model(
